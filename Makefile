@@ -1,0 +1,64 @@
+# Patchwork: `make run` serves the demo town; `make test` runs every test.
+# Both find or start PostgreSQL (see scripts/postgres.sh) and can be run again at any time.
+
+SHELL := /bin/bash
+CARGO ?= cargo
+PROFILE ?= dev
+BIN_DIR := $(if $(filter release,$(PROFILE)),target/release,target/debug)
+DEV_DB ?= patchwork_dev
+RUN_DIR := var
+
+.PHONY: run test db build seed schema fmt lint ci clean-db toolchain
+
+toolchain:
+	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs"; exit 1; }
+	@command -v pg_config >/dev/null || [ -e /usr/include/postgresql/libpq-fe.h ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpq-dev; \
+	  else echo "libpq (libpq-dev) is needed to build"; exit 1; fi; }
+
+build: toolchain
+	$(CARGO) build --profile $(PROFILE) --bin patchwork
+
+## The demo town on http://127.0.0.1:8080/graphql (GraphiQL in the browser).
+run: build
+	@set -euo pipefail; \
+	admin=$$(scripts/postgres.sh); \
+	if [ -n "$${DATABASE_URL:-}" ]; then url="$$DATABASE_URL"; else \
+	  url=$$(echo "$$admin" | sed -E 's#/[^/?]*(\?.*)?$$#/$(DEV_DB)\1#'); \
+	  psql "$$admin" -Atqc "SELECT 1 FROM pg_database WHERE datname = '$(DEV_DB)'" | grep -q 1 \
+	    || psql "$$admin" -qc 'CREATE DATABASE $(DEV_DB)'; \
+	fi; \
+	mkdir -p $(RUN_DIR); \
+	[ -s $(RUN_DIR)/dev-jwt-secret ] || head -c 48 /dev/urandom | base64 | tr -d '\n' > $(RUN_DIR)/dev-jwt-secret; \
+	export DATABASE_URL="$$url"; \
+	export JWT_SECRET="$${JWT_SECRET:-$$(cat $(RUN_DIR)/dev-jwt-secret)}"; \
+	export PATCHWORK_ENV="$${PATCHWORK_ENV:-development}"; \
+	$(BIN_DIR)/patchwork seed --fixtures fixtures; \
+	echo "Patchwork: http://$${BIND_ADDR:-127.0.0.1:8080}/graphql (demo logins in README.md)"; \
+	exec $(BIN_DIR)/patchwork serve
+
+## Every test: unit tests, and the API tests against a real server and database.
+test: toolchain
+	@set -euo pipefail; \
+	admin=$$(scripts/postgres.sh); \
+	$(CARGO) build --bin patchwork; \
+	TEST_DATABASE_URL="$$admin" $(CARGO) test --workspace --no-fail-fast
+
+## Regenerates api/src/db/schema.rs from the migrations (needs diesel_cli).
+schema:
+	@set -euo pipefail; \
+	admin=$$(scripts/postgres.sh); \
+	url=$$(echo "$$admin" | sed -E 's#/[^/?]*(\?.*)?$$#/patchwork_schema#'); \
+	DATABASE_URL="$$url" diesel database reset >/dev/null; \
+	DATABASE_URL="$$url" diesel print-schema > api/src/db/schema.rs; \
+	$(CARGO) run -q --example print_schema > schema.graphql
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+ci: lint test

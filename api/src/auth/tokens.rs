@@ -1,0 +1,176 @@
+//! Access tokens are short-lived HS256 JWTs; refresh tokens are random strings stored only as
+//! SHA-256 digests.
+
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::domain::Role;
+
+/// The audience every access token is minted for.
+pub const AUDIENCE: &str = "patchwork-api";
+
+/// The claims of an access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: Uuid,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: Uuid,
+    pub role: Role,
+    pub agency: Uuid,
+}
+
+/// Signs and verifies access tokens. Keys are parsed once, at start.
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    ttl: Duration,
+}
+
+/// A freshly minted access token.
+pub struct AccessToken {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl TokenKeys {
+    pub fn new(secret: &SecretString, issuer: &str, ttl: Duration) -> TokenKeys {
+        let bytes = secret.expose_secret().as_bytes();
+        // Pinned to HS256: a token naming any other algorithm, `none` included, is refused.
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        validation.leeway = 5;
+        TokenKeys {
+            encoding: EncodingKey::from_secret(bytes),
+            decoding: DecodingKey::from_secret(bytes),
+            validation,
+            issuer: issuer.to_owned(),
+            ttl,
+        }
+    }
+
+    /// Mints an access token for a practitioner.
+    pub fn issue(
+        &self,
+        practitioner: Uuid,
+        agency: Uuid,
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<AccessToken> {
+        let expires_at = now + chrono::Duration::from_std(self.ttl)?;
+        let claims = Claims {
+            iss: self.issuer.clone(),
+            aud: AUDIENCE.to_owned(),
+            sub: practitioner,
+            iat: now.timestamp(),
+            exp: expires_at.timestamp(),
+            jti: Uuid::new_v4(),
+            role,
+            agency,
+        };
+        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
+        Ok(AccessToken { token, expires_at })
+    }
+
+    /// Verifies signature, algorithm, issuer, audience and expiry.
+    pub fn verify(&self, token: &str) -> Option<Claims> {
+        decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims)
+            .ok()
+    }
+}
+
+/// A new refresh token: the text handed to the client and the digest kept in the database.
+pub struct RefreshSecret {
+    pub token: String,
+    pub digest: Vec<u8>,
+}
+
+/// 256 random bits, base64url-encoded.
+pub fn new_refresh_token() -> RefreshSecret {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let digest = refresh_digest(&token);
+    RefreshSecret { token, digest }
+}
+
+/// The stored form of a refresh token.
+pub fn refresh_digest(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> TokenKeys {
+        TokenKeys::new(
+            &SecretString::from("k".repeat(40)),
+            "https://patchwork.test",
+            Duration::from_secs(900),
+        )
+    }
+
+    #[test]
+    fn round_trip() {
+        let keys = keys();
+        let id = Uuid::new_v4();
+        let t = keys
+            .issue(id, Uuid::new_v4(), Role::Practitioner, Utc::now())
+            .unwrap();
+        let claims = keys.verify(&t.token).unwrap();
+        assert_eq!(claims.sub, id);
+        assert_eq!(claims.role, Role::Practitioner);
+    }
+
+    #[test]
+    fn refuses_expired_and_foreign() {
+        let keys = keys();
+        let old = Utc::now() - chrono::Duration::hours(1);
+        let t = keys
+            .issue(Uuid::new_v4(), Uuid::new_v4(), Role::Practitioner, old)
+            .unwrap();
+        assert!(keys.verify(&t.token).is_none());
+
+        let other = TokenKeys::new(
+            &SecretString::from("z".repeat(40)),
+            "https://patchwork.test",
+            Duration::from_secs(900),
+        );
+        let t = other
+            .issue(
+                Uuid::new_v4(),
+                Uuid::new_v4(),
+                Role::Practitioner,
+                Utc::now(),
+            )
+            .unwrap();
+        assert!(keys.verify(&t.token).is_none());
+    }
+
+    #[test]
+    fn refresh_tokens_differ() {
+        let a = new_refresh_token();
+        let b = new_refresh_token();
+        assert_ne!(a.token, b.token);
+        assert_eq!(a.digest, refresh_digest(&a.token));
+        assert_eq!(a.digest.len(), 32);
+    }
+}

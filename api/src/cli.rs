@@ -1,0 +1,206 @@
+//! The `patchwork` command: serve | migrate | seed | create-admin.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::auth::password;
+use crate::config::Config;
+use crate::db::functions::lower;
+use crate::db::schema::{agencies, practitioners};
+use crate::domain::{AgencyKind, Role};
+use crate::startup::Application;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "patchwork",
+    version,
+    about = "Who else is working with this child, and how do I reach them?"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply migrations, then serve the API.
+    Serve,
+    /// Deliver the email outbox (as `serve` also does) until SIGTERM or Ctrl-C.
+    Worker,
+    /// Apply pending database migrations.
+    Migrate,
+    /// Load the demo town from the fixtures folder (safe to run twice).
+    Seed {
+        #[arg(long, default_value = "fixtures")]
+        fixtures: PathBuf,
+    },
+    /// Create a system admin (and the agency it belongs to) for a fresh install.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "PATCHWORK_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long)]
+        name: String,
+        /// The agency the admin belongs to; created when missing.
+        #[arg(long, default_value = "Patchwork Administration")]
+        agency: String,
+    },
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("install the SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// The database URL alone, for commands that need nothing else.
+fn database_url() -> anyhow::Result<String> {
+    let _ = dotenvy::dotenv();
+    let url = std::env::var("MIGRATION_DATABASE_URL")
+        .or_else(|_| std::env::var("DATABASE_URL"))
+        .map_err(|_| anyhow::anyhow!("DATABASE_URL: is required (a postgres:// URL)"))?;
+    Ok(url)
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve => {
+            let config = Config::from_env()?;
+            crate::telemetry::init(!config.is_development());
+            let applied = crate::db::migrate(config.migration_url())?;
+            if !applied.is_empty() {
+                tracing::info!(migrations = ?applied, "applied migrations");
+            }
+            let app = Application::build(config)?;
+            tracing::info!(
+                addr = %app.state().config.bind_addr,
+                port = app.port(),
+                env = ?app.state().config.environment,
+                "serving"
+            );
+            app.run_until_stopped().await?;
+            Ok(())
+        }
+        Command::Worker => {
+            let config = Config::from_env()?;
+            crate::telemetry::init(!config.is_development());
+            crate::db::migrate(config.migration_url())?;
+            let transport = crate::mail::transport::Transport::from_config(&config)?
+                .ok_or_else(|| anyhow::anyhow!("SMTP_URL: is required to deliver mail"))?;
+            let state = crate::state::AppState::new(config);
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let worker = tokio::spawn(crate::mail::worker::run(state, transport, stopped));
+            shutdown_signal().await;
+            tracing::info!("stopping: finishing the message in flight");
+            let _ = stop.send(true);
+            worker.await?;
+            Ok(())
+        }
+        Command::Migrate => {
+            crate::telemetry::init(false);
+            let applied = crate::db::migrate(&database_url()?)?;
+            println!("applied {} migration(s)", applied.len());
+            Ok(())
+        }
+        Command::Seed { fixtures } => {
+            let url = database_url()?;
+            crate::db::migrate(&url)?;
+            tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+                let mut conn = PgConnection::establish(&url)?;
+                for (path, town) in crate::seed::load_dir(&fixtures)? {
+                    let report = crate::seed::seed(&mut conn, &town)?;
+                    println!("{path}: {} — added {report:?}", town.town);
+                }
+                Ok(())
+            })
+            .await??;
+            Ok(())
+        }
+        Command::CreateAdmin {
+            email,
+            password: pw,
+            name,
+            agency,
+        } => {
+            if let Err(problem) = password::check_strength(&pw) {
+                anyhow::bail!("--password {problem}");
+            }
+            if !validator::ValidateEmail::validate_email(&email) {
+                anyhow::bail!("--email is not a valid email address");
+            }
+            let url = database_url()?;
+            crate::db::migrate(&url)?;
+            let hash = password::hash(&pw)?;
+            let shown = email.clone();
+            let id = tokio::task::spawn_blocking(move || {
+                create_admin(&url, &email, &hash, &name, &agency)
+            })
+            .await??;
+            println!("created system admin {shown} ({id})");
+            Ok(())
+        }
+    }
+}
+
+/// Creates a system admin with an already hashed password, and its agency when missing.
+pub fn create_admin(
+    url: &str,
+    email: &str,
+    hash: &str,
+    name: &str,
+    agency: &str,
+) -> anyhow::Result<Uuid> {
+    let mut conn = PgConnection::establish(url)?;
+    conn.transaction(|conn| {
+        let taken: bool = diesel::select(diesel::dsl::exists(
+            practitioners::table
+                .filter(lower(practitioners::email).eq(email.trim().to_lowercase())),
+        ))
+        .get_result(conn)?;
+        if taken {
+            anyhow::bail!("--email {email} is already in use");
+        }
+        let agency_id: Uuid = match agencies::table
+            .filter(lower(agencies::name).eq(agency.trim().to_lowercase()))
+            .select(agencies::id)
+            .first(conn)
+            .optional()?
+        {
+            Some(id) => id,
+            None => diesel::insert_into(agencies::table)
+                .values((
+                    agencies::id.eq(Uuid::new_v4()),
+                    agencies::name.eq(agency.trim()),
+                    agencies::kind.eq(AgencyKind::Other.as_str()),
+                ))
+                .returning(agencies::id)
+                .get_result(conn)?,
+        };
+        let id: Uuid = diesel::insert_into(practitioners::table)
+            .values((
+                practitioners::id.eq(Uuid::new_v4()),
+                practitioners::agency_id.eq(agency_id),
+                practitioners::display_name.eq(name.trim()),
+                practitioners::email.eq(email.trim()),
+                practitioners::role.eq(Role::SystemAdmin.as_str()),
+                practitioners::password_hash.eq(hash),
+            ))
+            .returning(practitioners::id)
+            .get_result(conn)?;
+        Ok(id)
+    })
+}

@@ -1,0 +1,392 @@
+//! Typed configuration, read from the environment once at start.
+//!
+//! Every problem names the variable at fault, so a misconfigured deployment fails with one
+//! clear line instead of at the first request.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use secrecy::{ExposeSecret, SecretString};
+
+/// Where the service runs: production hides development aids (GraphiQL, introspection).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Production,
+    Development,
+}
+
+/// Limits on failed sign-ins, counted per account and per client address in fixed windows.
+#[derive(Clone, Debug)]
+pub struct LoginLimits {
+    pub window: Duration,
+    pub per_account: u32,
+    pub per_address: u32,
+}
+
+/// The whole configuration of one server process.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database_url: SecretString,
+    pub migration_database_url: Option<SecretString>,
+    pub bind_addr: SocketAddr,
+    pub jwt_secret: SecretString,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub public_url: String,
+    pub environment: Environment,
+    pub timezone: Tz,
+    pub smtp_url: Option<SecretString>,
+    pub mail_from: String,
+    pub db_pool_size: u32,
+    /// HTTP worker threads; by default one per core.
+    pub http_workers: Option<usize>,
+    pub login_limits: LoginLimits,
+    pub mail: MailSettings,
+}
+
+/// How the outbox is delivered.
+#[derive(Clone, Debug)]
+pub struct MailSettings {
+    /// Where messages are written as `.eml` files in development when `SMTP_URL` is unset.
+    pub dir: std::path::PathBuf,
+    /// How often an idle worker looks for work.
+    pub poll: Duration,
+    /// How long a claimed message is reserved for the worker that claimed it.
+    pub lease: Duration,
+    /// Attempts before a message is marked failed.
+    pub max_attempts: u32,
+    /// The first retry's delay; each later one doubles it.
+    pub retry_base: Duration,
+    /// How long one SMTP exchange may take.
+    pub timeout: Duration,
+    /// The local hour after which the daily jobs (digests, overdue tasks) run; 24 never.
+    pub daily_hour: u32,
+    /// Whether `serve` runs a delivery worker in-process.
+    pub worker_in_server: bool,
+}
+
+/// A configuration problem, naming the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {problem}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub problem: String,
+}
+
+fn fail<T>(name: &'static str, problem: impl Into<String>) -> Result<T, ConfigError> {
+    Err(ConfigError {
+        name,
+        problem: problem.into(),
+    })
+}
+
+/// A source of variables: the process environment, or a map in tests.
+pub trait Source {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+pub struct ProcessEnv;
+
+impl Source for ProcessEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    }
+}
+
+impl<S: std::hash::BuildHasher> Source for std::collections::HashMap<String, String, S> {
+    fn get(&self, name: &str) -> Option<String> {
+        std::collections::HashMap::get(self, name)
+            .cloned()
+            .filter(|v| !v.trim().is_empty())
+    }
+}
+
+/// Parses a duration such as `900`, `900s`, `15m`, `12h` or `30d` (a bare number is seconds).
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = number.parse().ok()?;
+    if unit.trim() == "ms" {
+        return (n > 0).then(|| Duration::from_millis(n));
+    }
+    let seconds = match unit.trim() {
+        "s" => n,
+        "m" => n.checked_mul(60)?,
+        "h" => n.checked_mul(3600)?,
+        "d" => n.checked_mul(86_400)?,
+        _ => return None,
+    };
+    (seconds > 0).then(|| Duration::from_secs(seconds))
+}
+
+fn duration_var(
+    env: &impl Source,
+    name: &'static str,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    match env.get(name) {
+        None => Ok(default),
+        Some(v) => parse_duration(&v).map_or_else(
+            || {
+                fail(
+                    name,
+                    format!("'{v}' is not a duration such as 900s, 15m, 12h or 30d"),
+                )
+            },
+            Ok,
+        ),
+    }
+}
+
+fn number_var(env: &impl Source, name: &'static str, default: u32) -> Result<u32, ConfigError> {
+    match env.get(name) {
+        None => Ok(default),
+        Some(v) => match v.trim().parse::<u32>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => fail(name, format!("'{v}' is not a positive whole number")),
+        },
+    }
+}
+
+fn number_or_zero(env: &impl Source, name: &'static str, default: u32) -> Result<u32, ConfigError> {
+    match env.get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse::<u32>()
+            .map_or_else(|_| fail(name, format!("'{v}' is not a whole number")), Ok),
+    }
+}
+
+fn postgres_url(name: &'static str, value: String) -> Result<SecretString, ConfigError> {
+    if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+        Ok(SecretString::from(value))
+    } else {
+        fail(name, "must be a postgres:// or postgresql:// URL")
+    }
+}
+
+impl Config {
+    /// Reads the configuration from the process environment (and a `.env` file, if present).
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Config::from_source(&ProcessEnv)
+    }
+
+    /// Reads the configuration from any source of variables.
+    pub fn from_source(env: &impl Source) -> Result<Config, ConfigError> {
+        let database_url = match env.get("DATABASE_URL") {
+            Some(v) => postgres_url("DATABASE_URL", v)?,
+            None => return fail("DATABASE_URL", "is required (a postgres:// URL)"),
+        };
+        let migration_database_url = env
+            .get("MIGRATION_DATABASE_URL")
+            .map(|v| postgres_url("MIGRATION_DATABASE_URL", v))
+            .transpose()?;
+
+        let bind_addr = match env.get("BIND_ADDR") {
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+            Some(v) => match v.parse() {
+                Ok(addr) => addr,
+                Err(_) => return fail("BIND_ADDR", format!("'{v}' is not a host:port address")),
+            },
+        };
+
+        let jwt_secret = match env.get("JWT_SECRET") {
+            None => {
+                return fail(
+                    "JWT_SECRET",
+                    "is required (at least 32 bytes of random text)",
+                )
+            }
+            Some(v) if v.len() < 32 => {
+                return fail(
+                    "JWT_SECRET",
+                    format!("is {} bytes; at least 32 are needed", v.len()),
+                )
+            }
+            Some(v) => SecretString::from(v),
+        };
+
+        let access_token_ttl = duration_var(env, "ACCESS_TOKEN_TTL", Duration::from_secs(15 * 60))?;
+        let refresh_token_ttl =
+            duration_var(env, "REFRESH_TOKEN_TTL", Duration::from_secs(30 * 86_400))?;
+        if refresh_token_ttl <= access_token_ttl {
+            return fail("REFRESH_TOKEN_TTL", "must be longer than ACCESS_TOKEN_TTL");
+        }
+
+        let environment = match env.get("PATCHWORK_ENV").as_deref() {
+            None | Some("production") => Environment::Production,
+            Some("development") => Environment::Development,
+            Some(v) => {
+                return fail(
+                    "PATCHWORK_ENV",
+                    format!("'{v}' is neither production nor development"),
+                )
+            }
+        };
+
+        let public_url = match env.get("PUBLIC_URL") {
+            Some(v) if v.starts_with("https://") || v.starts_with("http://") => {
+                v.trim_end_matches('/').to_owned()
+            }
+            Some(v) => return fail("PUBLIC_URL", format!("'{v}' is not an http(s) URL")),
+            None if environment == Environment::Development => format!("http://{bind_addr}"),
+            None => return fail("PUBLIC_URL", "is required in production (links in emails)"),
+        };
+
+        let timezone = match env.get("PATCHWORK_TIMEZONE") {
+            None => chrono_tz::Europe::London,
+            Some(v) => match v.parse::<Tz>() {
+                Ok(tz) => tz,
+                Err(_) => {
+                    return fail(
+                        "PATCHWORK_TIMEZONE",
+                        format!("'{v}' is not an IANA time zone"),
+                    )
+                }
+            },
+        };
+
+        let smtp_url = match env.get("SMTP_URL") {
+            None => None,
+            Some(v) if v.starts_with("smtp://") || v.starts_with("smtps://") => {
+                Some(SecretString::from(v))
+            }
+            Some(_) => return fail("SMTP_URL", "must be an smtp:// or smtps:// URL"),
+        };
+        let mail_from = env
+            .get("MAIL_FROM")
+            .unwrap_or_else(|| "Patchwork <no-reply@patchwork.invalid>".to_owned());
+        if !mail_from.contains('@') {
+            return fail(
+                "MAIL_FROM",
+                format!("'{mail_from}' is not an email address"),
+            );
+        }
+
+        let login_limits = LoginLimits {
+            window: duration_var(env, "LOGIN_FAILURE_WINDOW", Duration::from_secs(15 * 60))?,
+            per_account: number_var(env, "LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)?,
+            per_address: number_var(env, "LOGIN_MAX_FAILURES_PER_ADDRESS", 100)?,
+        };
+
+        let daily_hour = number_or_zero(env, "DAILY_JOBS_HOUR", 7)?;
+        if daily_hour > 24 {
+            return fail("DAILY_JOBS_HOUR", "must be 0 to 23, or 24 for never");
+        }
+        let mail = MailSettings {
+            dir: env
+                .get("MAIL_DIR")
+                .unwrap_or_else(|| "var/mail".to_owned())
+                .into(),
+            poll: duration_var(env, "MAIL_POLL_INTERVAL", Duration::from_secs(2))?,
+            lease: duration_var(env, "MAIL_LEASE", Duration::from_secs(60))?,
+            max_attempts: number_var(env, "MAIL_MAX_ATTEMPTS", 8)?,
+            retry_base: duration_var(env, "MAIL_RETRY_BASE", Duration::from_secs(30))?,
+            timeout: duration_var(env, "SMTP_TIMEOUT", Duration::from_secs(20))?,
+            daily_hour,
+            worker_in_server: match env.get("MAIL_WORKER").as_deref() {
+                None | Some("on") => true,
+                Some("off") => false,
+                Some(v) => return fail("MAIL_WORKER", format!("'{v}' is neither on nor off")),
+            },
+        };
+
+        Ok(Config {
+            database_url,
+            migration_database_url,
+            bind_addr,
+            jwt_secret,
+            access_token_ttl,
+            refresh_token_ttl,
+            public_url,
+            environment,
+            timezone,
+            smtp_url,
+            mail_from,
+            db_pool_size: number_var(env, "DATABASE_POOL_SIZE", 16)?,
+            http_workers: match env.get("HTTP_WORKERS") {
+                None => None,
+                Some(_) => Some(number_var(env, "HTTP_WORKERS", 1)? as usize),
+            },
+            login_limits,
+            mail,
+        })
+    }
+
+    /// The URL migrations run with: the owner role when one is configured.
+    pub fn migration_url(&self) -> &str {
+        self.migration_database_url
+            .as_ref()
+            .unwrap_or(&self.database_url)
+            .expose_secret()
+    }
+
+    pub fn is_development(&self) -> bool {
+        self.environment == Environment::Development
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn base() -> HashMap<String, String> {
+        HashMap::from([
+            (
+                "DATABASE_URL".into(),
+                "postgres://localhost/patchwork".into(),
+            ),
+            ("JWT_SECRET".into(), "x".repeat(32)),
+            ("PUBLIC_URL".into(), "https://patchwork.example.org/".into()),
+        ])
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let config = Config::from_source(&base()).unwrap();
+        assert_eq!(config.bind_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.access_token_ttl, Duration::from_secs(900));
+        assert_eq!(config.refresh_token_ttl, Duration::from_secs(30 * 86_400));
+        assert_eq!(config.environment, Environment::Production);
+        assert_eq!(config.timezone, chrono_tz::Europe::London);
+        assert_eq!(config.public_url, "https://patchwork.example.org");
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        for (name, value) in [
+            ("JWT_SECRET", "short"),
+            ("BIND_ADDR", "nowhere"),
+            ("ACCESS_TOKEN_TTL", "soon"),
+            ("PATCHWORK_ENV", "staging"),
+            ("PATCHWORK_TIMEZONE", "Mars/Olympus"),
+            ("DATABASE_URL", "mysql://x"),
+            ("SMTP_URL", "http://mail"),
+        ] {
+            let mut env = base();
+            env.insert(name.into(), value.into());
+            let err = Config::from_source(&env).unwrap_err();
+            assert_eq!(err.name, name, "{err}");
+        }
+        let mut env = base();
+        env.remove("DATABASE_URL");
+        assert_eq!(Config::from_source(&env).unwrap_err().name, "DATABASE_URL");
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("90"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Some(Duration::from_secs(900)));
+        assert_eq!(parse_duration("2d"), Some(Duration::from_secs(172_800)));
+        assert_eq!(parse_duration("0"), None);
+        assert_eq!(parse_duration("5w"), None);
+    }
+}

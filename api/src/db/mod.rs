@@ -1,0 +1,122 @@
+//! Database access: the connection pool, migrations, and the diesel models and queries.
+//!
+//! diesel is blocking, so every use goes through [`run`], which takes a pooled connection on
+//! tokio's blocking thread pool and never on the async executor.
+
+pub mod models;
+pub mod schema;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::connection::{Instrumentation, InstrumentationEvent};
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool as R2d2Pool, PooledConnection};
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::service::error::{ServiceError, ServiceResult};
+
+pub type Pool = R2d2Pool<ConnectionManager<PgConnection>>;
+pub type PooledConn = PooledConnection<ConnectionManager<PgConnection>>;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
+
+/// Counts the SQL statements a process sends, for tests and benchmarks.
+#[derive(Clone, Debug, Default)]
+pub struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl Instrumentation for StatementCounter {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::StartQuery { .. } = event {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Session settings for every pooled connection: no statement or idle transaction may hang
+/// a connection for long.
+#[derive(Debug)]
+struct SessionSettings(StatementCounter);
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(
+            "SET statement_timeout = '15s'; SET idle_in_transaction_session_timeout = '30s'; \
+             SET application_name = 'patchwork'",
+        )
+        .map_err(diesel::r2d2::Error::QueryError)?;
+        // Counted from here: setting up a connection is not any request's cost.
+        conn.set_instrumentation(self.0.clone());
+        Ok(())
+    }
+}
+
+/// Builds the pool with an explicit size and timeouts. Connections are opened lazily, so a
+/// server starts even while the database is briefly unreachable, and `/readyz` says so.
+pub fn pool(url: &str, size: u32, counter: StatementCounter) -> Pool {
+    R2d2Pool::builder()
+        .max_size(size)
+        .min_idle(Some(0))
+        .connection_timeout(Duration::from_secs(5))
+        .idle_timeout(Some(Duration::from_secs(300)))
+        // No `SELECT 1` before every use: a broken connection fails its query, is dropped by
+        // the pool, and the next checkout gets a fresh one.
+        .test_on_check_out(false)
+        .connection_customizer(Box::new(SessionSettings(counter)))
+        .build_unchecked(ConnectionManager::new(url))
+}
+
+/// Runs `work` with a pooled connection on the blocking thread pool.
+pub async fn run<T, F>(pool: &Pool, work: F) -> ServiceResult<T>
+where
+    F: FnOnce(&mut PgConnection) -> ServiceResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get()?;
+        work(&mut conn)
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+}
+
+/// Applies every pending migration; returns the versions applied.
+pub fn migrate(url: &str) -> anyhow::Result<Vec<String>> {
+    let mut conn = PgConnection::establish(url)?;
+    let applied = conn
+        .run_pending_migrations(MIGRATIONS)
+        .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+    Ok(applied.iter().map(|v| v.to_string()).collect())
+}
+
+/// True when the database answers a trivial query within the pool's timeout.
+pub async fn ping(pool: &Pool) -> bool {
+    run(pool, |conn| {
+        conn.batch_execute("SELECT 1")?;
+        Ok(())
+    })
+    .await
+    .is_ok()
+}
+
+/// SQL functions used in queries.
+pub mod functions {
+    use diesel::sql_types::Text;
+
+    #[diesel::declare_sql_function]
+    extern "SQL" {
+        /// PostgreSQL `lower(text)`: emails are unique and looked up case-insensitively.
+        fn lower(x: Text) -> Text;
+    }
+}

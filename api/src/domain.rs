@@ -1,0 +1,286 @@
+//! The words of the product as Rust types. Stored as text in the database (with CHECK
+//! constraints there) and exposed as GraphQL enums with the same names.
+
+use std::fmt;
+use std::str::FromStr;
+
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum, serde::Serialize, serde::Deserialize)]
+        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored and published spelling.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownValue;
+            fn from_str(s: &str) -> Result<Self, UnknownValue> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(UnknownValue { kind: stringify!($name), value: s.to_owned() }),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+/// A stored value that no variant spells: a sign of a database changed outside the service.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown {kind} '{value}' in the database")]
+pub struct UnknownValue {
+    pub kind: &'static str,
+    pub value: String,
+}
+
+text_enum!(
+    /// What a signed-in person may do beyond their own work.
+    Role {
+        Practitioner => "PRACTITIONER",
+        AgencyAdmin => "AGENCY_ADMIN",
+        SystemAdmin => "SYSTEM_ADMIN",
+    }
+);
+
+text_enum!(
+    /// The kind of organisation an agency is.
+    AgencyKind {
+        SocialCare => "SOCIAL_CARE",
+        Education => "EDUCATION",
+        EarlyYears => "EARLY_YEARS",
+        Health => "HEALTH",
+        Police => "POLICE",
+        Housing => "HOUSING",
+        Youth => "YOUTH",
+        Probation => "PROBATION",
+        Voluntary => "VOLUNTARY",
+        SubstanceMisuse => "SUBSTANCE_MISUSE",
+        MentalHealth => "MENTAL_HEALTH",
+        DomesticAbuse => "DOMESTIC_ABUSE",
+        Other => "OTHER",
+    }
+);
+
+text_enum!(
+    /// Whether an involvement is visible to the whole team or only to those rule 3 admits.
+    Sensitivity {
+        Standard => "STANDARD",
+        Restricted => "RESTRICTED",
+    }
+);
+
+text_enum!(
+    /// Consent to share an involvement with the team.
+    ConsentStatus {
+        NotRecorded => "NOT_RECORDED",
+        Given => "GIVEN",
+        Refused => "REFUSED",
+        NotRequired => "NOT_REQUIRED",
+    }
+);
+
+text_enum!(
+    /// The UK GDPR basis on which an involvement is shared with the team.
+    LawfulBasis {
+        Consent => "CONSENT",
+        PublicTask => "PUBLIC_TASK",
+        LegalObligation => "LEGAL_OBLIGATION",
+        VitalInterests => "VITAL_INTERESTS",
+        LegitimateInterests => "LEGITIMATE_INTERESTS",
+    }
+);
+
+text_enum!(
+    /// How a contact with the child happened or is planned.
+    ContactKind {
+        HomeVisit => "HOME_VISIT",
+        OfficeVisit => "OFFICE_VISIT",
+        SchoolVisit => "SCHOOL_VISIT",
+        Phone => "PHONE",
+        Video => "VIDEO",
+        Meeting => "MEETING",
+        Other => "OTHER",
+    }
+);
+
+text_enum!(
+    /// What came of a contact.
+    ContactOutcome {
+        Planned => "PLANNED",
+        Happened => "HAPPENED",
+        Cancelled => "CANCELLED",
+        WasNotBrought => "WAS_NOT_BROUGHT",
+        NoAccess => "NO_ACCESS",
+    }
+);
+
+text_enum!(
+    /// Where a task stands.
+    TaskStatus {
+        Open => "OPEN",
+        Done => "DONE",
+        Cancelled => "CANCELLED",
+    }
+);
+
+impl Role {
+    /// Whether someone with this role may give `other` to a new account.
+    pub fn may_grant(self, other: Role) -> bool {
+        match self {
+            Role::SystemAdmin => true,
+            Role::AgencyAdmin => other != Role::SystemAdmin,
+            Role::Practitioner => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        for kind in AgencyKind::ALL {
+            assert_eq!(kind.as_str().parse::<AgencyKind>().unwrap(), *kind);
+        }
+        assert!("NOPE".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn grants() {
+        assert!(Role::AgencyAdmin.may_grant(Role::AgencyAdmin));
+        assert!(!Role::AgencyAdmin.may_grant(Role::SystemAdmin));
+        assert!(!Role::Practitioner.may_grant(Role::Practitioner));
+    }
+}
+
+/// An ISO 8601 calendar date, e.g. "2014-03-09".
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub struct Date(pub chrono::NaiveDate);
+
+/// ISO 8601 calendar date, e.g. "2014-03-09".
+#[async_graphql::Scalar(name = "Date")]
+impl async_graphql::ScalarType for Date {
+    fn parse(value: async_graphql::Value) -> async_graphql::InputValueResult<Self> {
+        match &value {
+            async_graphql::Value::String(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(Date)
+                .map_err(|_| {
+                    async_graphql::InputValueError::custom(
+                        "expected an ISO 8601 date such as 2014-03-09",
+                    )
+                }),
+            _ => Err(async_graphql::InputValueError::expected_type(value)),
+        }
+    }
+
+    // Checked while the document is validated, so the error names the argument.
+    fn is_valid(value: &async_graphql::Value) -> bool {
+        matches!(value, async_graphql::Value::String(s) if Date::parse_text(s).is_some())
+    }
+
+    fn to_value(&self) -> async_graphql::Value {
+        async_graphql::Value::String(self.0.format("%Y-%m-%d").to_string())
+    }
+}
+
+impl Date {
+    fn parse_text(s: &str) -> Option<Date> {
+        chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()
+            .map(Date)
+    }
+}
+
+/// An RFC 3339 timestamp with offset, e.g. "2026-11-22T09:30:00Z".
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub struct Timestamp(pub chrono::DateTime<chrono::Utc>);
+
+impl Timestamp {
+    fn parse_text(s: &str) -> Option<Timestamp> {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| Timestamp(t.with_timezone(&chrono::Utc)))
+    }
+}
+
+impl From<chrono::DateTime<chrono::Utc>> for Timestamp {
+    fn from(t: chrono::DateTime<chrono::Utc>) -> Timestamp {
+        Timestamp(t)
+    }
+}
+
+/// RFC 3339 timestamp with offset.
+#[async_graphql::Scalar(name = "DateTime")]
+impl async_graphql::ScalarType for Timestamp {
+    fn parse(value: async_graphql::Value) -> async_graphql::InputValueResult<Self> {
+        match &value {
+            async_graphql::Value::String(s) => Timestamp::parse_text(s).ok_or_else(|| {
+                async_graphql::InputValueError::custom(
+                    "expected an RFC 3339 timestamp such as 2026-11-22T09:30:00Z",
+                )
+            }),
+            _ => Err(async_graphql::InputValueError::expected_type(value)),
+        }
+    }
+
+    // Checked while the document is validated, so the error names the argument.
+    fn is_valid(value: &async_graphql::Value) -> bool {
+        matches!(value, async_graphql::Value::String(s) if Timestamp::parse_text(s).is_some())
+    }
+
+    fn to_value(&self) -> async_graphql::Value {
+        async_graphql::Value::String(self.0.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+    }
+}
+
+text_enum!(
+    /// What a notification is about; each practitioner chooses how each kind reaches them.
+    NotificationKind {
+        TeamChanged => "TEAM_CHANGED",
+        LeadChanged => "LEAD_CHANGED",
+        TaskAssigned => "TASK_ASSIGNED",
+        TaskCompleted => "TASK_COMPLETED",
+        TaskOverdue => "TASK_OVERDUE",
+        ContactMissed => "CONTACT_MISSED",
+        AttentionRaised => "ATTENTION_RAISED",
+        Invitation => "INVITATION",
+    }
+);
+
+text_enum!(
+    /// How a kind of notification reaches a practitioner.
+    Delivery {
+        Immediate => "IMMEDIATE",
+        DailyDigest => "DAILY_DIGEST",
+        Off => "OFF",
+    }
+);
+
+impl NotificationKind {
+    /// Raise-attention and invitations always arrive at once.
+    pub fn always_immediate(self) -> bool {
+        matches!(
+            self,
+            NotificationKind::AttentionRaised | NotificationKind::Invitation
+        )
+    }
+}

@@ -1,0 +1,84 @@
+//! How service errors look to a GraphQL client: `extensions.code`, and for bad input
+//! `extensions.fields`.
+
+use async_graphql::{ErrorExtensions, Value};
+
+use crate::service::error::ServiceError;
+
+/// The codes of the public contract.
+pub mod code {
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    pub const FORBIDDEN: &str = "FORBIDDEN";
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+    pub const CONFLICT: &str = "CONFLICT";
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
+    pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+    pub const INTERNAL: &str = "INTERNAL";
+}
+
+impl From<ServiceError> for async_graphql::Error {
+    fn from(err: ServiceError) -> async_graphql::Error {
+        match err {
+            ServiceError::Unauthenticated => coded(
+                "not signed in, or the session has ended",
+                code::UNAUTHENTICATED,
+            ),
+            ServiceError::Forbidden => coded("your role may not do this", code::FORBIDDEN),
+            ServiceError::NotFound => coded("not found", code::NOT_FOUND),
+            ServiceError::RateLimited => {
+                coded("too many attempts; try again later", code::RATE_LIMITED)
+            }
+            ServiceError::Conflict { current_version } => {
+                async_graphql::Error::new("this was changed by someone else; reload and try again")
+                    .extend_with(|_, e| {
+                        e.set("code", code::CONFLICT);
+                        e.set("currentVersion", current_version);
+                    })
+            }
+            ServiceError::Invalid(fields) => {
+                let summary = fields
+                    .iter()
+                    .map(|f| format!("{} {}", f.field, f.message))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let list = Value::List(
+                    fields
+                        .iter()
+                        .map(|f| {
+                            let mut m = async_graphql::indexmap::IndexMap::new();
+                            m.insert(
+                                async_graphql::Name::new("field"),
+                                Value::from(f.field.clone()),
+                            );
+                            m.insert(
+                                async_graphql::Name::new("message"),
+                                Value::from(f.message.clone()),
+                            );
+                            Value::Object(m)
+                        })
+                        .collect(),
+                );
+                async_graphql::Error::new(format!("invalid input: {summary}")).extend_with(
+                    move |_, e| {
+                        e.set("code", code::BAD_USER_INPUT);
+                        e.set("fields", list.clone());
+                    },
+                )
+            }
+            ServiceError::Unavailable(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "database unavailable");
+                coded("the service is busy; try again shortly", code::INTERNAL)
+            }
+            ServiceError::Internal(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "internal error");
+                coded("internal error", code::INTERNAL)
+            }
+        }
+    }
+}
+
+/// An error with a code and nothing else.
+pub fn coded(message: &str, code: &'static str) -> async_graphql::Error {
+    async_graphql::Error::new(message).extend_with(move |_, e| e.set("code", code))
+}

@@ -1,0 +1,49 @@
+//! The GraphQL API: it translates between the contract and the services, nothing more.
+
+pub mod account;
+pub mod context;
+pub mod error;
+pub mod loaders;
+pub mod notifications;
+pub mod team;
+pub mod types;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+
+use crate::state::AppState;
+
+#[derive(MergedObject, Default)]
+pub struct Query(
+    account::AccountQuery,
+    team::TeamQuery,
+    notifications::NotificationQuery,
+);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    account::AccountMutation,
+    team::TeamMutation,
+    notifications::NotificationMutation,
+);
+
+pub type PatchworkSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Limits sized for the contract's real screens: the team screen nests six levels deep.
+pub const MAX_DEPTH: usize = 12;
+pub const MAX_COMPLEXITY: usize = 2_000;
+
+fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+}
+
+/// The schema a server runs.
+pub fn build_schema(state: AppState) -> PatchworkSchema {
+    builder().data(state).finish()
+}
+
+/// The SDL the server serves; `schema.graphql` must equal it.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}

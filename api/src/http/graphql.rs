@@ -1,0 +1,282 @@
+//! `POST /graphql` and `GET /graphql`: authenticate once, run the operation, and make every
+//! error carry a contract code.
+
+use actix_web::http::header::{self, ContentType};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use async_graphql::dataloader::{DataLoader, HashMapCache};
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{BatchRequest, BatchResponse, Request, Response, ServerError, Value};
+use serde::Deserialize;
+
+use crate::auth::RequestMeta;
+use crate::graphql::context::Auth;
+use crate::graphql::error::code;
+use crate::graphql::loaders::{
+    AgencyLoader, ChildLoader, ContactLoader, InvolvementLoader, PractitionerLoader,
+    TaskByIdLoader, TaskLoader, TeamLoader,
+};
+use crate::graphql::PatchworkSchema;
+use crate::http::request_id::RequestId;
+use crate::service::error::ServiceError;
+use crate::service::session;
+use crate::state::AppState;
+
+/// At most this many operations in one batched request.
+pub const MAX_BATCH: usize = 10;
+
+fn meta_of(req: &HttpRequest) -> RequestMeta {
+    RequestMeta {
+        request_id: req
+            .extensions()
+            .get::<RequestId>()
+            .map(|r| r.0.clone())
+            .unwrap_or_default(),
+        client_addr: req.peer_addr().map(|a| a.ip().to_string()),
+    }
+}
+
+/// Turns the bearer token into the caller, once per request.
+async fn authenticate(req: &HttpRequest, state: &AppState) -> Auth {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Auth::Anonymous;
+    };
+    let token = value.to_str().ok().and_then(|v| {
+        let (scheme, token) = v.trim().split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    });
+    let Some(claims) = token.and_then(|t| state.tokens.verify(t)) else {
+        return Auth::Invalid;
+    };
+    match session::load_actor(state, claims.sub).await {
+        Ok(actor) => Auth::Actor(actor),
+        Err(ServiceError::Unauthenticated) => Auth::Invalid,
+        Err(err) => {
+            tracing::error!(error = ?err, "could not load the caller");
+            Auth::Unavailable
+        }
+    }
+}
+
+/// Attaches what every resolver reads, and fresh DataLoaders, to one operation.
+fn prepare(request: Request, state: &AppState, meta: &RequestMeta, auth: Auth) -> Request {
+    let reader = crate::graphql::team::shared_reader(state, auth);
+    let s = || state.clone();
+    request
+        .data(meta.clone())
+        .data(auth)
+        .data(reader.clone())
+        .data(DataLoader::with_cache(
+            AgencyLoader(s()),
+            tokio::spawn,
+            HashMapCache::default(),
+        ))
+        .data(DataLoader::with_cache(
+            PractitionerLoader(s()),
+            tokio::spawn,
+            HashMapCache::default(),
+        ))
+        .data(DataLoader::new(ChildLoader(s()), tokio::spawn))
+        .data(DataLoader::new(ContactLoader(s()), tokio::spawn))
+        .data(DataLoader::new(
+            TeamLoader(s(), reader.clone()),
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(
+            InvolvementLoader(s(), reader.clone()),
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(
+            TaskLoader(s(), reader.clone()),
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(TaskByIdLoader(s(), reader), tokio::spawn))
+}
+
+/// A refusal before any operation ran, shaped like a GraphQL response.
+fn refusal(status: StatusCode, message: &str) -> HttpResponse {
+    HttpResponse::build(status).json(serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code::GRAPHQL_VALIDATION_FAILED } }]
+    }))
+}
+
+pub async fn post(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+    schema: web::Data<PatchworkSchema>,
+) -> HttpResponse {
+    let batch: BatchRequest = match serde_json::from_slice(&body) {
+        Ok(batch) => batch,
+        Err(e) => {
+            return refusal(
+                StatusCode::BAD_REQUEST,
+                &format!("the body is not a GraphQL request: {e}"),
+            )
+        }
+    };
+    execute(&req, batch, &state, &schema).await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetParams {
+    query: Option<String>,
+    variables: Option<String>,
+    operation_name: Option<String>,
+}
+
+pub async fn get(
+    req: HttpRequest,
+    params: web::Query<GetParams>,
+    state: web::Data<AppState>,
+    schema: web::Data<PatchworkSchema>,
+) -> HttpResponse {
+    let params = params.into_inner();
+    let Some(query) = params.query else {
+        if state.config.is_development() {
+            let page = async_graphql::http::GraphiQLSource::build()
+                .endpoint("/graphql")
+                .title("Patchwork")
+                .finish();
+            return HttpResponse::Ok()
+                .content_type(ContentType::html())
+                .body(page);
+        }
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            "a GET request needs a `query` parameter",
+        );
+    };
+    if has_mutation(&query) {
+        return refusal(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "mutations must be sent with POST",
+        );
+    }
+    let mut request = Request::new(query);
+    if let Some(name) = params.operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(vars) = params.variables {
+        match serde_json::from_str::<serde_json::Value>(&vars) {
+            Ok(v) => request = request.variables(async_graphql::Variables::from_json(v)),
+            Err(_) => return refusal(StatusCode::BAD_REQUEST, "`variables` is not JSON"),
+        }
+    }
+    execute(&req, BatchRequest::Single(request), &state, &schema).await
+}
+
+fn has_mutation(query: &str) -> bool {
+    let Ok(doc) = async_graphql::parser::parse_query(query) else {
+        // Let the schema report the syntax error.
+        return false;
+    };
+    match doc.operations {
+        DocumentOperations::Single(op) => op.node.ty == OperationType::Mutation,
+        DocumentOperations::Multiple(ops) => {
+            ops.values().any(|op| op.node.ty == OperationType::Mutation)
+        }
+    }
+}
+
+async fn execute(
+    req: &HttpRequest,
+    batch: BatchRequest,
+    state: &AppState,
+    schema: &PatchworkSchema,
+) -> HttpResponse {
+    let meta = meta_of(req);
+    let batch = match batch {
+        BatchRequest::Batch(list) if list.is_empty() || list.len() > MAX_BATCH => {
+            return refusal(
+                StatusCode::BAD_REQUEST,
+                &format!("a batch must hold 1 to {MAX_BATCH} operations"),
+            )
+        }
+        other => other,
+    };
+    let auth = authenticate(req, state).await;
+    let batch = match batch {
+        BatchRequest::Single(r) => BatchRequest::Single(prepare(r, state, &meta, auth)),
+        BatchRequest::Batch(list) => BatchRequest::Batch(
+            list.into_iter()
+                .map(|r| prepare(r, state, &meta, auth))
+                .collect(),
+        ),
+    };
+    let response = match schema.execute_batch(batch).await {
+        BatchResponse::Single(r) => BatchResponse::Single(finish(r, &meta)),
+        BatchResponse::Batch(list) => {
+            BatchResponse::Batch(list.into_iter().map(|r| finish(r, &meta)).collect())
+        }
+    };
+    HttpResponse::Ok().json(response)
+}
+
+/// Gives every error a contract code; INTERNAL errors get the request id and nothing else.
+fn finish(mut response: Response, meta: &RequestMeta) -> Response {
+    let refused_before_run = response.data == Value::Null;
+    for error in &mut response.errors {
+        let existing = error
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("code"))
+            .and_then(|v| match v {
+                Value::String(s) => Some(s.clone()),
+                _ => None,
+            });
+        let code = match existing {
+            Some(code) => code,
+            None => classify(error, refused_before_run).to_owned(),
+        };
+        if code == code::INTERNAL {
+            tracing::error!(error = %error.message, "unexpected GraphQL error");
+            error.message = "internal error".to_owned();
+            error.source = None;
+            error.extensions = None;
+            let id = meta.request_id.clone();
+            let ext = error.extensions.get_or_insert_with(Default::default);
+            ext.set("code", code::INTERNAL);
+            ext.set("requestId", id);
+        } else {
+            let field = argument_named(&error.message);
+            let message = error.message.clone();
+            let ext = error.extensions.get_or_insert_with(Default::default);
+            ext.set("code", code.as_str());
+            if let (Some(field), true) = (field, code == code::BAD_USER_INPUT) {
+                if ext.get("fields").is_none() {
+                    ext.set("fields", serde_json_field(&field, &message));
+                }
+            }
+        }
+    }
+    response
+}
+
+/// Errors raised by the GraphQL engine itself, not by a resolver.
+fn classify(error: &ServerError, refused_before_run: bool) -> &'static str {
+    let m = error.message.as_str();
+    if m.starts_with("Invalid value for argument") || m.starts_with("Failed to parse") {
+        code::BAD_USER_INPUT
+    } else if refused_before_run {
+        code::GRAPHQL_VALIDATION_FAILED
+    } else {
+        code::INTERNAL
+    }
+}
+
+/// The argument path an engine error names, e.g. `input.dateOfBirth` in
+/// `Invalid value for argument "input.dateOfBirth", expected type "Date"`.
+fn argument_named(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("Invalid value for argument \"")?;
+    rest.split('"').next().map(str::to_owned)
+}
+
+fn serde_json_field(field: &str, message: &str) -> Value {
+    let detail = message.split_once(", ").map_or(message, |(_, d)| d);
+    Value::List(vec![Value::from_json(
+        serde_json::json!({ "field": field, "message": detail }),
+    )
+    .unwrap_or(Value::Null)])
+}

@@ -1,0 +1,44 @@
+//! The actix application: routes, limits and middleware.
+
+pub mod graphql;
+pub mod health;
+pub mod request_id;
+
+use actix_web::{middleware, web};
+
+use crate::graphql::PatchworkSchema;
+use crate::state::AppState;
+
+/// Request bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Registers every route; shared by the server and nothing else.
+pub fn configure(state: AppState, schema: PatchworkSchema) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.app_data(web::Data::new(state))
+            .app_data(web::Data::new(schema))
+            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+            .route("/healthz", web::get().to(health::healthz))
+            .route("/readyz", web::get().to(health::readyz))
+            .route("/schema.graphql", web::get().to(schema_sdl))
+            .service(
+                web::resource("/graphql")
+                    .route(web::post().to(graphql::post))
+                    .route(web::get().to(graphql::get)),
+            );
+    }
+}
+
+/// Middleware applied to every route, outermost last.
+pub fn default_headers() -> middleware::DefaultHeaders {
+    middleware::DefaultHeaders::new()
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Cache-Control", "no-store"))
+}
+
+/// The published schema, for clients and code generators (introspection may be off).
+async fn schema_sdl(schema: web::Data<PatchworkSchema>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("application/graphql; charset=utf-8")
+        .body(schema.sdl())
+}

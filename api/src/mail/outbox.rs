@@ -1,0 +1,86 @@
+//! Writing notifications to the outbox, inside the caller's transaction, honouring each
+//! recipient's preferences.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use diesel::PgConnection;
+use uuid::Uuid;
+
+use crate::db::schema::{notification_preferences, notifications, practitioners};
+use crate::domain::{Delivery, NotificationKind};
+use crate::mail::compose::Content;
+
+/// Each recipient's delivery choice for `kind` (IMMEDIATE unless they chose otherwise).
+pub fn deliveries(
+    conn: &mut PgConnection,
+    recipients: &[Uuid],
+    kind: NotificationKind,
+) -> QueryResult<HashMap<Uuid, Delivery>> {
+    let active: Vec<Uuid> = practitioners::table
+        .filter(practitioners::id.eq_any(recipients))
+        .filter(practitioners::active.eq(true))
+        .select(practitioners::id)
+        .load(conn)?;
+    let mut out: HashMap<Uuid, Delivery> = active
+        .into_iter()
+        .map(|p| (p, Delivery::Immediate))
+        .collect();
+    if kind.always_immediate() {
+        return Ok(out);
+    }
+    let chosen: Vec<(Uuid, String)> = notification_preferences::table
+        .filter(notification_preferences::practitioner_id.eq_any(recipients))
+        .filter(notification_preferences::kind.eq(kind.as_str()))
+        .select((
+            notification_preferences::practitioner_id,
+            notification_preferences::delivery,
+        ))
+        .load(conn)?;
+    for (p, d) in chosen {
+        if let (Some(slot), Ok(d)) = (out.get_mut(&p), d.parse()) {
+            *slot = d;
+        }
+    }
+    Ok(out)
+}
+
+/// Queues one message per recipient, each rendered by `render`. Recipients who turned the kind
+/// off, or whose account is inactive, get nothing; digest readers' messages wait for the digest.
+/// Returns how many messages were queued.
+pub fn enqueue(
+    conn: &mut PgConnection,
+    kind: NotificationKind,
+    child: Option<Uuid>,
+    recipients: &[Uuid],
+    render: impl Fn(Uuid) -> Content,
+) -> QueryResult<usize> {
+    if recipients.is_empty() {
+        return Ok(0);
+    }
+    let choices = deliveries(conn, recipients, kind)?;
+    let mut queued = 0;
+    for recipient in recipients {
+        let status = match choices.get(recipient) {
+            None | Some(Delivery::Off) => continue,
+            Some(Delivery::Immediate) => "PENDING",
+            Some(Delivery::DailyDigest) => "WAITING",
+        };
+        let content = render(*recipient);
+        diesel::insert_into(notifications::table)
+            .values((
+                notifications::id.eq(Uuid::now_v7()),
+                notifications::recipient_id.eq(recipient),
+                notifications::kind.eq(kind.as_str()),
+                notifications::child_id.eq(child),
+                notifications::status.eq(status),
+                notifications::subject.eq(&content.subject),
+                notifications::body_text.eq(&content.text),
+                notifications::body_html.eq(&content.html),
+                notifications::digest_line.eq(Some(&content.digest_line).filter(|l| !l.is_empty())),
+            ))
+            .execute(conn)?;
+        queued += 1;
+    }
+    Ok(queued)
+}

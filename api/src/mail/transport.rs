@@ -1,0 +1,99 @@
+//! Where messages go: an SMTP server, or `.eml` files in development.
+
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::AsyncSmtpTransport;
+use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
+
+use crate::config::Config;
+
+/// A message ready to hand to a transport.
+pub struct Outgoing {
+    pub id: uuid::Uuid,
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Why a message was not handed over.
+#[derive(Debug)]
+pub struct SendError {
+    /// The server refused for good (5xx): retrying will not help.
+    pub permanent: bool,
+    pub detail: String,
+}
+
+#[derive(Clone)]
+pub enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Files(AsyncFileTransport<Tokio1Executor>),
+}
+
+impl Transport {
+    /// SMTP when `SMTP_URL` is set; `.eml` files in development otherwise; in production
+    /// without `SMTP_URL`, none: mail waits in the outbox until a transport is configured.
+    pub fn from_config(config: &Config) -> anyhow::Result<Option<Transport>> {
+        if let Some(url) = &config.smtp_url {
+            let smtp = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
+                .map_err(|e| anyhow::anyhow!("SMTP_URL: {e}"))?
+                .timeout(Some(config.mail.timeout))
+                .build();
+            return Ok(Some(Transport::Smtp(smtp)));
+        }
+        if config.is_development() {
+            std::fs::create_dir_all(&config.mail.dir).map_err(|e| {
+                anyhow::anyhow!("MAIL_DIR: cannot create {}: {e}", config.mail.dir.display())
+            })?;
+            return Ok(Some(Transport::Files(AsyncFileTransport::new(
+                &config.mail.dir,
+            ))));
+        }
+        Ok(None)
+    }
+
+    pub async fn send(
+        &self,
+        from: &Mailbox,
+        unsubscribe: &str,
+        mail: Outgoing,
+    ) -> Result<(), SendError> {
+        let invalid = |detail: String| SendError {
+            permanent: true,
+            detail,
+        };
+        let domain = from.email.domain().to_owned();
+        let to: Mailbox = mail
+            .to
+            .parse()
+            .map_err(|e| invalid(format!("bad recipient address: {e}")))?;
+        let name = HeaderName::new_from_ascii("List-Unsubscribe".to_owned())
+            .map_err(|e| invalid(format!("{e}")))?;
+        let message = Message::builder()
+            .from(from.clone())
+            .to(to)
+            .subject(mail.subject)
+            // Stable per notification: a retried message carries the same id.
+            .message_id(Some(format!("<{}@{domain}>", mail.id)))
+            .raw_header(HeaderValue::new(name, format!("<{unsubscribe}>")))
+            .multipart(MultiPart::alternative_plain_html(mail.text, mail.html))
+            .map_err(|e| invalid(format!("cannot build message: {e}")))?;
+        match self {
+            Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| SendError {
+                permanent: e.is_permanent(),
+                detail: e.to_string(),
+            }),
+            Transport::Files(files) => {
+                files
+                    .send(message)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| SendError {
+                        permanent: false,
+                        detail: e.to_string(),
+                    })
+            }
+        }
+    }
+}

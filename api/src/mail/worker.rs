@@ -1,0 +1,218 @@
+//! Delivers the outbox. Any number of workers may run at once, in `serve` processes or as
+//! `patchwork worker`: each claims a few due messages with `FOR UPDATE SKIP LOCKED`, reserves
+//! them for a lease, sends, and marks them. A worker that dies mid-batch leaves its messages to
+//! be claimed again when the lease runs out, so at most the message in flight is sent twice.
+
+use std::time::Duration;
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Text, Uuid as SqlUuid};
+use lettre::message::Mailbox;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::mail::compose::Links;
+use crate::mail::daily;
+use crate::mail::transport::{Outgoing, SendError, Transport};
+use crate::service::error::{ServiceError, ServiceResult};
+use crate::state::AppState;
+
+/// How many messages one claim takes.
+const BATCH: i64 = 5;
+/// The longest wait between retries.
+const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+
+#[derive(Debug, QueryableByName)]
+struct Claimed {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    email: Option<String>,
+    #[diesel(sql_type = Text)]
+    subject: String,
+    #[diesel(sql_type = Text)]
+    body_text: String,
+    #[diesel(sql_type = Text)]
+    body_html: String,
+    #[diesel(sql_type = Integer)]
+    attempts: i32,
+}
+
+/// Claims up to [`BATCH`] due messages for `lease`.
+async fn claim(state: &AppState) -> ServiceResult<Vec<Claimed>> {
+    let lease = state.config.mail.lease.as_millis() as i64;
+    crate::db::run(&state.pool, move |conn| {
+        Ok(diesel::sql_query(
+            "UPDATE notifications n SET locked_until = now() + make_interval(secs => $1::bigint / 1000.0), \
+                    attempts = attempts + 1 \
+             WHERE n.id IN (SELECT id FROM notifications \
+                            WHERE status = 'PENDING' AND next_attempt_at <= now() \
+                              AND (locked_until IS NULL OR locked_until < now()) \
+                            ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) \
+             RETURNING n.id, \
+                       (SELECT p.email FROM practitioners p WHERE p.id = n.recipient_id AND p.active) AS email, \
+                       n.subject, n.body_text, n.body_html, n.attempts",
+        )
+        .bind::<BigInt, _>(lease)
+        .bind::<BigInt, _>(BATCH)
+        .load(conn)?)
+    })
+    .await
+}
+
+fn backoff(base: Duration, attempts: i32) -> Duration {
+    let factor = 2u32.saturating_pow(attempts.saturating_sub(1).max(0) as u32);
+    base.saturating_mul(factor).min(MAX_BACKOFF)
+}
+
+/// Records the outcome of one attempt. The `attempts` guard ignores a worker whose lease ran
+/// out and whose message another worker has since claimed.
+async fn settle(
+    state: &AppState,
+    msg: &Claimed,
+    outcome: Result<(), SendError>,
+) -> ServiceResult<()> {
+    let (id, attempts) = (msg.id, msg.attempts);
+    let max = state.config.mail.max_attempts as i32;
+    let delay_ms = backoff(state.config.mail.retry_base, attempts).as_millis() as i64;
+    crate::db::run(&state.pool, move |conn| {
+        match outcome {
+            Ok(()) => diesel::sql_query(
+                "UPDATE notifications SET status = 'SENT', sent_at = now(), locked_until = NULL, last_error = NULL \
+                 WHERE id = $1 AND attempts = $2 AND status = 'PENDING'",
+            )
+            .bind::<SqlUuid, _>(id)
+            .bind::<Integer, _>(attempts)
+            .execute(conn)?,
+            Err(e) => {
+                let give_up = e.permanent || attempts >= max;
+                diesel::sql_query(
+                    "UPDATE notifications SET status = CASE WHEN $3 THEN 'FAILED' ELSE 'PENDING' END, \
+                            next_attempt_at = now() + make_interval(secs => $4::bigint / 1000.0), \
+                            locked_until = NULL, last_error = $5 \
+                     WHERE id = $1 AND attempts = $2 AND status = 'PENDING'",
+                )
+                .bind::<SqlUuid, _>(id)
+                .bind::<Integer, _>(attempts)
+                .bind::<diesel::sql_types::Bool, _>(give_up)
+                .bind::<BigInt, _>(delay_ms)
+                .bind::<Text, _>(e.detail.chars().take(500).collect::<String>())
+                .execute(conn)?
+            }
+        };
+        Ok(())
+    })
+    .await
+}
+
+/// Gives back claimed messages that will not be sent now (shutting down).
+async fn release(state: &AppState, ids: Vec<(Uuid, i32)>) -> ServiceResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    crate::db::run(&state.pool, move |conn| {
+        for (id, attempts) in ids {
+            diesel::sql_query(
+                "UPDATE notifications SET locked_until = NULL, attempts = attempts - 1 \
+                 WHERE id = $1 AND attempts = $2 AND status = 'PENDING'",
+            )
+            .bind::<SqlUuid, _>(id)
+            .bind::<Integer, _>(attempts)
+            .execute(conn)?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Delivers until `shutdown` turns true; then finishes the message in flight, gives back the
+/// rest of its batch, and returns.
+pub async fn run(state: AppState, transport: Transport, mut shutdown: watch::Receiver<bool>) {
+    let from: Mailbox = match state.config.mail_from.parse() {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!(error = %e, "MAIL_FROM is not an address; mail is not sent");
+            return;
+        }
+    };
+    let links = Links {
+        public_url: state.config.public_url.clone(),
+    };
+    let unsubscribe = links.preferences();
+    tracing::info!("mail worker started");
+    while !*shutdown.borrow() {
+        if let Err(e) = daily::run_if_due(&state).await {
+            tracing::error!(error = ?e, "daily jobs failed");
+        }
+        let batch = match claim(&state).await {
+            Ok(batch) => batch,
+            Err(e) => {
+                log_db_error(e);
+                Vec::new()
+            }
+        };
+        if batch.is_empty() {
+            tokio::select! {
+                _ = tokio::time::sleep(state.config.mail.poll) => {}
+                _ = shutdown.changed() => {}
+            }
+            continue;
+        }
+        let mut rest = batch.into_iter();
+        while let Some(msg) = rest.next() {
+            let outcome = match &msg.email {
+                None => Err(SendError {
+                    permanent: true,
+                    detail: "the recipient's account is no longer active".to_owned(),
+                }),
+                Some(to) => {
+                    transport
+                        .send(
+                            &from,
+                            &unsubscribe,
+                            Outgoing {
+                                id: msg.id,
+                                to: to.clone(),
+                                subject: msg.subject.clone(),
+                                text: msg.body_text.clone(),
+                                html: msg.body_html.clone(),
+                            },
+                        )
+                        .await
+                }
+            };
+            if let Err(e) = &outcome {
+                tracing::warn!(notification = %msg.id, attempt = msg.attempts, permanent = e.permanent, error = %e.detail, "send failed");
+            }
+            if let Err(e) = settle(&state, &msg, outcome).await {
+                log_db_error(e);
+            }
+            if *shutdown.borrow() {
+                let left: Vec<(Uuid, i32)> = rest.by_ref().map(|m| (m.id, m.attempts)).collect();
+                if let Err(e) = release(&state, left).await {
+                    log_db_error(e);
+                }
+                break;
+            }
+        }
+    }
+    tracing::info!("mail worker stopped");
+}
+
+fn log_db_error(e: ServiceError) {
+    tracing::error!(error = ?e, "mail worker could not reach the database");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let base = Duration::from_secs(30);
+        assert_eq!(backoff(base, 1), Duration::from_secs(30));
+        assert_eq!(backoff(base, 2), Duration::from_secs(60));
+        assert_eq!(backoff(base, 4), Duration::from_secs(240));
+        assert_eq!(backoff(base, 40), MAX_BACKOFF);
+    }
+}

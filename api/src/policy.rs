@@ -1,0 +1,366 @@
+//! Who may see and do what: the only place access rules live (PRODUCT.md, "Who may see what").
+//!
+//! Each rule is a function that services call before they read or write. Rules about lists of
+//! personal data are expressed as SQL filters so that counts and pages are right.
+
+use uuid::Uuid;
+
+use crate::auth::Actor;
+use crate::domain::Role;
+use crate::service::error::{ServiceError, ServiceResult};
+
+/// Rule 7: work profiles (and the agency directory) are visible to every signed-in person.
+pub fn may_read_profiles(_actor: &Actor) -> bool {
+    true
+}
+
+/// Rule 8: only system admins manage agencies.
+pub fn ensure_may_create_agency(actor: &Actor) -> ServiceResult<()> {
+    match actor.role {
+        Role::SystemAdmin => Ok(()),
+        _ => Err(ServiceError::Forbidden),
+    }
+}
+
+/// System admins create accounts in any agency with any role; agency admins in their own
+/// agency with roles up to agency admin; practitioners create none.
+pub fn ensure_may_create_practitioner(
+    actor: &Actor,
+    agency: Uuid,
+    role: Role,
+) -> ServiceResult<()> {
+    let own_agency = actor.agency_id == agency;
+    let allowed = match actor.role {
+        Role::SystemAdmin => true,
+        Role::AgencyAdmin => own_agency && actor.role.may_grant(role),
+        Role::Practitioner => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden)
+    }
+}
+
+/// Whether the actor may manage accounts at all (before knowing which one).
+pub fn ensure_manages_accounts(actor: &Actor) -> ServiceResult<()> {
+    match actor.role {
+        Role::SystemAdmin | Role::AgencyAdmin => Ok(()),
+        Role::Practitioner => Err(ServiceError::Forbidden),
+    }
+}
+
+/// Deactivation: system admins anyone; agency admins their own agency's staff below system
+/// admin. Nobody deactivates themselves (an install must never lose its last admin by accident).
+pub fn ensure_may_deactivate(
+    actor: &Actor,
+    target_id: Uuid,
+    target_agency: Uuid,
+    target_role: Role,
+) -> ServiceResult<()> {
+    if target_id == actor.practitioner_id {
+        return Err(ServiceError::Forbidden);
+    }
+    let allowed = match actor.role {
+        Role::SystemAdmin => true,
+        Role::AgencyAdmin => actor.agency_id == target_agency && target_role != Role::SystemAdmin,
+        Role::Practitioner => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: Role, agency: Uuid) -> Actor {
+        Actor {
+            practitioner_id: Uuid::new_v4(),
+            agency_id: agency,
+            role,
+        }
+    }
+
+    #[test]
+    fn account_creation() {
+        let a = Uuid::new_v4();
+        let b = Uuid::new_v4();
+        let admin = actor(Role::AgencyAdmin, a);
+        assert!(ensure_may_create_practitioner(&admin, a, Role::AgencyAdmin).is_ok());
+        assert!(ensure_may_create_practitioner(&admin, b, Role::Practitioner).is_err());
+        assert!(ensure_may_create_practitioner(&admin, a, Role::SystemAdmin).is_err());
+        let sys = actor(Role::SystemAdmin, a);
+        assert!(ensure_may_create_practitioner(&sys, b, Role::SystemAdmin).is_ok());
+        let p = actor(Role::Practitioner, a);
+        assert!(ensure_may_create_practitioner(&p, a, Role::Practitioner).is_err());
+    }
+
+    #[test]
+    fn deactivation() {
+        let a = Uuid::new_v4();
+        let admin = actor(Role::AgencyAdmin, a);
+        assert!(ensure_may_deactivate(&admin, Uuid::new_v4(), a, Role::Practitioner).is_ok());
+        assert!(
+            ensure_may_deactivate(&admin, Uuid::new_v4(), Uuid::new_v4(), Role::Practitioner)
+                .is_err()
+        );
+        assert!(ensure_may_deactivate(&admin, Uuid::new_v4(), a, Role::SystemAdmin).is_err());
+        assert!(
+            ensure_may_deactivate(&admin, admin.practitioner_id, a, Role::AgencyAdmin).is_err()
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Children, involvements, tasks and the timeline (rules 1, 2, 3, 6).
+//
+// The read rules are SQL fragments, so that lists, counts, pages and the timeline are filtered
+// by the database and always agree. The only values spliced into them are typed `Uuid`s,
+// `NaiveDate`s and fixed enum spellings, whose text forms cannot carry SQL.
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use diesel::PgConnection;
+
+use crate::db::models::{InvolvementRow, TaskRow};
+use crate::db::schema::sharing_agreements;
+use crate::domain::Sensitivity;
+
+/// What one reader may see, settled once per request.
+#[derive(Clone, Debug)]
+pub struct Reader {
+    pub actor: Actor,
+    /// Agencies whose RESTRICTED involvements the reader may see: their own, and every agency
+    /// that holds an active sharing agreement granted to the reader's agency (rule 3).
+    pub restricted_agencies: Vec<Uuid>,
+    /// Today in the deployment's time zone: agreements are in force by date.
+    pub today: NaiveDate,
+}
+
+impl Reader {
+    /// Loads the agreements in force today for the actor's agency.
+    pub fn load(conn: &mut PgConnection, actor: Actor, today: NaiveDate) -> QueryResult<Reader> {
+        let mut restricted_agencies: Vec<Uuid> = sharing_agreements::table
+            .filter(sharing_agreements::to_agency_id.eq(actor.agency_id))
+            .filter(sharing_agreements::revoked_at.is_null())
+            .filter(sharing_agreements::starts_on.le(today))
+            .filter(
+                sharing_agreements::ends_on
+                    .is_null()
+                    .or(sharing_agreements::ends_on.ge(today)),
+            )
+            .select(sharing_agreements::from_agency_id)
+            .load(conn)?;
+        restricted_agencies.push(actor.agency_id);
+        restricted_agencies.sort();
+        restricted_agencies.dedup();
+        Ok(Reader {
+            actor,
+            restricted_agencies,
+            today,
+        })
+    }
+
+    fn me(&self) -> String {
+        format!("'{}'::uuid", self.actor.practitioner_id)
+    }
+
+    fn agencies_array(&self) -> String {
+        let list: Vec<String> = self
+            .restricted_agencies
+            .iter()
+            .map(|a| format!("'{a}'"))
+            .collect();
+        format!("ARRAY[{}]::uuid[]", list.join(","))
+    }
+
+    /// Rule 3 on an in-memory involvement: the same rule as [`involvement_visible_sql`].
+    pub fn sees_involvement(&self, inv: &InvolvementRow) -> bool {
+        inv.sensitivity == Sensitivity::Standard.as_str()
+            || inv.practitioner_id == self.actor.practitioner_id
+            || self.restricted_agencies.contains(&inv.agency_id)
+    }
+}
+
+/// Rule 3: whether the involvement row `alias` exists for this reader.
+pub fn involvement_visible_sql(reader: &Reader, alias: &str) -> String {
+    format!(
+        "({alias}.sensitivity = 'STANDARD' OR {alias}.practitioner_id = {me} OR {alias}.agency_id = ANY({agencies}))",
+        me = reader.me(),
+        agencies = reader.agencies_array(),
+    )
+}
+
+/// Rule 1: the ids of children whose record the reader may read — those they have an active
+/// involvement with, and for agency admins those their agency's practitioners are involved with.
+/// System admins get nothing special.
+pub fn readable_child_ids_sql(reader: &Reader) -> String {
+    let me = reader.me();
+    match reader.actor.role {
+        Role::AgencyAdmin => format!(
+            "SELECT r.child_id FROM involvements r WHERE r.ended_on IS NULL \
+             AND (r.practitioner_id = {me} OR r.agency_id = '{}'::uuid)",
+            reader.actor.agency_id
+        ),
+        _ => format!(
+            "SELECT r.child_id FROM involvements r WHERE r.ended_on IS NULL AND r.practitioner_id = {me}"
+        ),
+    }
+}
+
+/// Rule 2: a child can be found (and joined) only through an active involvement the searcher
+/// may see; a child known only to hidden services is not found.
+pub fn child_findable_sql(reader: &Reader, child_alias: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM involvements f WHERE f.child_id = {child_alias}.id AND f.ended_on IS NULL AND {})",
+        involvement_visible_sql(reader, "f")
+    )
+}
+
+/// The practitioner `practitioner_expr` has no involvement with the child `child_expr` that
+/// the reader may not see. A task or timeline event that names such a practitioner would
+/// betray the hidden involvement.
+fn names_nobody_hidden(reader: &Reader, child_expr: &str, practitioner_expr: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM involvements h WHERE h.child_id = {child_expr} \
+         AND h.practitioner_id = {practitioner_expr} AND NOT {})",
+        involvement_visible_sql(reader, "h")
+    )
+}
+
+/// Rule 6: a task is visible only to readers who may see every practitioner it names.
+pub fn task_visible_sql(reader: &Reader, alias: &str) -> String {
+    format!(
+        "({} AND ({alias}.assignee_id IS NULL OR {}))",
+        names_nobody_hidden(
+            reader,
+            &format!("{alias}.child_id"),
+            &format!("{alias}.created_by")
+        ),
+        names_nobody_hidden(
+            reader,
+            &format!("{alias}.child_id"),
+            &format!("{alias}.assignee_id")
+        ),
+    )
+}
+
+/// The timeline shows an event only when its involvement, its task and its actor are all
+/// visible to the reader.
+pub fn activity_visible_sql(reader: &Reader, alias: &str) -> String {
+    format!(
+        "(({alias}.involvement_id IS NULL OR EXISTS (SELECT 1 FROM involvements v WHERE v.id = {alias}.involvement_id AND {inv})) \
+         AND ({alias}.task_id IS NULL OR EXISTS (SELECT 1 FROM tasks t WHERE t.id = {alias}.task_id AND {task})) \
+         AND ({alias}.actor_id IS NULL OR {actor}))",
+        inv = involvement_visible_sql(reader, "v"),
+        task = task_visible_sql(reader, "t"),
+        actor = names_nobody_hidden(reader, &format!("{alias}.child_id"), &format!("{alias}.actor_id")),
+    )
+}
+
+/// Rule 6: a practitioner changes or ends their own involvements; agency admins any of their
+/// agency's (hand-over when someone leaves).
+pub fn may_change_involvement(actor: &Actor, inv: &InvolvementRow) -> bool {
+    inv.practitioner_id == actor.practitioner_id
+        || (actor.role == Role::AgencyAdmin && inv.agency_id == actor.agency_id)
+}
+
+/// Rule 6: contacts are recorded on one's own involvement.
+pub fn may_record_contact(actor: &Actor, inv: &InvolvementRow) -> bool {
+    inv.practitioner_id == actor.practitioner_id
+}
+
+/// Rule 6: the creator and the assignee may change, complete or cancel a task.
+pub fn may_update_task(actor: &Actor, task: &TaskRow) -> bool {
+    task.created_by == actor.practitioner_id || task.assignee_id == Some(actor.practitioner_id)
+}
+
+/// Rule 4: the sensitivity an involvement starts with. Sensitive agencies start RESTRICTED and
+/// may not start STANDARD; others choose, STANDARD by default.
+pub fn initial_sensitivity(
+    agency_sensitive: bool,
+    requested: Option<Sensitivity>,
+) -> Result<Sensitivity, &'static str> {
+    match (agency_sensitive, requested) {
+        (true, Some(Sensitivity::Standard)) => {
+            Err("a sensitive service's involvement starts RESTRICTED; record consent, then make it STANDARD")
+        }
+        (true, _) => Ok(Sensitivity::Restricted),
+        (false, requested) => Ok(requested.unwrap_or(Sensitivity::Standard)),
+    }
+}
+
+/// Rule 5: only agency admins grant sharing agreements, from their own agency.
+pub fn ensure_may_grant_agreement(actor: &Actor) -> ServiceResult<()> {
+    match actor.role {
+        Role::AgencyAdmin => Ok(()),
+        _ => Err(ServiceError::Forbidden),
+    }
+}
+
+/// Rule 5: an agreement is revoked by an admin of the agency that granted it.
+pub fn may_revoke_agreement(actor: &Actor, from_agency: Uuid) -> bool {
+    actor.role == Role::AgencyAdmin && actor.agency_id == from_agency
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notifications: rule 3 applied to each possible recipient.
+
+use crate::db::schema::{involvements, practitioners};
+
+/// The active, signed-up team members of a child who may see `inv` (rule 3, as each of them
+/// would read it), without `except`. A change to an involvement is announced only to them.
+pub fn audience_for_involvement(
+    conn: &mut PgConnection,
+    inv: &InvolvementRow,
+    except: &[Uuid],
+    today: NaiveDate,
+) -> QueryResult<Vec<Uuid>> {
+    let members: Vec<(Uuid, Uuid)> = involvements::table
+        .inner_join(practitioners::table.on(practitioners::id.eq(involvements::practitioner_id)))
+        .filter(involvements::child_id.eq(inv.child_id))
+        .filter(involvements::ended_on.is_null())
+        .filter(practitioners::active.eq(true))
+        .select((practitioners::id, practitioners::agency_id))
+        .distinct()
+        .load(conn)?;
+    if inv.sensitivity == Sensitivity::Standard.as_str() {
+        return Ok(members
+            .into_iter()
+            .map(|(p, _)| p)
+            .filter(|p| !except.contains(p))
+            .collect());
+    }
+    // Agencies holding an agreement in force from the involvement's agency.
+    let sharing: Vec<Uuid> = sharing_agreements::table
+        .filter(sharing_agreements::from_agency_id.eq(inv.agency_id))
+        .filter(sharing_agreements::revoked_at.is_null())
+        .filter(sharing_agreements::starts_on.le(today))
+        .filter(
+            sharing_agreements::ends_on
+                .is_null()
+                .or(sharing_agreements::ends_on.ge(today)),
+        )
+        .select(sharing_agreements::to_agency_id)
+        .load(conn)?;
+    Ok(members
+        .into_iter()
+        .filter(|(p, agency)| {
+            *p == inv.practitioner_id || *agency == inv.agency_id || sharing.contains(agency)
+        })
+        .map(|(p, _)| p)
+        .filter(|p| !except.contains(p))
+        .collect())
+}
+
+/// Rule 8: system admins manage the installation (failed notifications, the audit log).
+pub fn ensure_system_admin(actor: &Actor) -> ServiceResult<()> {
+    match actor.role {
+        Role::SystemAdmin => Ok(()),
+        _ => Err(ServiceError::Forbidden),
+    }
+}

@@ -1,0 +1,543 @@
+//! Loads the demo town from `fixtures/`. Fixture records name each other by short keys; ids are
+//! derived from the keys (UUID v5), so seeding twice changes nothing.
+
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel::PgConnection;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::auth::password;
+use crate::db::schema::*;
+use crate::domain::*;
+
+/// The namespace fixture keys are hashed in.
+const NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_2a4e_9b1d_4c57_8e0a_5d3f_7b2c_9e41);
+
+/// The id a fixture key stands for.
+pub fn fixture_id(key: &str) -> Uuid {
+    Uuid::new_v5(&NAMESPACE, key.as_bytes())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Town {
+    pub town: String,
+    /// Every demo account's password.
+    pub demo_password: String,
+    pub agencies: Vec<AgencyFixture>,
+    pub practitioners: Vec<PractitionerFixture>,
+    pub children: Vec<ChildFixture>,
+    #[serde(default)]
+    pub child_links: Vec<ChildLinkFixture>,
+    pub involvements: Vec<InvolvementFixture>,
+    #[serde(default)]
+    pub contacts: Vec<ContactFixture>,
+    #[serde(default)]
+    pub tasks: Vec<TaskFixture>,
+    #[serde(default)]
+    pub sharing_agreements: Vec<SharingAgreementFixture>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AgencyFixture {
+    pub key: String,
+    pub name: String,
+    pub kind: AgencyKind,
+    #[serde(default)]
+    pub sensitive: bool,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PractitionerFixture {
+    pub key: String,
+    pub agency: String,
+    pub display_name: String,
+    pub email: String,
+    pub job_title: Option<String>,
+    pub phone: Option<String>,
+    pub mobile: Option<String>,
+    pub role: Role,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChildFixture {
+    pub key: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub date_of_birth: NaiveDate,
+    pub gender: Option<String>,
+    pub postcode: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChildLinkFixture {
+    pub child: String,
+    pub related: String,
+    pub relationship: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InvolvementFixture {
+    pub key: String,
+    pub child: String,
+    pub practitioner: String,
+    pub role: String,
+    pub sensitivity: Sensitivity,
+    #[serde(default = "not_recorded")]
+    pub consent: ConsentStatus,
+    pub lawful_basis: Option<LawfulBasis>,
+    #[serde(default)]
+    pub is_lead: bool,
+    pub started_on: NaiveDate,
+    pub ended_on: Option<NaiveDate>,
+    pub last_contact_at: Option<DateTime<Utc>>,
+    pub next_contact_at: Option<DateTime<Utc>>,
+}
+
+fn not_recorded() -> ConsentStatus {
+    ConsentStatus::NotRecorded
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContactFixture {
+    pub key: String,
+    pub involvement: String,
+    pub kind: ContactKind,
+    pub outcome: ContactOutcome,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TaskFixture {
+    pub key: String,
+    pub child: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub assignee: Option<String>,
+    pub created_by: String,
+    pub due_on: Option<NaiveDate>,
+    #[serde(default = "open")]
+    pub status: TaskStatus,
+}
+
+fn open() -> TaskStatus {
+    TaskStatus::Open
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SharingAgreementFixture {
+    pub key: String,
+    pub from_agency: String,
+    pub to_agency: String,
+    pub purpose: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: Option<NaiveDate>,
+    pub created_by: String,
+}
+
+/// Reads every `*.json` file in `dir` as a town.
+pub fn load_dir(dir: &Path) -> anyhow::Result<Vec<(String, Town)>> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path)?;
+            let town: Town = serde_json::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            Ok((path.display().to_string(), town))
+        })
+        .collect()
+}
+
+/// What a seeding run added.
+#[derive(Debug, Default)]
+pub struct SeedReport {
+    pub agencies: usize,
+    pub practitioners: usize,
+    pub children: usize,
+    pub involvements: usize,
+    pub contacts: usize,
+    pub tasks: usize,
+    pub sharing_agreements: usize,
+}
+
+/// Inserts the town in one transaction; rows that exist already are left alone.
+pub fn seed(conn: &mut PgConnection, town: &Town) -> anyhow::Result<SeedReport> {
+    let id = fixture_id;
+    let practitioner_agency = |key: &str| -> anyhow::Result<Uuid> {
+        town.practitioners
+            .iter()
+            .find(|p| p.key == key)
+            .map(|p| id(&p.agency))
+            .ok_or_else(|| anyhow::anyhow!("unknown practitioner '{key}'"))
+    };
+
+    // Hash the demo password once per run, only when an account is missing.
+    let existing: Vec<Uuid> = practitioners::table
+        .select(practitioners::id)
+        .filter(
+            practitioners::id.eq_any(
+                town.practitioners
+                    .iter()
+                    .map(|p| id(&p.key))
+                    .collect::<Vec<_>>(),
+            ),
+        )
+        .load(conn)?;
+    let hash = if existing.len() < town.practitioners.len() {
+        Some(password::hash(&town.demo_password)?)
+    } else {
+        None
+    };
+
+    conn.transaction(|conn| {
+        let mut report = SeedReport::default();
+        for a in &town.agencies {
+            report.agencies += diesel::insert_into(agencies::table)
+                .values((
+                    agencies::id.eq(id(&a.key)),
+                    agencies::name.eq(&a.name),
+                    agencies::kind.eq(a.kind.as_str()),
+                    agencies::sensitive.eq(a.sensitive),
+                    agencies::email.eq(&a.email),
+                    agencies::phone.eq(&a.phone),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)?;
+        }
+        for p in &town.practitioners {
+            report.practitioners += diesel::insert_into(practitioners::table)
+                .values((
+                    practitioners::id.eq(id(&p.key)),
+                    practitioners::agency_id.eq(id(&p.agency)),
+                    practitioners::display_name.eq(&p.display_name),
+                    practitioners::email.eq(&p.email),
+                    practitioners::job_title.eq(&p.job_title),
+                    practitioners::phone.eq(&p.phone),
+                    practitioners::mobile.eq(&p.mobile),
+                    practitioners::role.eq(p.role.as_str()),
+                    practitioners::password_hash.eq(&hash),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)?;
+        }
+        for c in &town.children {
+            report.children += diesel::insert_into(children::table)
+                .values((
+                    children::id.eq(id(&c.key)),
+                    children::given_name.eq(&c.given_name),
+                    children::family_name.eq(&c.family_name),
+                    children::date_of_birth.eq(c.date_of_birth),
+                    children::gender.eq(&c.gender),
+                    children::postcode.eq(&c.postcode),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)?;
+        }
+        for l in &town.child_links {
+            diesel::insert_into(child_links::table)
+                .values((
+                    child_links::child_id.eq(id(&l.child)),
+                    child_links::related_id.eq(id(&l.related)),
+                    child_links::relationship.eq(&l.relationship),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)?;
+        }
+        for i in &town.involvements {
+            let consent_at = (i.consent != ConsentStatus::NotRecorded)
+                .then(|| i.started_on.and_hms_opt(9, 0, 0).map(|t| t.and_utc()))
+                .flatten();
+            let added = diesel::insert_into(involvements::table)
+                .values((
+                    involvements::id.eq(id(&i.key)),
+                    involvements::child_id.eq(id(&i.child)),
+                    involvements::practitioner_id.eq(id(&i.practitioner)),
+                    involvements::agency_id.eq(practitioner_agency(&i.practitioner)?),
+                    involvements::role.eq(&i.role),
+                    involvements::sensitivity.eq(i.sensitivity.as_str()),
+                    involvements::consent.eq(i.consent.as_str()),
+                    involvements::consent_recorded_by.eq(consent_at.map(|_| id(&i.practitioner))),
+                    involvements::consent_recorded_at.eq(consent_at),
+                    involvements::lawful_basis.eq(i.lawful_basis.map(|b| b.as_str())),
+                    involvements::is_lead.eq(i.is_lead),
+                    involvements::started_on.eq(i.started_on),
+                    involvements::ended_on.eq(i.ended_on),
+                    involvements::last_contact_at.eq(i.last_contact_at),
+                    involvements::next_contact_at.eq(i.next_contact_at),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)?;
+            report.involvements += added;
+            if added > 0 {
+                let at = i.started_on.and_hms_opt(9, 0, 0).map(|t| t.and_utc());
+                activity(
+                    conn,
+                    &format!("activity:{}", i.key),
+                    &i.child,
+                    &i.practitioner,
+                    "INVOLVEMENT_STARTED",
+                    at,
+                )
+                .involvement(id(&i.key))
+                .insert()?;
+            }
+        }
+        for c in &town.contacts {
+            let involvement = town
+                .involvements
+                .iter()
+                .find(|i| i.key == c.involvement)
+                .ok_or_else(|| anyhow::anyhow!("unknown involvement '{}'", c.involvement))?;
+            let added = diesel::insert_into(contacts::table)
+                .values((
+                    contacts::id.eq(id(&c.key)),
+                    contacts::involvement_id.eq(id(&c.involvement)),
+                    contacts::kind.eq(c.kind.as_str()),
+                    contacts::outcome.eq(c.outcome.as_str()),
+                    contacts::at.eq(c.at),
+                    contacts::recorded_by.eq(id(&involvement.practitioner)),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)?;
+            report.contacts += added;
+            if added > 0 {
+                activity(
+                    conn,
+                    &format!("activity:{}", c.key),
+                    &involvement.child,
+                    &involvement.practitioner,
+                    "CONTACT_RECORDED",
+                    // Recorded when it happened, or today for one planned ahead.
+                    Some(c.at.min(Utc::now())),
+                )
+                .involvement(id(&c.involvement))
+                .contact(id(&c.key))
+                .details(serde_json::json!({ "kind": c.kind, "outcome": c.outcome }))
+                .insert()?;
+            }
+        }
+        for t in &town.tasks {
+            let closed = t.status != TaskStatus::Open;
+            let added = diesel::insert_into(tasks::table)
+                .values((
+                    tasks::id.eq(id(&t.key)),
+                    tasks::child_id.eq(id(&t.child)),
+                    tasks::title.eq(&t.title),
+                    tasks::description.eq(&t.description),
+                    tasks::assignee_id.eq(t.assignee.as_deref().map(id)),
+                    tasks::created_by.eq(id(&t.created_by)),
+                    tasks::due_on.eq(t.due_on),
+                    tasks::status.eq(t.status.as_str()),
+                    tasks::closed_at.eq(closed.then(Utc::now)),
+                    tasks::closed_by
+                        .eq(closed.then(|| id(t.assignee.as_deref().unwrap_or(&t.created_by)))),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)?;
+            report.tasks += added;
+            if added > 0 {
+                activity(
+                    conn,
+                    &format!("activity:{}", t.key),
+                    &t.child,
+                    &t.created_by,
+                    "TASK_CREATED",
+                    // Agreed a fortnight before it falls due.
+                    t.due_on
+                        .and_then(|d| (d - chrono::Duration::days(14)).and_hms_opt(9, 0, 0))
+                        .map(|d| d.and_utc().min(Utc::now())),
+                )
+                .task(id(&t.key))
+                .insert()?;
+            }
+        }
+        for s in &town.sharing_agreements {
+            report.sharing_agreements += diesel::insert_into(sharing_agreements::table)
+                .values((
+                    sharing_agreements::id.eq(id(&s.key)),
+                    sharing_agreements::from_agency_id.eq(id(&s.from_agency)),
+                    sharing_agreements::to_agency_id.eq(id(&s.to_agency)),
+                    sharing_agreements::purpose.eq(&s.purpose),
+                    sharing_agreements::starts_on.eq(s.starts_on),
+                    sharing_agreements::ends_on.eq(s.ends_on),
+                    sharing_agreements::created_by.eq(id(&s.created_by)),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)?;
+        }
+        Ok(report)
+    })
+}
+
+/// An activity row for the seeded history.
+struct ActivityRow<'c> {
+    conn: &'c mut PgConnection,
+    id: Uuid,
+    child: Uuid,
+    actor: Uuid,
+    kind: &'static str,
+    at: Option<DateTime<Utc>>,
+    involvement: Option<Uuid>,
+    task: Option<Uuid>,
+    contact: Option<Uuid>,
+    details: serde_json::Value,
+}
+
+fn activity<'c>(
+    conn: &'c mut PgConnection,
+    key: &str,
+    child: &str,
+    actor: &str,
+    kind: &'static str,
+    at: Option<DateTime<Utc>>,
+) -> ActivityRow<'c> {
+    ActivityRow {
+        conn,
+        id: fixture_id(key),
+        child: fixture_id(child),
+        actor: fixture_id(actor),
+        kind,
+        at,
+        involvement: None,
+        task: None,
+        contact: None,
+        details: serde_json::json!({}),
+    }
+}
+
+impl ActivityRow<'_> {
+    fn involvement(mut self, id: Uuid) -> Self {
+        self.involvement = Some(id);
+        self
+    }
+    fn task(mut self, id: Uuid) -> Self {
+        self.task = Some(id);
+        self
+    }
+    fn contact(mut self, id: Uuid) -> Self {
+        self.contact = Some(id);
+        self
+    }
+    fn details(mut self, details: serde_json::Value) -> Self {
+        self.details = details;
+        self
+    }
+    fn insert(self) -> QueryResult<usize> {
+        diesel::insert_into(activity::table)
+            .values((
+                activity::id.eq(self.id),
+                activity::child_id.eq(self.child),
+                activity::actor_id.eq(self.actor),
+                activity::kind.eq(self.kind),
+                activity::involvement_id.eq(self.involvement),
+                activity::task_id.eq(self.task),
+                activity::contact_id.eq(self.contact),
+                activity::at.eq(self.at.unwrap_or_else(Utc::now)),
+                activity::details.eq(self.details),
+            ))
+            .on_conflict_do_nothing()
+            .execute(self.conn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_stable() {
+        assert_eq!(fixture_id("agency:x"), fixture_id("agency:x"));
+        assert_ne!(fixture_id("agency:x"), fixture_id("agency:y"));
+    }
+
+    #[test]
+    fn the_demo_town_parses_and_hangs_together() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+        for (path, town) in load_dir(&dir).unwrap() {
+            let keys = |v: Vec<&String>| {
+                v.into_iter()
+                    .cloned()
+                    .collect::<std::collections::HashSet<_>>()
+            };
+            let agencies = keys(town.agencies.iter().map(|a| &a.key).collect());
+            let people = keys(town.practitioners.iter().map(|p| &p.key).collect());
+            let children = keys(town.children.iter().map(|c| &c.key).collect());
+            let involvements = keys(town.involvements.iter().map(|i| &i.key).collect());
+            for p in &town.practitioners {
+                assert!(
+                    agencies.contains(&p.agency),
+                    "{path}: {} has unknown agency",
+                    p.key
+                );
+            }
+            for i in &town.involvements {
+                assert!(
+                    children.contains(&i.child),
+                    "{path}: {} unknown child",
+                    i.key
+                );
+                assert!(
+                    people.contains(&i.practitioner),
+                    "{path}: {} unknown practitioner",
+                    i.key
+                );
+                assert!(
+                    !(i.is_lead && i.sensitivity == Sensitivity::Restricted),
+                    "{path}: {} restricted lead",
+                    i.key
+                );
+            }
+            for c in &town.contacts {
+                assert!(
+                    involvements.contains(&c.involvement),
+                    "{path}: {} unknown involvement",
+                    c.key
+                );
+            }
+            for t in &town.tasks {
+                assert!(
+                    children.contains(&t.child),
+                    "{path}: {} unknown child",
+                    t.key
+                );
+                assert!(
+                    people.contains(&t.created_by),
+                    "{path}: {} unknown creator",
+                    t.key
+                );
+            }
+            for s in &town.sharing_agreements {
+                assert!(
+                    agencies.contains(&s.from_agency) && agencies.contains(&s.to_agency),
+                    "{path}: {}",
+                    s.key
+                );
+            }
+            assert!(
+                town.agencies.len() >= 10
+                    && town.practitioners.len() >= 30
+                    && town.children.len() >= 25
+            );
+        }
+    }
+}

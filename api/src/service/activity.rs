@@ -1,0 +1,37 @@
+//! The record of changes to a child's team: feeds the timeline (and notifications).
+
+use diesel::prelude::*;
+use diesel::PgConnection;
+use uuid::Uuid;
+
+use crate::db::schema::activity;
+use crate::service::error::ServiceResult;
+
+/// One change to record, in the same transaction as the change.
+#[derive(Debug, Default)]
+pub struct Change {
+    pub child_id: Uuid,
+    pub actor_id: Option<Uuid>,
+    pub kind: &'static str,
+    pub involvement_id: Option<Uuid>,
+    pub task_id: Option<Uuid>,
+    pub contact_id: Option<Uuid>,
+    pub details: Option<serde_json::Value>,
+}
+
+pub fn record(conn: &mut PgConnection, change: Change) -> ServiceResult<Uuid> {
+    let id = Uuid::now_v7();
+    diesel::insert_into(activity::table)
+        .values((
+            activity::id.eq(id),
+            activity::child_id.eq(change.child_id),
+            activity::actor_id.eq(change.actor_id),
+            activity::kind.eq(change.kind),
+            activity::involvement_id.eq(change.involvement_id),
+            activity::task_id.eq(change.task_id),
+            activity::contact_id.eq(change.contact_id),
+            activity::details.eq(change.details.unwrap_or_else(|| serde_json::json!({}))),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}

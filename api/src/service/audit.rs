@@ -1,0 +1,46 @@
+//! The audit trail: one append-only row per read or write of personal data, written in the
+//! same transaction as the change it describes.
+
+use diesel::prelude::*;
+use diesel::PgConnection;
+use uuid::Uuid;
+
+use crate::auth::{Actor, RequestMeta};
+use crate::db::models::NewAuditEventRow;
+use crate::db::schema::audit_events;
+use crate::service::error::ServiceResult;
+
+/// One event to record.
+#[derive(Debug, Default)]
+pub struct AuditEvent<'a> {
+    pub action: &'a str,
+    pub child_id: Option<Uuid>,
+    pub subject_type: Option<&'a str>,
+    pub subject_id: Option<Uuid>,
+    pub reason: Option<&'a str>,
+    pub details: Option<serde_json::Value>,
+}
+
+/// Appends an event for `actor` (None for an anonymous caller, e.g. a failed sign-in).
+pub fn record(
+    conn: &mut PgConnection,
+    actor: Option<&Actor>,
+    meta: &RequestMeta,
+    event: AuditEvent<'_>,
+) -> ServiceResult<()> {
+    diesel::insert_into(audit_events::table)
+        .values(NewAuditEventRow {
+            actor_id: actor.map(|a| a.practitioner_id),
+            actor_agency_id: actor.map(|a| a.agency_id),
+            action: event.action,
+            child_id: event.child_id,
+            subject_type: event.subject_type,
+            subject_id: event.subject_id,
+            request_id: Some(meta.request_id.as_str()).filter(|s| !s.is_empty()),
+            client_addr: meta.client_addr.as_deref(),
+            reason: event.reason,
+            details: event.details.unwrap_or_else(|| serde_json::json!({})),
+        })
+        .execute(conn)?;
+    Ok(())
+}

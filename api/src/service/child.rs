@@ -1,0 +1,512 @@
+//! Children: registering, finding, reading (rules 1 and 2).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::Bool;
+use diesel::PgConnection;
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::auth::RequestMeta;
+use crate::db::functions::lower;
+use crate::db::models::{ActivityRow, ChildRow, InvolvementRow};
+use crate::db::schema::{activity, agencies, children, involvements};
+use crate::domain::{Date, LawfulBasis, Sensitivity};
+use crate::mail::compose::Links;
+use crate::mail::notify;
+use crate::policy::{self, Reader};
+use crate::service::activity::{self as changes, Change};
+use crate::service::audit::{self, AuditEvent};
+use crate::service::error::{
+    from_validation, validate_not_blank, FieldError, ServiceError, ServiceResult,
+};
+use crate::service::page::{self, Page};
+use crate::service::search;
+use crate::service::trimmed;
+use crate::state::AppState;
+
+/// A new child, with the caller's own involvement.
+#[derive(Debug, Clone, async_graphql::InputObject, Validate, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisterChildInput {
+    #[validate(length(min = 1, max = 100), custom(function = validate_not_blank))]
+    pub given_name: String,
+    #[validate(length(min = 1, max = 100), custom(function = validate_not_blank))]
+    pub family_name: String,
+    pub date_of_birth: Date,
+    #[validate(length(max = 50))]
+    pub gender: Option<String>,
+    #[validate(custom(function = validate_postcode))]
+    pub postcode: Option<String>,
+    /// The caller's own involvement with the new child.
+    #[validate(length(min = 1, max = 100), custom(function = validate_not_blank))]
+    pub role: String,
+    pub sensitivity: Option<Sensitivity>,
+    pub lawful_basis: Option<LawfulBasis>,
+}
+
+/// A UK postcode: an outward code, a space (optional) and an inward code.
+pub fn validate_postcode(value: &str) -> Result<(), validator::ValidationError> {
+    static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^(?i)[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$").expect("valid regex")
+    });
+    if RE.is_match(value.trim()) {
+        Ok(())
+    } else {
+        Err(validator::ValidationError::new("postcode")
+            .with_message("is not a UK postcode such as KB1 4AX".into()))
+    }
+}
+
+/// "kb14ax" becomes "KB1 4AX".
+fn tidy_postcode(value: &str) -> String {
+    let compact: String = value.split_whitespace().collect::<String>().to_uppercase();
+    let split = compact.len().saturating_sub(3);
+    format!("{} {}", &compact[..split], &compact[split..])
+}
+
+/// Checks a date of birth: not in the future, not before 1900.
+pub fn check_date_of_birth(
+    field: &str,
+    dob: chrono::NaiveDate,
+    today: chrono::NaiveDate,
+) -> Option<FieldError> {
+    if dob > today {
+        Some(FieldError::new(field, "must not be in the future"))
+    } else if dob < chrono::NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date") {
+        Some(FieldError::new(field, "must be after 1900"))
+    } else {
+        None
+    }
+}
+
+/// Collects validator errors and extra field errors into one answer.
+pub fn invalid_unless_empty(
+    validated: Result<(), validator::ValidationErrors>,
+    extra: Vec<FieldError>,
+) -> ServiceResult<()> {
+    let mut fields = match validated.map_err(from_validation) {
+        Err(ServiceError::Invalid(f)) => f,
+        _ => Vec::new(),
+    };
+    fields.extend(extra);
+    if fields.is_empty() {
+        return Ok(());
+    }
+    fields.sort_by(|a, b| a.field.cmp(&b.field));
+    fields.dedup_by(|a, b| a.field == b.field);
+    Err(ServiceError::Invalid(fields))
+}
+
+/// Whether the caller's agency is sensitive.
+pub fn agency_is_sensitive(conn: &mut PgConnection, agency: Uuid) -> ServiceResult<bool> {
+    Ok(agencies::table
+        .find(agency)
+        .select(agencies::sensitive)
+        .first(conn)?)
+}
+
+/// Creates the child and the caller's involvement. When a child with the same names and date
+/// of birth exists, the caller is attached to that record instead (rule 2): the answer looks as
+/// it would for a new record.
+pub async fn register_child(
+    state: &AppState,
+    reader: Reader,
+    meta: &RequestMeta,
+    input: RegisterChildInput,
+) -> ServiceResult<InvolvementRow> {
+    let mut extra = Vec::new();
+    if let Some(e) = check_date_of_birth("dateOfBirth", input.date_of_birth.0, reader.today) {
+        extra.push(e);
+    }
+    invalid_unless_empty(input.validate(), extra)?;
+    let meta = meta.clone();
+    let links = Links::new(&state.config.public_url);
+    crate::db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let actor = reader.actor;
+            let sensitive = agency_is_sensitive(conn, actor.agency_id)?;
+            let sensitivity = policy::initial_sensitivity(sensitive, input.sensitivity)
+                .map_err(|m| ServiceError::invalid("sensitivity", m))?;
+            let given = input.given_name.trim();
+            let family = input.family_name.trim();
+            let postcode = trimmed(input.postcode.as_deref()).map(tidy_postcode);
+            let gender = trimmed(input.gender.as_deref());
+
+            let existing: Option<ChildRow> = children::table
+                .filter(lower(children::given_name).eq(given.to_lowercase()))
+                .filter(lower(children::family_name).eq(family.to_lowercase()))
+                .filter(children::date_of_birth.eq(input.date_of_birth.0))
+                .order((children::created_at.asc(), children::id.asc()))
+                .select(ChildRow::as_select())
+                .for_update()
+                .first(conn)
+                .optional()?;
+            let (child_id, attached) = match existing {
+                Some(child) => {
+                    let on_team: bool = diesel::select(diesel::dsl::exists(
+                        involvements::table
+                            .filter(involvements::child_id.eq(child.id))
+                            .filter(involvements::practitioner_id.eq(actor.practitioner_id))
+                            .filter(involvements::ended_on.is_null()),
+                    ))
+                    .get_result(conn)?;
+                    if on_team {
+                        return Err(ServiceError::invalid(
+                            "familyName",
+                            "you are already on the team of a child with these names and date of birth",
+                        ));
+                    }
+                    // Fill what the record lacks; never overwrite another agency's details. The
+                    // version stays, as a new record's would: it must not betray the old one.
+                    let fill_gender = child.gender.is_none() && gender.is_some();
+                    let fill_postcode = child.postcode.is_none() && postcode.is_some();
+                    if fill_gender || fill_postcode {
+                        diesel::update(children::table.find(child.id))
+                            .set((
+                                children::gender.eq(child.gender.as_deref().or(gender)),
+                                children::postcode.eq(child.postcode.clone().or(postcode.clone())),
+                                children::updated_at.eq(Utc::now()),
+                            ))
+                            .execute(conn)?;
+                    }
+                    (child.id, true)
+                }
+                None => {
+                    let id = Uuid::new_v4();
+                    diesel::insert_into(children::table)
+                        .values((
+                            children::id.eq(id),
+                            children::given_name.eq(given),
+                            children::family_name.eq(family),
+                            children::date_of_birth.eq(input.date_of_birth.0),
+                            children::gender.eq(gender),
+                            children::postcode.eq(&postcode),
+                        ))
+                        .execute(conn)?;
+                    (id, false)
+                }
+            };
+            let involvement = crate::service::involvement::start(
+                conn,
+                &reader,
+                child_id,
+                input.role.trim(),
+                sensitivity,
+                input.lawful_basis,
+            )?;
+            changes::record(
+                conn,
+                Change {
+                    child_id,
+                    actor_id: Some(actor.practitioner_id),
+                    kind: "INVOLVEMENT_STARTED",
+                    involvement_id: Some(involvement.id),
+                    ..Change::default()
+                },
+            )?;
+            let cx = notify::Context {
+                links: &links,
+                today: reader.today,
+                actor: actor.practitioner_id,
+            };
+            notify::team_changed(conn, &cx, &involvement, true)?;
+            audit::record(
+                conn,
+                Some(&actor),
+                &meta,
+                AuditEvent {
+                    action: "CHILD_REGISTERED",
+                    child_id: Some(child_id),
+                    subject_type: Some("involvement"),
+                    subject_id: Some(involvement.id),
+                    details: Some(serde_json::json!({ "attachedToExisting": attached })),
+                    ..AuditEvent::default()
+                },
+            )?;
+            Ok(involvement)
+        })
+    })
+    .await
+}
+
+/// Whether the reader may read this child's record (rule 1).
+pub fn may_read(conn: &mut PgConnection, reader: &Reader, child: Uuid) -> ServiceResult<bool> {
+    let readable = policy::readable_child_ids_sql(reader);
+    Ok(diesel::select(diesel::dsl::exists(
+        children::table
+            .filter(children::id.eq(child))
+            .filter(sql::<Bool>(&format!("children.id IN ({readable})"))),
+    ))
+    .get_result(conn)?)
+}
+
+/// The child's record, audited as a read; None when it does not exist or the reader may not
+/// read it (the same answer).
+pub async fn get_child(
+    state: &AppState,
+    reader: Reader,
+    meta: &RequestMeta,
+    id: Uuid,
+) -> ServiceResult<Option<ChildRow>> {
+    let meta = meta.clone();
+    crate::db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let readable = policy::readable_child_ids_sql(&reader);
+            let child: Option<ChildRow> = children::table
+                .filter(children::id.eq(id))
+                .filter(sql::<Bool>(&format!("children.id IN ({readable})")))
+                .select(ChildRow::as_select())
+                .first(conn)
+                .optional()?;
+            if let Some(child) = &child {
+                audit::record(
+                    conn,
+                    Some(&reader.actor),
+                    &meta,
+                    AuditEvent {
+                        action: "CHILD_VIEWED",
+                        child_id: Some(child.id),
+                        subject_type: Some("child"),
+                        subject_id: Some(child.id),
+                        ..AuditEvent::default()
+                    },
+                )?;
+            }
+            Ok(child)
+        })
+    })
+    .await
+}
+
+/// Children by id, for batch loading. Only reached from things the reader was already shown
+/// (their own involvements, a visible team's, a visible task's).
+pub async fn children_by_ids(
+    state: &AppState,
+    ids: Vec<Uuid>,
+) -> ServiceResult<HashMap<Uuid, ChildRow>> {
+    crate::db::run(&state.pool, move |conn| {
+        let rows: Vec<ChildRow> = children::table
+            .filter(children::id.eq_any(&ids))
+            .select(ChildRow::as_select())
+            .load(conn)?;
+        Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+    })
+    .await
+}
+
+type ChildKey = (String, String, Uuid);
+
+/// Children the caller has an active involvement with, by family name, given name and id.
+pub async fn my_children(
+    state: &AppState,
+    reader: Reader,
+    meta: &RequestMeta,
+    first: i32,
+    after: Option<String>,
+) -> ServiceResult<Page<ChildRow>> {
+    let limit = page::check_first(first)?;
+    let after: Option<ChildKey> = page::decode(after.as_deref())?;
+    let meta = meta.clone();
+    crate::db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let me = reader.actor.practitioner_id;
+            let mut query = children::table
+                .filter(
+                    children::id.eq_any(
+                        involvements::table
+                            .filter(involvements::practitioner_id.eq(me))
+                            .filter(involvements::ended_on.is_null())
+                            .select(involvements::child_id),
+                    ),
+                )
+                .select(ChildRow::as_select())
+                .order((
+                    children::family_name.asc(),
+                    children::given_name.asc(),
+                    children::id.asc(),
+                ))
+                .limit(limit + 1)
+                .into_boxed();
+            if let Some((family, given, id)) = after {
+                query = query.filter(
+                    sql::<Bool>("(children.family_name, children.given_name, children.id) > (")
+                        .bind::<diesel::sql_types::Text, _>(family)
+                        .sql(", ")
+                        .bind::<diesel::sql_types::Text, _>(given)
+                        .sql(", ")
+                        .bind::<diesel::sql_types::Uuid, _>(id)
+                        .sql(")"),
+                );
+            }
+            let rows = query.load(conn)?;
+            let page = page::paginate(rows, limit, |c: &ChildRow| {
+                (c.family_name.clone(), c.given_name.clone(), c.id)
+            });
+            audit::record(
+                conn,
+                Some(&reader.actor),
+                &meta,
+                AuditEvent {
+                    action: "CHILDREN_LISTED",
+                    details: Some(serde_json::json!({
+                        "children": page.items.iter().map(|(_, c)| c.id).collect::<Vec<_>>()
+                    })),
+                    ..AuditEvent::default()
+                },
+            )?;
+            Ok(page)
+        })
+    })
+    .await
+}
+
+/// What a search shows: only what confirms identity.
+#[derive(Debug, Clone)]
+pub struct ChildMatch {
+    pub child: ChildRow,
+    pub score: f64,
+}
+
+/// What a practitioner typed to find a child.
+#[derive(Debug, Clone)]
+pub struct SearchCriteria {
+    pub family_name: String,
+    pub date_of_birth: chrono::NaiveDate,
+    pub given_name: Option<String>,
+    pub postcode: Option<String>,
+}
+
+/// At most this many matches.
+pub const MAX_MATCHES: usize = 10;
+
+/// Finds children by family name and date of birth (given name and postcode narrow it).
+/// Children whose every active involvement is hidden from the searcher are not candidates.
+pub async fn search_children(
+    state: &AppState,
+    reader: Reader,
+    meta: &RequestMeta,
+    criteria: SearchCriteria,
+) -> ServiceResult<Vec<ChildMatch>> {
+    let mut fields = Vec::new();
+    if criteria.family_name.trim().is_empty() {
+        fields.push(FieldError::new("familyName", "must not be blank"));
+    } else if criteria.family_name.chars().count() > 100 {
+        fields.push(FieldError::new(
+            "familyName",
+            "must be at most 100 characters",
+        ));
+    }
+    if criteria
+        .given_name
+        .as_deref()
+        .is_some_and(|g| g.chars().count() > 100)
+    {
+        fields.push(FieldError::new(
+            "givenName",
+            "must be at most 100 characters",
+        ));
+    }
+    if criteria
+        .postcode
+        .as_deref()
+        .is_some_and(|p| p.chars().count() > 10)
+    {
+        fields.push(FieldError::new("postcode", "must be at most 10 characters"));
+    }
+    if !fields.is_empty() {
+        return Err(ServiceError::Invalid(fields));
+    }
+    let meta = meta.clone();
+    crate::db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let findable = policy::child_findable_sql(&reader, "children");
+            let candidates: Vec<ChildRow> = children::table
+                .filter(children::date_of_birth.eq(criteria.date_of_birth))
+                .filter(sql::<Bool>(&findable))
+                .select(ChildRow::as_select())
+                .load(conn)?;
+            let mut matches: Vec<ChildMatch> = candidates
+                .into_iter()
+                .filter_map(|child| {
+                    search::score(
+                        &criteria.family_name,
+                        criteria.given_name.as_deref(),
+                        criteria.postcode.as_deref(),
+                        &child.family_name,
+                        &child.given_name,
+                        child.postcode.as_deref(),
+                    )
+                    .map(|score| ChildMatch { child, score })
+                })
+                .collect();
+            matches.sort_by(|a, b| {
+                b.score
+                    .total_cmp(&a.score)
+                    .then_with(|| a.child.family_name.cmp(&b.child.family_name))
+                    .then_with(|| a.child.given_name.cmp(&b.child.given_name))
+                    .then_with(|| a.child.id.cmp(&b.child.id))
+            });
+            matches.truncate(MAX_MATCHES);
+            audit::record(
+                conn,
+                Some(&reader.actor),
+                &meta,
+                AuditEvent {
+                    action: "CHILD_SEARCHED",
+                    details: Some(serde_json::json!({
+                        "familyName": criteria.family_name,
+                        "dateOfBirth": criteria.date_of_birth,
+                        "givenName": criteria.given_name,
+                        "postcode": criteria.postcode,
+                        "matches": matches.iter().map(|m| m.child.id).collect::<Vec<_>>(),
+                    })),
+                    ..AuditEvent::default()
+                },
+            )?;
+            Ok(matches)
+        })
+    })
+    .await
+}
+
+type TimelineKey = (DateTime<Utc>, Uuid);
+
+/// The child's timeline, newest first: only events the reader may see.
+pub async fn timeline(
+    state: &AppState,
+    reader: Reader,
+    child: Uuid,
+    first: i32,
+    after: Option<String>,
+) -> ServiceResult<Page<ActivityRow>> {
+    let limit = page::check_first(first)?;
+    let after: Option<TimelineKey> = page::decode(after.as_deref())?;
+    crate::db::run(&state.pool, move |conn| {
+        let readable = policy::readable_child_ids_sql(&reader);
+        let visible = policy::activity_visible_sql(&reader, "activity");
+        let mut query = activity::table
+            .filter(activity::child_id.eq(child))
+            .filter(sql::<Bool>(&format!("activity.child_id IN ({readable})")))
+            .filter(sql::<Bool>(&visible))
+            .select(ActivityRow::as_select())
+            .order((activity::at.desc(), activity::id.desc()))
+            .limit(limit + 1)
+            .into_boxed();
+        if let Some((at, id)) = after {
+            query = query.filter(
+                sql::<Bool>("(activity.at, activity.id) < (")
+                    .bind::<diesel::sql_types::Timestamptz, _>(at)
+                    .sql(", ")
+                    .bind::<diesel::sql_types::Uuid, _>(id)
+                    .sql(")"),
+            );
+        }
+        let rows = query.load(conn)?;
+        Ok(page::paginate(rows, limit, |a: &ActivityRow| (a.at, a.id)))
+    })
+    .await
+}

@@ -1,0 +1,539 @@
+//! Involvements: joining a child's team, changing and ending one's involvement, and reading
+//! the team (rules 3, 4 and 6).
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::Bool;
+use diesel::PgConnection;
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::auth::RequestMeta;
+use crate::db::models::{AgencyRow, InvolvementRow, PractitionerRow};
+use crate::db::schema::{agencies, children, involvements, practitioners};
+use crate::domain::{ConsentStatus, LawfulBasis, Sensitivity, Timestamp};
+use crate::mail::compose::Links;
+use crate::mail::notify;
+use crate::policy::{self, Reader};
+use crate::service::activity::{self as changes, Change};
+use crate::service::audit::{self, AuditEvent};
+use crate::service::child::{agency_is_sensitive, invalid_unless_empty};
+use crate::service::error::{validate_not_blank, FieldError, ServiceError, ServiceResult};
+use crate::service::{is_unique_violation, parse_id};
+use crate::state::AppState;
+
+/// Joining a child's team.
+#[derive(Debug, Clone, async_graphql::InputObject, Validate, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JoinTeamInput {
+    pub child_id: async_graphql::ID,
+    #[validate(length(min = 1, max = 100), custom(function = validate_not_blank))]
+    pub role: String,
+    pub sensitivity: Option<Sensitivity>,
+    pub lawful_basis: Option<LawfulBasis>,
+    /// Why the caller is joining; kept in the audit log.
+    #[validate(length(min = 1, max = 1000), custom(function = validate_not_blank))]
+    pub reason: String,
+}
+
+/// Changes to an involvement; absent fields stay as they are.
+#[derive(Debug, Clone, async_graphql::InputObject, Validate, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateInvolvementInput {
+    pub id: async_graphql::ID,
+    pub expected_version: i32,
+    #[validate(length(min = 1, max = 100), custom(function = validate_not_blank))]
+    pub role: Option<String>,
+    pub sensitivity: Option<Sensitivity>,
+    pub consent: Option<ConsentStatus>,
+    pub lawful_basis: Option<LawfulBasis>,
+    pub is_lead: Option<bool>,
+    pub next_contact_at: Option<Timestamp>,
+}
+
+/// Inserts the reader's own new involvement with a child.
+pub fn start(
+    conn: &mut PgConnection,
+    reader: &Reader,
+    child_id: Uuid,
+    role: &str,
+    sensitivity: Sensitivity,
+    lawful_basis: Option<LawfulBasis>,
+) -> ServiceResult<InvolvementRow> {
+    let inserted = diesel::insert_into(involvements::table)
+        .values((
+            involvements::id.eq(Uuid::new_v4()),
+            involvements::child_id.eq(child_id),
+            involvements::practitioner_id.eq(reader.actor.practitioner_id),
+            involvements::agency_id.eq(reader.actor.agency_id),
+            involvements::role.eq(role),
+            involvements::sensitivity.eq(sensitivity.as_str()),
+            involvements::lawful_basis.eq(lawful_basis.map(LawfulBasis::as_str)),
+            involvements::started_on.eq(reader.today),
+        ))
+        .returning(InvolvementRow::as_returning())
+        .get_result(conn);
+    match inserted {
+        Err(e) if is_unique_violation(&e, "involvements_one_active_per_practitioner") => Err(
+            ServiceError::invalid("childId", "you are already on this child's team"),
+        ),
+        other => Ok(other?),
+    }
+}
+
+/// Records the caller's own involvement with a child they found (rule 2). A child they could
+/// not find answers NOT_FOUND, like one that does not exist.
+pub async fn join_team(
+    state: &AppState,
+    reader: Reader,
+    meta: &RequestMeta,
+    input: JoinTeamInput,
+) -> ServiceResult<InvolvementRow> {
+    let mut extra = Vec::new();
+    let child_id = match parse_id("childId", &input.child_id) {
+        Ok(id) => Some(id),
+        Err(_) => {
+            extra.push(FieldError::new("childId", "is not a valid ID"));
+            None
+        }
+    };
+    invalid_unless_empty(input.validate(), extra)?;
+    let child_id = child_id.expect("checked above");
+    let meta = meta.clone();
+    let links = Links::new(&state.config.public_url);
+    crate::db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let findable = policy::child_findable_sql(&reader, "children");
+            let readable = policy::readable_child_ids_sql(&reader);
+            let exists: bool = diesel::select(diesel::dsl::exists(
+                children::table
+                    .filter(children::id.eq(child_id))
+                    .filter(sql::<Bool>(&format!(
+                        "({findable} OR children.id IN ({readable}))"
+                    ))),
+            ))
+            .get_result(conn)?;
+            if !exists {
+                return Err(ServiceError::NotFound);
+            }
+            let sensitive = agency_is_sensitive(conn, reader.actor.agency_id)?;
+            let sensitivity = policy::initial_sensitivity(sensitive, input.sensitivity)
+                .map_err(|m| ServiceError::invalid("sensitivity", m))?;
+            let involvement = start(
+                conn,
+                &reader,
+                child_id,
+                input.role.trim(),
+                sensitivity,
+                input.lawful_basis,
+            )?;
+            changes::record(
+                conn,
+                Change {
+                    child_id,
+                    actor_id: Some(reader.actor.practitioner_id),
+                    kind: "INVOLVEMENT_STARTED",
+                    involvement_id: Some(involvement.id),
+                    details: Some(serde_json::json!({ "joined": true })),
+                    ..Change::default()
+                },
+            )?;
+            let cx = notify::Context {
+                links: &links,
+                today: reader.today,
+                actor: reader.actor.practitioner_id,
+            };
+            notify::team_changed(conn, &cx, &involvement, true)?;
+            audit::record(
+                conn,
+                Some(&reader.actor),
+                &meta,
+                AuditEvent {
+                    action: "TEAM_JOINED",
+                    child_id: Some(child_id),
+                    subject_type: Some("involvement"),
+                    subject_id: Some(involvement.id),
+                    reason: Some(input.reason.trim()),
+                    ..AuditEvent::default()
+                },
+            )?;
+            Ok(involvement)
+        })
+    })
+    .await
+}
+
+/// Loads an involvement for a write: NOT_FOUND when it does not exist or the reader may not
+/// see it; FORBIDDEN when they may see it but not change it.
+pub fn lock_for_change(
+    conn: &mut PgConnection,
+    reader: &Reader,
+    id: Uuid,
+    may: impl Fn(&crate::auth::Actor, &InvolvementRow) -> bool,
+) -> ServiceResult<InvolvementRow> {
+    let row: InvolvementRow = involvements::table
+        .find(id)
+        .select(InvolvementRow::as_select())
+        .for_update()
+        .first(conn)
+        .optional()?
+        .ok_or(ServiceError::NotFound)?;
+    let reads_child = crate::service::child::may_read(conn, reader, row.child_id)?;
+    let own_agency = row.agency_id == reader.actor.agency_id
+        && reader.actor.role == crate::domain::Role::AgencyAdmin;
+    if !reader.sees_involvement(&row)
+        || !(reads_child || own_agency || row.practitioner_id == reader.actor.practitioner_id)
+    {
+        return Err(ServiceError::NotFound);
+    }
+    if !may(&reader.actor, &row) {
+        return Err(ServiceError::Forbidden);
+    }
+    Ok(row)
+}
+
+fn check_version(row: &InvolvementRow, expected: i32) -> ServiceResult<()> {
+    if row.version != expected {
+        return Err(ServiceError::Conflict {
+            current_version: row.version,
+        });
+    }
+    Ok(())
+}
+
+/// Changes an involvement (its practitioner, or an admin of its agency).
+pub async fn update_involvement(
+    state: &AppState,
+    reader: Reader,
+    meta: &RequestMeta,
+    input: UpdateInvolvementInput,
+) -> ServiceResult<InvolvementRow> {
+    let mut extra = Vec::new();
+    let id = match parse_id("id", &input.id) {
+        Ok(id) => Some(id),
+        Err(_) => {
+            extra.push(FieldError::new("id", "is not a valid ID"));
+            None
+        }
+    };
+    if input.consent == Some(ConsentStatus::NotRecorded) {
+        extra.push(FieldError::new(
+            "consent",
+            "cannot be set back to NOT_RECORDED",
+        ));
+    }
+    invalid_unless_empty(input.validate(), extra)?;
+    let id = id.expect("checked above");
+    let meta = meta.clone();
+    let links = Links::new(&state.config.public_url);
+    crate::db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let row = lock_for_change(conn, &reader, id, policy::may_change_involvement)?;
+            check_version(&row, input.expected_version)?;
+            if row.ended_on.is_some() {
+                return Err(ServiceError::invalid("id", "this involvement has ended"));
+            }
+            let now = Utc::now();
+            let current: Sensitivity = row.sensitivity.parse().map_err(anyhow::Error::from)?;
+            let sensitivity = input.sensitivity.unwrap_or(current);
+            let consent = match input.consent {
+                Some(c) => c,
+                None => row.consent.parse().map_err(anyhow::Error::from)?,
+            };
+            let is_lead = input.is_lead.unwrap_or(row.is_lead);
+
+            // Rule 4: a sensitive service's restricted involvement becomes standard only with
+            // consent given.
+            if current == Sensitivity::Restricted && sensitivity == Sensitivity::Standard {
+                let sensitive = crate::db::schema::agencies::table
+                    .find(row.agency_id)
+                    .select(crate::db::schema::agencies::sensitive)
+                    .first::<bool>(conn)?;
+                if sensitive && consent != ConsentStatus::Given {
+                    return Err(ServiceError::invalid(
+                        "sensitivity",
+                        "a sensitive service's involvement can be made STANDARD only once consent is GIVEN",
+                    ));
+                }
+            }
+            // Rule 6: only a standard involvement may lead.
+            if is_lead && sensitivity != Sensitivity::Standard {
+                let field = if input.is_lead == Some(true) { "isLead" } else { "sensitivity" };
+                return Err(ServiceError::invalid(field, "only a STANDARD involvement can be the lead professional"));
+            }
+            if let Some(Timestamp(next)) = input.next_contact_at {
+                if next < now - chrono::Duration::days(1) {
+                    return Err(ServiceError::invalid("nextContactAt", "must not be in the past"));
+                }
+            }
+
+            let lead_changed = is_lead != row.is_lead;
+            if lead_changed && is_lead {
+                // The flag moves: at most one lead per child.
+                let previous: Vec<InvolvementRow> = diesel::update(involvements::table)
+                    .filter(involvements::child_id.eq(row.child_id))
+                    .filter(involvements::is_lead.eq(true))
+                    .filter(involvements::ended_on.is_null())
+                    .set((
+                        involvements::is_lead.eq(false),
+                        involvements::version.eq(involvements::version + 1),
+                        involvements::updated_at.eq(now),
+                    ))
+                    .returning(InvolvementRow::as_returning())
+                    .get_results(conn)?;
+                for p in previous {
+                    changes::record(
+                        conn,
+                        Change {
+                            child_id: row.child_id,
+                            actor_id: Some(reader.actor.practitioner_id),
+                            kind: "LEAD_REMOVED",
+                            involvement_id: Some(p.id),
+                            ..Change::default()
+                        },
+                    )?;
+                }
+            }
+            let consent_changed = input.consent.is_some() && consent.as_str() != row.consent;
+            // Who recorded the consent, and when, change with it (and only with it).
+            let (recorded_by, recorded_at): (Option<uuid::Uuid>, Option<chrono::DateTime<Utc>>) = if consent_changed {
+                (Some(reader.actor.practitioner_id), Some(now))
+            } else {
+                involvements::table
+                    .find(id)
+                    .select((involvements::consent_recorded_by, involvements::consent_recorded_at))
+                    .first(conn)?
+            };
+            let updated: InvolvementRow = diesel::update(involvements::table.find(id))
+                .set((
+                    involvements::consent_recorded_by.eq(recorded_by),
+                    involvements::consent_recorded_at.eq(recorded_at),
+                    involvements::role.eq(input.role.as_deref().map(str::trim).unwrap_or(&row.role)),
+                    involvements::sensitivity.eq(sensitivity.as_str()),
+                    involvements::consent.eq(consent.as_str()),
+                    involvements::lawful_basis.eq(input.lawful_basis.map(LawfulBasis::as_str).or(row.lawful_basis.as_deref())),
+                    involvements::is_lead.eq(is_lead),
+                    involvements::next_contact_at.eq(input.next_contact_at.map(|t| t.0).or(row.next_contact_at)),
+                    involvements::version.eq(involvements::version + 1),
+                    involvements::updated_at.eq(now),
+                ))
+                .returning(InvolvementRow::as_returning())
+                .get_result(conn)?;
+            let kind = if lead_changed && is_lead {
+                "LEAD_ASSIGNED"
+            } else if lead_changed {
+                "LEAD_REMOVED"
+            } else {
+                "INVOLVEMENT_UPDATED"
+            };
+            if lead_changed {
+                let cx = notify::Context {
+                    links: &links,
+                    today: reader.today,
+                    actor: reader.actor.practitioner_id,
+                };
+                if is_lead {
+                    notify::lead_changed(conn, &cx, row.child_id, Some(&updated), None)?;
+                } else {
+                    notify::lead_changed(conn, &cx, row.child_id, None, Some(&row))?;
+                }
+            }
+            changes::record(
+                conn,
+                Change {
+                    child_id: row.child_id,
+                    actor_id: Some(reader.actor.practitioner_id),
+                    kind,
+                    involvement_id: Some(id),
+                    ..Change::default()
+                },
+            )?;
+            audit::record(
+                conn,
+                Some(&reader.actor),
+                &meta,
+                AuditEvent {
+                    action: "INVOLVEMENT_UPDATED",
+                    child_id: Some(row.child_id),
+                    subject_type: Some("involvement"),
+                    subject_id: Some(id),
+                    details: Some(serde_json::json!({
+                        "sensitivity": sensitivity, "consent": consent, "isLead": is_lead,
+                    })),
+                    ..AuditEvent::default()
+                },
+            )?;
+            Ok(updated)
+        })
+    })
+    .await
+}
+
+/// Ends an involvement (its practitioner, or an admin of its agency).
+pub async fn end_involvement(
+    state: &AppState,
+    reader: Reader,
+    meta: &RequestMeta,
+    id: &str,
+    expected_version: i32,
+    reason: Option<String>,
+) -> ServiceResult<InvolvementRow> {
+    let id = parse_id("id", id)?;
+    let reason = reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
+    if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
+        return Err(ServiceError::invalid(
+            "reason",
+            "must be at most 500 characters",
+        ));
+    }
+    let meta = meta.clone();
+    let links = Links::new(&state.config.public_url);
+    crate::db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let row = lock_for_change(conn, &reader, id, policy::may_change_involvement)?;
+            check_version(&row, expected_version)?;
+            if row.ended_on.is_some() {
+                return Err(ServiceError::invalid(
+                    "id",
+                    "this involvement has already ended",
+                ));
+            }
+            let ended_on = reader.today.max(row.started_on);
+            let updated: InvolvementRow = diesel::update(involvements::table.find(id))
+                .set((
+                    involvements::ended_on.eq(ended_on),
+                    involvements::end_reason.eq(&reason),
+                    involvements::is_lead.eq(false),
+                    involvements::version.eq(involvements::version + 1),
+                    involvements::updated_at.eq(Utc::now()),
+                ))
+                .returning(InvolvementRow::as_returning())
+                .get_result(conn)?;
+            let cx = notify::Context {
+                links: &links,
+                today: reader.today,
+                actor: reader.actor.practitioner_id,
+            };
+            notify::team_changed(conn, &cx, &row, false)?;
+            if row.is_lead {
+                notify::lead_changed(conn, &cx, row.child_id, None, Some(&row))?;
+            }
+            changes::record(
+                conn,
+                Change {
+                    child_id: row.child_id,
+                    actor_id: Some(reader.actor.practitioner_id),
+                    kind: "INVOLVEMENT_ENDED",
+                    involvement_id: Some(id),
+                    details: Some(serde_json::json!({ "wasLead": row.is_lead })),
+                    ..Change::default()
+                },
+            )?;
+            audit::record(
+                conn,
+                Some(&reader.actor),
+                &meta,
+                AuditEvent {
+                    action: "INVOLVEMENT_ENDED",
+                    child_id: Some(row.child_id),
+                    subject_type: Some("involvement"),
+                    subject_id: Some(id),
+                    reason: reason.as_deref(),
+                    ..AuditEvent::default()
+                },
+            )?;
+            Ok(updated)
+        })
+    })
+    .await
+}
+
+/// One member of a team, with the profile and agency a team screen shows.
+#[derive(Clone, Debug)]
+pub struct TeamMember {
+    pub involvement: InvolvementRow,
+    pub practitioner: PractitionerRow,
+    pub agency: AgencyRow,
+}
+
+/// The teams of many children at once, as the reader may see them: only children whose record
+/// they may read, only involvements rule 3 lets them see. Lead first, then start date, then id.
+/// One statement, profiles and agencies included.
+pub async fn teams(
+    state: &AppState,
+    reader: Reader,
+    child_ids: Vec<Uuid>,
+    include_ended: bool,
+) -> ServiceResult<HashMap<Uuid, Vec<TeamMember>>> {
+    crate::db::run(&state.pool, move |conn| {
+        let readable = policy::readable_child_ids_sql(&reader);
+        let visible = policy::involvement_visible_sql(&reader, "involvements");
+        let mut query = involvements::table
+            .inner_join(
+                practitioners::table.on(practitioners::id.eq(involvements::practitioner_id)),
+            )
+            .inner_join(agencies::table.on(agencies::id.eq(involvements::agency_id)))
+            .filter(involvements::child_id.eq_any(&child_ids))
+            .filter(sql::<Bool>(&format!(
+                "involvements.child_id IN ({readable})"
+            )))
+            .filter(sql::<Bool>(&visible))
+            .select((
+                InvolvementRow::as_select(),
+                PractitionerRow::as_select(),
+                AgencyRow::as_select(),
+            ))
+            .order((
+                involvements::child_id.asc(),
+                (involvements::is_lead.and(involvements::ended_on.is_null())).desc(),
+                involvements::started_on.asc(),
+                involvements::id.asc(),
+            ))
+            .into_boxed();
+        if !include_ended {
+            query = query.filter(involvements::ended_on.is_null());
+        }
+        let mut out: HashMap<Uuid, Vec<TeamMember>> = HashMap::new();
+        for (involvement, practitioner, agency) in
+            query.load::<(InvolvementRow, PractitionerRow, AgencyRow)>(conn)?
+        {
+            out.entry(involvement.child_id)
+                .or_default()
+                .push(TeamMember {
+                    involvement,
+                    practitioner,
+                    agency,
+                });
+        }
+        Ok(out)
+    })
+    .await
+}
+
+/// Involvements by id, each only if the reader may see it and read its child, or it is their
+/// own.
+pub async fn involvements_by_ids(
+    state: &AppState,
+    reader: Reader,
+    ids: Vec<Uuid>,
+) -> ServiceResult<HashMap<Uuid, InvolvementRow>> {
+    crate::db::run(&state.pool, move |conn| {
+        let readable = policy::readable_child_ids_sql(&reader);
+        let visible = policy::involvement_visible_sql(&reader, "involvements");
+        let rows: Vec<InvolvementRow> = involvements::table
+            .filter(involvements::id.eq_any(&ids))
+            .filter(sql::<Bool>(&format!(
+                "(involvements.practitioner_id = '{}'::uuid OR (involvements.child_id IN ({readable}) AND {visible}))",
+                reader.actor.practitioner_id
+            )))
+            .select(InvolvementRow::as_select())
+            .load(conn)?;
+        Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+    })
+    .await
+}

@@ -1,0 +1,38 @@
+//! Business rules, one module per resource. Each operation validates its input, asks
+//! [`crate::policy`], and writes its change with the audit event in one transaction.
+
+pub mod activity;
+pub mod agency;
+pub mod audit;
+pub mod child;
+pub mod contact;
+pub mod error;
+pub mod involvement;
+pub mod notification;
+pub mod page;
+pub mod practitioner;
+pub mod search;
+pub mod session;
+pub mod sharing;
+pub mod task;
+
+use uuid::Uuid;
+
+use error::{ServiceError, ServiceResult};
+
+/// Parses an ID argument, naming the field when it is not a UUID.
+pub fn parse_id(field: &str, id: &str) -> ServiceResult<Uuid> {
+    Uuid::parse_str(id.trim()).map_err(|_| ServiceError::invalid(field, "is not a valid ID"))
+}
+
+/// Trims optional text; blank becomes absent.
+pub fn trimmed(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// True when a diesel error is a unique violation of the named constraint or index.
+pub fn is_unique_violation(err: &diesel::result::Error, constraint: &str) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(err, Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
+        if info.constraint_name() == Some(constraint))
+}

@@ -1,0 +1,398 @@
+//! Notifications as practitioners handle them: raising attention, choosing what reaches them,
+//! first-password invitations, and (for system admins) messages that could not be delivered.
+
+use chrono::{DateTime, Utc};
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::Bool;
+use diesel::PgConnection;
+use uuid::Uuid;
+
+use crate::auth::tokens::{new_refresh_token, refresh_digest};
+use crate::auth::{password, Actor, RequestMeta};
+use crate::db::models::{InvolvementRow, PractitionerRow};
+use crate::db::schema::{
+    invitations, involvements, notification_preferences, notifications, practitioners,
+};
+use crate::domain::{Delivery, NotificationKind, Role};
+use crate::mail::compose::{self, Links};
+use crate::mail::{notify, outbox};
+use crate::policy::{self, Reader};
+use crate::service::activity::{self as changes, Change};
+use crate::service::audit::{self, AuditEvent};
+use crate::service::error::{FieldError, ServiceError, ServiceResult};
+use crate::service::parse_id;
+use crate::service::session::{self, Session};
+use crate::state::AppState;
+
+/// The longest message `raiseAttention` carries.
+pub const MAX_MESSAGE: usize = 1000;
+
+/// Emails a short message to every other team member who may see the caller's involvement.
+/// Answers how many of them the caller may see, so the answer reveals nobody.
+pub async fn raise_attention(
+    state: &AppState,
+    reader: Reader,
+    meta: &RequestMeta,
+    child: &str,
+    message: String,
+) -> ServiceResult<i32> {
+    let mut fields = Vec::new();
+    let child = parse_id("childId", child).ok();
+    if child.is_none() {
+        fields.push(FieldError::new("childId", "is not a valid ID"));
+    }
+    let message = message.trim().to_owned();
+    let length = message.chars().count();
+    if length == 0 {
+        fields.push(FieldError::new("message", "must not be blank"));
+    } else if length > MAX_MESSAGE {
+        fields.push(FieldError::new(
+            "message",
+            "must be at most 1000 characters",
+        ));
+    }
+    if !fields.is_empty() {
+        return Err(ServiceError::Invalid(fields));
+    }
+    let child = child.expect("checked above");
+    let links = Links::new(&state.config.public_url);
+    let meta = meta.clone();
+    crate::db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let me = reader.actor.practitioner_id;
+            let sender: InvolvementRow = involvements::table
+                .filter(involvements::child_id.eq(child))
+                .filter(involvements::practitioner_id.eq(me))
+                .filter(involvements::ended_on.is_null())
+                .select(InvolvementRow::as_select())
+                .first(conn)
+                .optional()?
+                .ok_or(ServiceError::NotFound)?;
+            let cx = notify::Context {
+                links: &links,
+                today: reader.today,
+                actor: me,
+            };
+            let recipients = notify::attention(conn, &cx, &sender, &message)?;
+            let visible = policy::involvement_visible_sql(&reader, "involvements");
+            let seen: Vec<Uuid> = involvements::table
+                .filter(involvements::child_id.eq(child))
+                .filter(involvements::ended_on.is_null())
+                .filter(involvements::practitioner_id.eq_any(&recipients))
+                .filter(sql::<Bool>(&visible))
+                .select(involvements::practitioner_id)
+                .distinct()
+                .load(conn)?;
+            changes::record(
+                conn,
+                Change {
+                    child_id: child,
+                    actor_id: Some(me),
+                    kind: "ATTENTION_RAISED",
+                    involvement_id: Some(sender.id),
+                    ..Change::default()
+                },
+            )?;
+            audit::record(
+                conn,
+                Some(&reader.actor),
+                &meta,
+                AuditEvent {
+                    action: "ATTENTION_RAISED",
+                    child_id: Some(child),
+                    subject_type: Some("involvement"),
+                    subject_id: Some(sender.id),
+                    details: Some(serde_json::json!({ "recipients": recipients.len() })),
+                    ..AuditEvent::default()
+                },
+            )?;
+            Ok(seen.len() as i32)
+        })
+    })
+    .await
+}
+
+/// One kind's delivery for a practitioner.
+#[derive(Debug, Clone, Copy)]
+pub struct Preference {
+    pub kind: NotificationKind,
+    pub delivery: Delivery,
+}
+
+/// A change to one kind's delivery.
+#[derive(Debug, Clone, async_graphql::InputObject, serde::Deserialize)]
+#[graphql(name = "NotificationPreferenceInput")]
+#[serde(rename_all = "camelCase")]
+pub struct PreferenceInput {
+    pub kind: NotificationKind,
+    pub delivery: Delivery,
+}
+
+fn load_preferences(conn: &mut PgConnection, who: Uuid) -> ServiceResult<Vec<Preference>> {
+    let chosen: Vec<(String, String)> = notification_preferences::table
+        .filter(notification_preferences::practitioner_id.eq(who))
+        .select((
+            notification_preferences::kind,
+            notification_preferences::delivery,
+        ))
+        .load(conn)?;
+    Ok(NotificationKind::ALL
+        .iter()
+        .map(|&kind| Preference {
+            kind,
+            delivery: chosen
+                .iter()
+                .find(|(k, _)| k == kind.as_str())
+                .and_then(|(_, d)| d.parse().ok())
+                .unwrap_or(Delivery::Immediate),
+        })
+        .collect())
+}
+
+/// Every kind with the caller's choice (IMMEDIATE unless changed).
+pub async fn preferences(state: &AppState, actor: Actor) -> ServiceResult<Vec<Preference>> {
+    crate::db::run(&state.pool, move |conn| {
+        load_preferences(conn, actor.practitioner_id)
+    })
+    .await
+}
+
+/// Changes the caller's choices; raise-attention and invitations always arrive at once.
+pub async fn update_preferences(
+    state: &AppState,
+    actor: Actor,
+    meta: &RequestMeta,
+    input: Vec<PreferenceInput>,
+) -> ServiceResult<Vec<Preference>> {
+    let fields: Vec<FieldError> = input
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.kind.always_immediate() && p.delivery != Delivery::Immediate)
+        .map(|(i, _)| FieldError::new(format!("{i}.delivery"), "this kind always arrives at once"))
+        .collect();
+    if !fields.is_empty() {
+        return Err(ServiceError::Invalid(fields));
+    }
+    let meta = meta.clone();
+    crate::db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            for p in input.iter().filter(|p| !p.kind.always_immediate()) {
+                diesel::insert_into(notification_preferences::table)
+                    .values((
+                        notification_preferences::practitioner_id.eq(actor.practitioner_id),
+                        notification_preferences::kind.eq(p.kind.as_str()),
+                        notification_preferences::delivery.eq(p.delivery.as_str()),
+                    ))
+                    .on_conflict((
+                        notification_preferences::practitioner_id,
+                        notification_preferences::kind,
+                    ))
+                    .do_update()
+                    .set((
+                        notification_preferences::delivery.eq(p.delivery.as_str()),
+                        notification_preferences::updated_at.eq(Utc::now()),
+                    ))
+                    .execute(conn)?;
+            }
+            audit::record(
+                conn,
+                Some(&actor),
+                &meta,
+                AuditEvent {
+                    action: "NOTIFICATION_PREFERENCES_UPDATED",
+                    subject_type: Some("practitioner"),
+                    subject_id: Some(actor.practitioner_id),
+                    ..AuditEvent::default()
+                },
+            )?;
+            load_preferences(conn, actor.practitioner_id)
+        })
+    })
+    .await
+}
+
+/// How long an invitation link works.
+pub const INVITATION_HOURS: i64 = 72;
+
+/// Creates a one-time first-password link for a new account and queues its email, in the
+/// account's own transaction.
+pub fn invite(
+    conn: &mut PgConnection,
+    links: &Links,
+    practitioner: &PractitionerRow,
+) -> ServiceResult<()> {
+    let secret = new_refresh_token();
+    diesel::insert_into(invitations::table)
+        .values((
+            invitations::id.eq(Uuid::now_v7()),
+            invitations::practitioner_id.eq(practitioner.id),
+            invitations::token_hash.eq(&secret.digest),
+            invitations::expires_at.eq(Utc::now() + chrono::Duration::hours(INVITATION_HOURS)),
+        ))
+        .execute(conn)?;
+    let content = compose::invitation(
+        links,
+        &practitioner.display_name,
+        &secret.token,
+        INVITATION_HOURS,
+    );
+    outbox::enqueue(
+        conn,
+        NotificationKind::Invitation,
+        None,
+        &[practitioner.id],
+        |_| content.clone(),
+    )?;
+    Ok(())
+}
+
+/// An invitation's id, practitioner, expiry and use.
+type InvitationState = (Uuid, Uuid, DateTime<Utc>, Option<DateTime<Utc>>);
+
+/// Sets a first password from an invitation link and signs the practitioner in.
+pub async fn set_password(
+    state: &AppState,
+    meta: &RequestMeta,
+    token: String,
+    new_password: String,
+) -> ServiceResult<Session> {
+    if let Err(problem) = password::check_strength(&new_password) {
+        return Err(ServiceError::invalid("password", problem));
+    }
+    let hash = tokio::task::spawn_blocking(move || password::hash(&new_password))
+        .await
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("hash task failed: {e}")))??;
+    let digest = refresh_digest(&token);
+    let state_c = state.clone();
+    let meta = meta.clone();
+    crate::db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let found: Option<InvitationState> = invitations::table
+                .filter(invitations::token_hash.eq(&digest))
+                .select((
+                    invitations::id,
+                    invitations::practitioner_id,
+                    invitations::expires_at,
+                    invitations::used_at,
+                ))
+                .for_update()
+                .first(conn)
+                .optional()?;
+            let practitioner = match found {
+                Some((_, who, expires, None)) if expires > Utc::now() => who,
+                _ => {
+                    return Err(ServiceError::invalid(
+                        "token",
+                        "is not valid, or has expired or been used",
+                    ))
+                }
+            };
+            let row: PractitionerRow = diesel::update(practitioners::table.find(practitioner))
+                .filter(practitioners::active.eq(true))
+                .set((
+                    practitioners::password_hash.eq(&hash),
+                    practitioners::updated_at.eq(Utc::now()),
+                ))
+                .returning(PractitionerRow::as_returning())
+                .get_result(conn)
+                .optional()?
+                .ok_or_else(|| {
+                    ServiceError::invalid("token", "is not valid, or has expired or been used")
+                })?;
+            diesel::update(
+                invitations::table.filter(invitations::practitioner_id.eq(practitioner)),
+            )
+            .filter(invitations::used_at.is_null())
+            .set(invitations::used_at.eq(Utc::now()))
+            .execute(conn)?;
+            let actor = Actor {
+                practitioner_id: row.id,
+                agency_id: row.agency_id,
+                role: row.role.parse::<Role>().map_err(anyhow::Error::from)?,
+            };
+            audit::record(
+                conn,
+                Some(&actor),
+                &meta,
+                AuditEvent {
+                    action: "PASSWORD_SET_FROM_INVITATION",
+                    subject_type: Some("practitioner"),
+                    subject_id: Some(row.id),
+                    ..AuditEvent::default()
+                },
+            )?;
+            session::open_session(conn, &state_c, row, Uuid::new_v4())
+        })
+    })
+    .await
+}
+
+/// A message the worker gave up on.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = notifications, check_for_backend(diesel::pg::Pg))]
+pub struct FailedRow {
+    pub id: Uuid,
+    pub recipient_id: Uuid,
+    pub kind: String,
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Messages that could not be delivered, newest first (system admins only).
+pub async fn failed(state: &AppState, actor: Actor, first: i32) -> ServiceResult<Vec<FailedRow>> {
+    policy::ensure_system_admin(&actor)?;
+    let limit = crate::service::page::check_first(first)?;
+    crate::db::run(&state.pool, move |conn| {
+        Ok(notifications::table
+            .filter(notifications::status.eq("FAILED"))
+            .select(FailedRow::as_select())
+            .order((notifications::created_at.desc(), notifications::id.desc()))
+            .limit(limit)
+            .load(conn)?)
+    })
+    .await
+}
+
+/// Puts a failed message back in the queue for another round of attempts.
+pub async fn retry(
+    state: &AppState,
+    actor: Actor,
+    meta: &RequestMeta,
+    id: &str,
+) -> ServiceResult<FailedRow> {
+    policy::ensure_system_admin(&actor)?;
+    let id = parse_id("id", id)?;
+    let meta = meta.clone();
+    crate::db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let row: FailedRow = diesel::update(notifications::table.find(id))
+                .filter(notifications::status.eq("FAILED"))
+                .set((
+                    notifications::status.eq("PENDING"),
+                    notifications::attempts.eq(0),
+                    notifications::next_attempt_at.eq(Utc::now()),
+                    notifications::locked_until.eq(None::<DateTime<Utc>>),
+                ))
+                .returning(FailedRow::as_returning())
+                .get_result(conn)
+                .optional()?
+                .ok_or(ServiceError::NotFound)?;
+            audit::record(
+                conn,
+                Some(&actor),
+                &meta,
+                AuditEvent {
+                    action: "NOTIFICATION_RETRIED",
+                    subject_type: Some("notification"),
+                    subject_id: Some(id),
+                    ..AuditEvent::default()
+                },
+            )?;
+            Ok(row)
+        })
+    })
+    .await
+}

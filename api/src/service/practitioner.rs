@@ -1,0 +1,224 @@
+//! Practitioner accounts and their public work profiles.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use diesel::prelude::*;
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::auth::{password, Actor, RequestMeta};
+use crate::db::models::{NewPractitionerRow, PractitionerRow};
+use crate::db::schema::{agencies, practitioners, refresh_tokens};
+use crate::domain::Role;
+use crate::policy;
+use crate::service::audit::{self, AuditEvent};
+use crate::service::error::{
+    from_validation, validate_not_blank, validate_phone, FieldError, ServiceError, ServiceResult,
+};
+use crate::service::{is_unique_violation, parse_id, trimmed};
+use crate::state::AppState;
+
+fn validate_password(value: &str) -> Result<(), validator::ValidationError> {
+    password::check_strength(value)
+        .map_err(|m| validator::ValidationError::new("password").with_message(m.into()))
+}
+
+/// A new account.
+#[derive(Debug, Clone, async_graphql::InputObject, Validate, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatePractitionerInput {
+    pub agency_id: async_graphql::ID,
+    #[validate(length(min = 1, max = 200), custom(function = validate_not_blank))]
+    pub display_name: String,
+    #[validate(email, length(max = 254))]
+    pub email: String,
+    #[validate(length(max = 200))]
+    pub job_title: Option<String>,
+    #[validate(custom(function = validate_phone))]
+    pub phone: Option<String>,
+    #[validate(custom(function = validate_phone))]
+    pub mobile: Option<String>,
+    #[graphql(default_with = "Some(Role::Practitioner)")]
+    pub role: Option<Role>,
+    /// Initial password; when absent the practitioner is emailed a link to set one.
+    #[validate(custom(function = validate_password))]
+    pub password: Option<String>,
+}
+
+/// Creates an account. System admins: any agency and role; agency admins: their own agency,
+/// roles up to agency admin.
+pub async fn create_practitioner(
+    state: &AppState,
+    actor: Actor,
+    meta: &RequestMeta,
+    input: CreatePractitionerInput,
+) -> ServiceResult<PractitionerRow> {
+    policy::ensure_manages_accounts(&actor)?;
+    let role = input.role.unwrap_or(Role::Practitioner);
+
+    let mut fields: Vec<FieldError> = match input.validate().map_err(from_validation) {
+        Err(ServiceError::Invalid(f)) => f,
+        _ => Vec::new(),
+    };
+    let agency_id = match parse_id("agencyId", &input.agency_id) {
+        Ok(id) => Some(id),
+        Err(ServiceError::Invalid(f)) => {
+            fields.extend(f);
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    if !fields.is_empty() {
+        fields.sort_by(|a, b| a.field.cmp(&b.field));
+        return Err(ServiceError::Invalid(fields));
+    }
+    let agency_id = agency_id.expect("checked above");
+    policy::ensure_may_create_practitioner(&actor, agency_id, role)?;
+
+    let hash = match input.password.clone() {
+        Some(p) => Some(
+            tokio::task::spawn_blocking(move || password::hash(&p))
+                .await
+                .map_err(|e| ServiceError::Internal(anyhow::anyhow!("hash task failed: {e}")))??,
+        ),
+        None => None,
+    };
+
+    let meta = meta.clone();
+    let links = crate::mail::compose::Links::new(&state.config.public_url);
+    crate::db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let agency_exists: bool = diesel::select(diesel::dsl::exists(
+                agencies::table.filter(agencies::id.eq(agency_id)),
+            ))
+            .get_result(conn)?;
+            if !agency_exists {
+                return Err(ServiceError::invalid("agencyId", "no such agency"));
+            }
+            let id = Uuid::new_v4();
+            let inserted = diesel::insert_into(practitioners::table)
+                .values(NewPractitionerRow {
+                    id,
+                    agency_id,
+                    display_name: input.display_name.trim(),
+                    email: input.email.trim(),
+                    job_title: trimmed(input.job_title.as_deref()),
+                    phone: trimmed(input.phone.as_deref()),
+                    mobile: trimmed(input.mobile.as_deref()),
+                    role: role.as_str(),
+                    password_hash: hash.as_deref(),
+                })
+                .returning(PractitionerRow::as_returning())
+                .get_result(conn);
+            let row = match inserted {
+                Err(e) if is_unique_violation(&e, "practitioners_email_key") => {
+                    return Err(ServiceError::invalid("email", "is already in use"))
+                }
+                other => other?,
+            };
+            if hash.is_none() {
+                crate::service::notification::invite(conn, &links, &row)?;
+            }
+            audit::record(
+                conn,
+                Some(&actor),
+                &meta,
+                AuditEvent {
+                    action: "PRACTITIONER_CREATED",
+                    subject_type: Some("practitioner"),
+                    subject_id: Some(id),
+                    details: Some(serde_json::json!({ "role": role, "agencyId": agency_id })),
+                    ..AuditEvent::default()
+                },
+            )?;
+            Ok(row)
+        })
+    })
+    .await
+}
+
+/// Deactivates an account at once: its access tokens stop working on their next use and its
+/// refresh tokens are revoked. Deactivating an inactive account changes nothing.
+pub async fn deactivate_practitioner(
+    state: &AppState,
+    actor: Actor,
+    meta: &RequestMeta,
+    id: &str,
+) -> ServiceResult<PractitionerRow> {
+    policy::ensure_manages_accounts(&actor)?;
+    let id = parse_id("id", id)?;
+    let meta = meta.clone();
+    crate::db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let target: PractitionerRow = practitioners::table
+                .find(id)
+                .select(PractitionerRow::as_select())
+                .for_update()
+                .first(conn)
+                .optional()?
+                .ok_or(ServiceError::NotFound)?;
+            let role: Role = target.role.parse().map_err(anyhow::Error::from)?;
+            policy::ensure_may_deactivate(&actor, target.id, target.agency_id, role)?;
+            if !target.active {
+                return Ok(target);
+            }
+            let now = Utc::now();
+            let row = diesel::update(practitioners::table.find(id))
+                .set((
+                    practitioners::active.eq(false),
+                    practitioners::deactivated_at.eq(now),
+                    practitioners::updated_at.eq(now),
+                    practitioners::version.eq(practitioners::version + 1),
+                ))
+                .returning(PractitionerRow::as_returning())
+                .get_result(conn)?;
+            diesel::update(refresh_tokens::table)
+                .filter(refresh_tokens::practitioner_id.eq(id))
+                .filter(refresh_tokens::revoked_at.is_null())
+                .set(refresh_tokens::revoked_at.eq(now))
+                .execute(conn)?;
+            audit::record(
+                conn,
+                Some(&actor),
+                &meta,
+                AuditEvent {
+                    action: "PRACTITIONER_DEACTIVATED",
+                    subject_type: Some("practitioner"),
+                    subject_id: Some(id),
+                    ..AuditEvent::default()
+                },
+            )?;
+            Ok(row)
+        })
+    })
+    .await
+}
+
+/// One profile, or None when there is no such practitioner.
+pub async fn get_practitioner(
+    state: &AppState,
+    actor: Actor,
+    id: &str,
+) -> ServiceResult<Option<PractitionerRow>> {
+    let id = parse_id("id", id)?;
+    if !policy::may_read_profiles(&actor) {
+        return Ok(None);
+    }
+    Ok(practitioners_by_ids(state, vec![id]).await?.remove(&id))
+}
+
+/// Profiles by id, for batch loading.
+pub async fn practitioners_by_ids(
+    state: &AppState,
+    ids: Vec<Uuid>,
+) -> ServiceResult<HashMap<Uuid, PractitionerRow>> {
+    crate::db::run(&state.pool, move |conn| {
+        let rows: Vec<PractitionerRow> = practitioners::table
+            .filter(practitioners::id.eq_any(&ids))
+            .select(PractitionerRow::as_select())
+            .load(conn)?;
+        Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+    })
+    .await
+}

@@ -1,0 +1,483 @@
+//! Tasks: agreed actions on a child, optionally assigned to a team member (rule 6).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::Bool;
+use diesel::PgConnection;
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::auth::RequestMeta;
+use crate::db::models::{PractitionerRow, TaskRow};
+use crate::db::schema::{involvements, practitioners, tasks};
+use crate::domain::{Date, TaskStatus};
+use crate::mail::compose::Links;
+use crate::mail::notify;
+use crate::policy::{self, Reader};
+use crate::service::activity::{self as changes, Change};
+use crate::service::audit::{self, AuditEvent};
+use crate::service::child::invalid_unless_empty;
+use crate::service::error::{validate_not_blank, FieldError, ServiceError, ServiceResult};
+use crate::service::page::{self, Page};
+use crate::service::{parse_id, trimmed};
+use crate::state::AppState;
+
+/// A new task on a child.
+#[derive(Debug, Clone, async_graphql::InputObject, Validate, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateTaskInput {
+    pub child_id: async_graphql::ID,
+    #[validate(length(min = 1, max = 200), custom(function = validate_not_blank))]
+    pub title: String,
+    #[validate(length(max = 2000))]
+    pub description: Option<String>,
+    pub assignee_id: Option<async_graphql::ID>,
+    pub due_on: Option<Date>,
+}
+
+/// Changes to a task; absent fields stay as they are.
+#[derive(Debug, Clone, async_graphql::InputObject, Validate, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateTaskInput {
+    pub id: async_graphql::ID,
+    pub expected_version: i32,
+    #[validate(length(min = 1, max = 200), custom(function = validate_not_blank))]
+    pub title: Option<String>,
+    #[validate(length(max = 2000))]
+    pub description: Option<String>,
+    pub assignee_id: Option<async_graphql::ID>,
+    pub due_on: Option<Date>,
+    pub status: Option<TaskStatus>,
+}
+
+/// Whether `practitioner` is an active team member of `child` whose involvement the reader
+/// may see (a hidden one answers like a stranger).
+fn visible_member(
+    conn: &mut PgConnection,
+    reader: &Reader,
+    child: Uuid,
+    practitioner: Uuid,
+) -> ServiceResult<bool> {
+    let visible = policy::involvement_visible_sql(reader, "involvements");
+    Ok(diesel::select(diesel::dsl::exists(
+        involvements::table
+            .filter(involvements::child_id.eq(child))
+            .filter(involvements::practitioner_id.eq(practitioner))
+            .filter(involvements::ended_on.is_null())
+            .filter(sql::<Bool>(&visible)),
+    ))
+    .get_result(conn)?)
+}
+
+/// Checks an assignee: a visible team member who can in turn see the creator (otherwise the
+/// task would be hidden from its own assignee).
+fn check_assignee(
+    conn: &mut PgConnection,
+    reader: &Reader,
+    child: Uuid,
+    assignee: Uuid,
+    creator: Uuid,
+) -> ServiceResult<()> {
+    if !visible_member(conn, reader, child, assignee)? {
+        return Err(ServiceError::invalid(
+            "assigneeId",
+            "is not a member of this child's team",
+        ));
+    }
+    if assignee != creator {
+        let (agency, role): (Uuid, String) = crate::db::schema::practitioners::table
+            .find(assignee)
+            .select((
+                crate::db::schema::practitioners::agency_id,
+                crate::db::schema::practitioners::role,
+            ))
+            .first(conn)?;
+        let assignee_reader = Reader::load(
+            conn,
+            crate::auth::Actor {
+                practitioner_id: assignee,
+                agency_id: agency,
+                role: role.parse().map_err(anyhow::Error::from)?,
+            },
+            reader.today,
+        )?;
+        let creator_hidden: bool = diesel::select(diesel::dsl::exists(
+            involvements::table
+                .filter(involvements::child_id.eq(child))
+                .filter(involvements::practitioner_id.eq(creator))
+                .filter(sql::<Bool>(&format!(
+                    "NOT {}",
+                    policy::involvement_visible_sql(&assignee_reader, "involvements")
+                ))),
+        ))
+        .get_result(conn)?;
+        if creator_hidden {
+            return Err(ServiceError::invalid(
+                "assigneeId",
+                "cannot see your involvement, so could not see this task",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_due(field: &str, due: Option<NaiveDate>, extra: &mut Vec<FieldError>) {
+    if let Some(d) = due {
+        if d.year_ce().1 < 2000 || d.year_ce().1 > 2200 {
+            extra.push(FieldError::new(field, "is not a plausible date"));
+        }
+    }
+}
+
+use chrono::Datelike;
+
+/// Creates a task on a child the caller is a team member of.
+pub async fn create_task(
+    state: &AppState,
+    reader: Reader,
+    meta: &RequestMeta,
+    input: CreateTaskInput,
+) -> ServiceResult<TaskRow> {
+    let mut extra = Vec::new();
+    let child_id = parse_id("childId", &input.child_id).ok();
+    if child_id.is_none() {
+        extra.push(FieldError::new("childId", "is not a valid ID"));
+    }
+    let assignee = match &input.assignee_id {
+        None => None,
+        Some(a) => match parse_id("assigneeId", a) {
+            Ok(id) => Some(id),
+            Err(_) => {
+                extra.push(FieldError::new("assigneeId", "is not a valid ID"));
+                None
+            }
+        },
+    };
+    check_due("dueOn", input.due_on.map(|d| d.0), &mut extra);
+    invalid_unless_empty(input.validate(), extra)?;
+    let child_id = child_id.expect("checked above");
+    let meta = meta.clone();
+    let links = Links::new(&state.config.public_url);
+    crate::db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let me = reader.actor.practitioner_id;
+            let member: bool = diesel::select(diesel::dsl::exists(
+                involvements::table
+                    .filter(involvements::child_id.eq(child_id))
+                    .filter(involvements::practitioner_id.eq(me))
+                    .filter(involvements::ended_on.is_null()),
+            ))
+            .get_result(conn)?;
+            if !member {
+                return Err(ServiceError::NotFound);
+            }
+            if let Some(a) = assignee {
+                check_assignee(conn, &reader, child_id, a, me)?;
+            }
+            let id = Uuid::now_v7();
+            let task: TaskRow = diesel::insert_into(tasks::table)
+                .values((
+                    tasks::id.eq(id),
+                    tasks::child_id.eq(child_id),
+                    tasks::title.eq(input.title.trim()),
+                    tasks::description.eq(trimmed(input.description.as_deref())),
+                    tasks::assignee_id.eq(assignee),
+                    tasks::created_by.eq(me),
+                    tasks::due_on.eq(input.due_on.map(|d| d.0)),
+                ))
+                .returning(TaskRow::as_returning())
+                .get_result(conn)?;
+            changes::record(
+                conn,
+                Change {
+                    child_id,
+                    actor_id: Some(me),
+                    kind: "TASK_CREATED",
+                    task_id: Some(id),
+                    ..Change::default()
+                },
+            )?;
+            if let Some(a) = assignee {
+                let cx = notify::Context {
+                    links: &links,
+                    today: reader.today,
+                    actor: me,
+                };
+                notify::task_assigned(conn, &cx, &task, a)?;
+            }
+            audit::record(
+                conn,
+                Some(&reader.actor),
+                &meta,
+                AuditEvent {
+                    action: "TASK_CREATED",
+                    child_id: Some(child_id),
+                    subject_type: Some("task"),
+                    subject_id: Some(id),
+                    ..AuditEvent::default()
+                },
+            )?;
+            Ok(task)
+        })
+    })
+    .await
+}
+
+/// Changes, completes or cancels a task (its creator or assignee).
+pub async fn update_task(
+    state: &AppState,
+    reader: Reader,
+    meta: &RequestMeta,
+    input: UpdateTaskInput,
+) -> ServiceResult<TaskRow> {
+    let mut extra = Vec::new();
+    let id = parse_id("id", &input.id).ok();
+    if id.is_none() {
+        extra.push(FieldError::new("id", "is not a valid ID"));
+    }
+    let assignee = match &input.assignee_id {
+        None => None,
+        Some(a) => match parse_id("assigneeId", a) {
+            Ok(id) => Some(id),
+            Err(_) => {
+                extra.push(FieldError::new("assigneeId", "is not a valid ID"));
+                None
+            }
+        },
+    };
+    check_due("dueOn", input.due_on.map(|d| d.0), &mut extra);
+    invalid_unless_empty(input.validate(), extra)?;
+    let id = id.expect("checked above");
+    let meta = meta.clone();
+    let links = Links::new(&state.config.public_url);
+    crate::db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let readable = policy::readable_child_ids_sql(&reader);
+            let visible = policy::task_visible_sql(&reader, "tasks");
+            let row: TaskRow = tasks::table
+                .find(id)
+                .filter(sql::<Bool>(&format!(
+                    "tasks.child_id IN ({readable}) AND {visible}"
+                )))
+                .select(TaskRow::as_select())
+                .for_update()
+                .first(conn)
+                .optional()?
+                .ok_or(ServiceError::NotFound)?;
+            if !policy::may_update_task(&reader.actor, &row) {
+                return Err(ServiceError::Forbidden);
+            }
+            if row.version != input.expected_version {
+                return Err(ServiceError::Conflict {
+                    current_version: row.version,
+                });
+            }
+            if let Some(a) = assignee {
+                check_assignee(conn, &reader, row.child_id, a, row.created_by)?;
+            }
+            let status = input
+                .status
+                .map(TaskStatus::as_str)
+                .unwrap_or(&row.status)
+                .to_owned();
+            let closing =
+                status != TaskStatus::Open.as_str() && row.status == TaskStatus::Open.as_str();
+            let reopening =
+                status == TaskStatus::Open.as_str() && row.status != TaskStatus::Open.as_str();
+            let now = Utc::now();
+            let (closed_at, closed_by): (Option<DateTime<Utc>>, Option<Uuid>) = if closing {
+                (Some(now), Some(reader.actor.practitioner_id))
+            } else if reopening {
+                (None, None)
+            } else {
+                tasks::table
+                    .find(id)
+                    .select((tasks::closed_at, tasks::closed_by))
+                    .first(conn)?
+            };
+            let updated: TaskRow = diesel::update(tasks::table.find(id))
+                .set((
+                    tasks::title.eq(input.title.as_deref().map(str::trim).unwrap_or(&row.title)),
+                    tasks::description.eq(match &input.description {
+                        Some(d) => trimmed(Some(d)).map(str::to_owned),
+                        None => row.description.clone(),
+                    }),
+                    tasks::assignee_id.eq(assignee.or(row.assignee_id)),
+                    tasks::due_on.eq(input.due_on.map(|d| d.0).or(row.due_on)),
+                    tasks::status.eq(&status),
+                    tasks::closed_at.eq(closed_at),
+                    tasks::closed_by.eq(closed_by),
+                    tasks::version.eq(tasks::version + 1),
+                    tasks::updated_at.eq(now),
+                ))
+                .returning(TaskRow::as_returning())
+                .get_result(conn)?;
+            let kind = match (closing, status.as_str()) {
+                (true, "DONE") => "TASK_COMPLETED",
+                (true, _) => "TASK_CANCELLED",
+                _ if reopening => "TASK_REOPENED",
+                _ if assignee.is_some() && assignee != row.assignee_id => "TASK_ASSIGNED",
+                _ => "TASK_UPDATED",
+            };
+            let cx = notify::Context {
+                links: &links,
+                today: reader.today,
+                actor: reader.actor.practitioner_id,
+            };
+            if let Some(new) = assignee.filter(|a| Some(*a) != row.assignee_id) {
+                notify::task_assigned(conn, &cx, &updated, new)?;
+                if let Some(old) = row.assignee_id {
+                    notify::task_unassigned(conn, &cx, &updated, old)?;
+                }
+            }
+            if kind == "TASK_COMPLETED" {
+                notify::task_completed(conn, &cx, &updated)?;
+            }
+            changes::record(
+                conn,
+                Change {
+                    child_id: row.child_id,
+                    actor_id: Some(reader.actor.practitioner_id),
+                    kind,
+                    task_id: Some(id),
+                    ..Change::default()
+                },
+            )?;
+            audit::record(
+                conn,
+                Some(&reader.actor),
+                &meta,
+                AuditEvent {
+                    action: "TASK_UPDATED",
+                    child_id: Some(row.child_id),
+                    subject_type: Some("task"),
+                    subject_id: Some(id),
+                    details: Some(serde_json::json!({ "status": status })),
+                    ..AuditEvent::default()
+                },
+            )?;
+            Ok(updated)
+        })
+    })
+    .await
+}
+
+/// A task with its assignee's profile.
+#[derive(Clone, Debug)]
+pub struct TaskWithAssignee {
+    pub task: TaskRow,
+    pub assignee: Option<PractitionerRow>,
+}
+
+/// Visible tasks of many children at once, assignees included: dueOn (none last), then
+/// creation. One statement.
+pub async fn tasks_of(
+    state: &AppState,
+    reader: Reader,
+    child_ids: Vec<Uuid>,
+) -> ServiceResult<HashMap<Uuid, Vec<TaskWithAssignee>>> {
+    crate::db::run(&state.pool, move |conn| {
+        let readable = policy::readable_child_ids_sql(&reader);
+        let visible = policy::task_visible_sql(&reader, "tasks");
+        let rows: Vec<(TaskRow, Option<PractitionerRow>)> = tasks::table
+            .left_join(practitioners::table.on(tasks::assignee_id.eq(practitioners::id.nullable())))
+            .filter(tasks::child_id.eq_any(&child_ids))
+            .filter(sql::<Bool>(&format!(
+                "tasks.child_id IN ({readable}) AND {visible}"
+            )))
+            .select((TaskRow::as_select(), Option::<PractitionerRow>::as_select()))
+            .order((
+                tasks::due_on.asc().nulls_last(),
+                tasks::created_at.asc(),
+                tasks::id.asc(),
+            ))
+            .load(conn)?;
+        let mut out: HashMap<Uuid, Vec<TaskWithAssignee>> = HashMap::new();
+        for (task, assignee) in rows {
+            out.entry(task.child_id)
+                .or_default()
+                .push(TaskWithAssignee { task, assignee });
+        }
+        Ok(out)
+    })
+    .await
+}
+
+type TaskKey = (Option<NaiveDate>, DateTime<Utc>, Uuid);
+
+/// Tasks assigned to the caller, in the contract's order, a page at a time.
+pub async fn my_tasks(
+    state: &AppState,
+    reader: Reader,
+    status: Option<TaskStatus>,
+    first: i32,
+    after: Option<String>,
+) -> ServiceResult<Page<TaskRow>> {
+    let limit = page::check_first(first)?;
+    let after: Option<TaskKey> = page::decode(after.as_deref())?;
+    crate::db::run(&state.pool, move |conn| {
+        let readable = policy::readable_child_ids_sql(&reader);
+        let visible = policy::task_visible_sql(&reader, "tasks");
+        let mut query = tasks::table
+            .filter(tasks::assignee_id.eq(reader.actor.practitioner_id))
+            .filter(sql::<Bool>(&format!(
+                "tasks.child_id IN ({readable}) AND {visible}"
+            )))
+            .select(TaskRow::as_select())
+            .order((
+                tasks::due_on.asc().nulls_last(),
+                tasks::created_at.asc(),
+                tasks::id.asc(),
+            ))
+            .limit(limit + 1)
+            .into_boxed();
+        if let Some(status) = status {
+            query = query.filter(tasks::status.eq(status.as_str()));
+        }
+        if let Some((due, created, id)) = after {
+            let rest = sql::<Bool>("(tasks.created_at, tasks.id) > (")
+                .bind::<diesel::sql_types::Timestamptz, _>(created)
+                .sql(", ")
+                .bind::<diesel::sql_types::Uuid, _>(id)
+                .sql(")");
+            query = match due {
+                Some(due) => query.filter(
+                    tasks::due_on
+                        .gt(due)
+                        .or(tasks::due_on.is_null())
+                        .or(tasks::due_on.eq(due).and(rest)),
+                ),
+                None => query.filter(tasks::due_on.is_null().and(rest)),
+            };
+        }
+        let rows = query.load(conn)?;
+        Ok(page::paginate(rows, limit, |t: &TaskRow| {
+            (t.due_on, t.created_at, t.id)
+        }))
+    })
+    .await
+}
+
+/// Tasks by id, each only if the reader may see it.
+pub async fn tasks_by_ids(
+    state: &AppState,
+    reader: Reader,
+    ids: Vec<Uuid>,
+) -> ServiceResult<HashMap<Uuid, TaskRow>> {
+    crate::db::run(&state.pool, move |conn| {
+        let readable = policy::readable_child_ids_sql(&reader);
+        let visible = policy::task_visible_sql(&reader, "tasks");
+        let rows: Vec<TaskRow> = tasks::table
+            .filter(tasks::id.eq_any(&ids))
+            .filter(sql::<Bool>(&format!(
+                "tasks.child_id IN ({readable}) AND {visible}"
+            )))
+            .select(TaskRow::as_select())
+            .load(conn)?;
+        Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+    })
+    .await
+}

@@ -1,0 +1,47 @@
+//! What every request shares: the pool, the token keys and the configuration.
+
+use std::sync::Arc;
+
+use crate::auth::tokens::TokenKeys;
+use crate::config::Config;
+use crate::db::{self, Pool};
+
+/// Cheap to clone; built once per process.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub tokens: TokenKeys,
+    pub config: Arc<Config>,
+    /// SQL statements sent by this process so far.
+    pub statements: db::StatementCounter,
+}
+
+impl AppState {
+    pub fn new(config: Config) -> AppState {
+        use secrecy::ExposeSecret;
+        let statements = db::StatementCounter::default();
+        let pool = db::pool(
+            config.database_url.expose_secret(),
+            config.db_pool_size,
+            statements.clone(),
+        );
+        let tokens = TokenKeys::new(
+            &config.jwt_secret,
+            &config.public_url,
+            config.access_token_ttl,
+        );
+        AppState {
+            pool,
+            tokens,
+            config: Arc::new(config),
+            statements,
+        }
+    }
+
+    /// Today in the deployment's time zone.
+    pub fn today(&self) -> chrono::NaiveDate {
+        chrono::Utc::now()
+            .with_timezone(&self.config.timezone)
+            .date_naive()
+    }
+}

@@ -1,0 +1,13 @@
+DROP TABLE IF EXISTS audit_events;
+DROP FUNCTION IF EXISTS audit_events_append_only();
+DROP TABLE IF EXISTS activity;
+DROP TABLE IF EXISTS login_failures;
+DROP TABLE IF EXISTS refresh_tokens;
+DROP TABLE IF EXISTS sharing_agreements;
+DROP TABLE IF EXISTS tasks;
+DROP TABLE IF EXISTS contacts;
+DROP TABLE IF EXISTS involvements;
+DROP TABLE IF EXISTS child_links;
+DROP TABLE IF EXISTS children;
+DROP TABLE IF EXISTS practitioners;
+DROP TABLE IF EXISTS agencies;

@@ -1,0 +1,335 @@
+//! Sign-in: login, tokens, refresh rotation, logout, deactivation, rate limits.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use patchwork_tests::serde_json::{json, Value};
+use patchwork_tests::*;
+
+const ME: &str = "{ me { id email role active agency { id name } } }";
+
+fn claims(sub: &str, agency: &str, iss: &str, aud: &str, exp_offset: i64) -> Value {
+    let now = chrono::Utc::now().timestamp();
+    json!({
+        "iss": iss, "aud": aud, "sub": sub, "iat": now, "exp": now + exp_offset,
+        "jti": uuid::Uuid::new_v4(), "role": "SYSTEM_ADMIN", "agency": agency,
+    })
+}
+
+fn sign(alg: Algorithm, secret: &str, claims: &Value) -> String {
+    encode(
+        &Header::new(alg),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn login_then_me() {
+    let app = spawn_app().await;
+    let admin = app.system_admin().await;
+    let data = app.gql_ok(Some(&admin.token), ME, json!({})).await;
+    assert_eq!(data["me"]["email"], admin.email.as_str());
+    assert_eq!(data["me"]["role"], "SYSTEM_ADMIN");
+    assert_eq!(data["me"]["active"], true);
+
+    // Email is matched without regard to case or surrounding space.
+    let body = app
+        .login(&format!("  {}  ", admin.email.to_uppercase()), PASSWORD)
+        .await;
+    assert!(body["data"]["login"]["accessToken"].is_string(), "{body}");
+}
+
+#[tokio::test]
+async fn unknown_email_and_wrong_password_answer_alike() {
+    let app = spawn_app().await;
+    let admin = app.system_admin().await;
+    let wrong_password = app.login(&admin.email, "not the right password").await;
+    let unknown_email = app
+        .login("nobody@nowhere.example", "not the right password")
+        .await;
+    assert_eq!(error_code(&wrong_password), Some("UNAUTHENTICATED"));
+    assert_eq!(wrong_password, unknown_email);
+    assert!(wrong_password["data"].is_null());
+}
+
+#[tokio::test]
+async fn forged_and_stale_tokens_are_refused() {
+    let app = spawn_app().await;
+    let admin = app.system_admin().await;
+    let (sub, agency) = (admin.id.as_str(), admin.agency_id.as_str());
+    let aud = "patchwork-api";
+
+    let good = sign(
+        Algorithm::HS256,
+        TEST_JWT_SECRET,
+        &claims(sub, agency, TEST_ISSUER, aud, 600),
+    );
+    assert_eq!(
+        app.gql_ok(Some(&good), ME, json!({})).await["me"]["id"],
+        sub
+    );
+
+    let header_none = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(claims(sub, agency, TEST_ISSUER, aud, 600).to_string());
+    let alg_none = format!("{header_none}.{payload}.");
+
+    let cases = [
+        (
+            "another secret",
+            sign(
+                Algorithm::HS256,
+                "another-secret-that-is-long-enough-too",
+                &claims(sub, agency, TEST_ISSUER, aud, 600),
+            ),
+        ),
+        ("alg none", alg_none),
+        (
+            "HS512 with our secret",
+            sign(
+                Algorithm::HS512,
+                TEST_JWT_SECRET,
+                &claims(sub, agency, TEST_ISSUER, aud, 600),
+            ),
+        ),
+        (
+            "expired",
+            sign(
+                Algorithm::HS256,
+                TEST_JWT_SECRET,
+                &claims(sub, agency, TEST_ISSUER, aud, -3600),
+            ),
+        ),
+        (
+            "wrong audience",
+            sign(
+                Algorithm::HS256,
+                TEST_JWT_SECRET,
+                &claims(sub, agency, TEST_ISSUER, "someone-else", 600),
+            ),
+        ),
+        (
+            "wrong issuer",
+            sign(
+                Algorithm::HS256,
+                TEST_JWT_SECRET,
+                &claims(sub, agency, "https://evil.example", aud, 600),
+            ),
+        ),
+        (
+            "unknown subject",
+            sign(
+                Algorithm::HS256,
+                TEST_JWT_SECRET,
+                &claims(
+                    &uuid::Uuid::new_v4().to_string(),
+                    agency,
+                    TEST_ISSUER,
+                    aud,
+                    600,
+                ),
+            ),
+        ),
+        ("a refresh token", admin.refresh_token.clone()),
+        ("garbage", "not.a.token".to_owned()),
+    ];
+    for (name, token) in cases {
+        let body = app.gql(Some(&token), ME, json!({})).await;
+        assert_eq!(error_code(&body), Some("UNAUTHENTICATED"), "{name}: {body}");
+        assert!(body["data"].is_null(), "{name}");
+    }
+
+    // No token at all.
+    let body = app.gql(None, ME, json!({})).await;
+    assert_eq!(error_code(&body), Some("UNAUTHENTICATED"));
+}
+
+const REFRESH: &str = "mutation($t: String!) { refresh(refreshToken: $t) { accessToken refreshToken practitioner { id } } }";
+const LOGOUT: &str = "mutation($t: String!) { logout(refreshToken: $t) }";
+
+#[tokio::test]
+async fn refresh_rotates_and_reuse_revokes_the_chain() {
+    let app = spawn_app().await;
+    let admin = app.system_admin().await;
+
+    let first = app
+        .gql_ok(None, REFRESH, json!({ "t": admin.refresh_token }))
+        .await;
+    let second_refresh = first["refresh"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(second_refresh, admin.refresh_token, "rotated");
+    let new_access = first["refresh"]["accessToken"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.gql_ok(Some(&new_access), ME, json!({})).await["me"]["id"],
+        admin.id.as_str()
+    );
+
+    // The rotated-out token comes back: refused, and the newer one dies with it.
+    let reuse = app
+        .gql(None, REFRESH, json!({ "t": admin.refresh_token }))
+        .await;
+    assert_eq!(error_code(&reuse), Some("UNAUTHENTICATED"));
+    let after = app.gql(None, REFRESH, json!({ "t": second_refresh })).await;
+    assert_eq!(
+        error_code(&after),
+        Some("UNAUTHENTICATED"),
+        "chain revoked: {after}"
+    );
+    assert_eq!(
+        app.count("audit_events", "action = 'REFRESH_TOKEN_REUSED'"),
+        1
+    );
+
+    // A fresh login starts a new, working chain.
+    let again = app.login(&admin.email, PASSWORD).await;
+    let t = again["data"]["login"]["refreshToken"].as_str().unwrap();
+    app.gql_ok(None, REFRESH, json!({ "t": t })).await;
+
+    // Unknown refresh tokens are refused.
+    let body = app.gql(None, REFRESH, json!({ "t": "made-up" })).await;
+    assert_eq!(error_code(&body), Some("UNAUTHENTICATED"));
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_and_always_answers_true() {
+    let app = spawn_app().await;
+    let admin = app.system_admin().await;
+    let out = app
+        .gql_ok(None, LOGOUT, json!({ "t": admin.refresh_token }))
+        .await;
+    assert_eq!(out["logout"], true);
+    let body = app
+        .gql(None, REFRESH, json!({ "t": admin.refresh_token }))
+        .await;
+    assert_eq!(error_code(&body), Some("UNAUTHENTICATED"));
+    let unknown = app
+        .gql_ok(None, LOGOUT, json!({ "t": "never-issued" }))
+        .await;
+    assert_eq!(unknown["logout"], true);
+}
+
+#[tokio::test]
+async fn expired_refresh_tokens_are_refused() {
+    let app = spawn_app().await;
+    let admin = app.system_admin().await;
+    use diesel::connection::SimpleConnection;
+    app.db()
+        .batch_execute("UPDATE refresh_tokens SET issued_at = now() - interval '2 days', expires_at = now() - interval '1 day'")
+        .unwrap();
+    let body = app
+        .gql(None, REFRESH, json!({ "t": admin.refresh_token }))
+        .await;
+    assert_eq!(error_code(&body), Some("UNAUTHENTICATED"));
+}
+
+#[tokio::test]
+async fn deactivation_takes_effect_at_once() {
+    let app = spawn_app().await;
+    let admin = app.system_admin().await;
+    let agency = app
+        .given_agency(&admin, "Gull Street School", "EDUCATION", false)
+        .await;
+    let worker = app
+        .given_practitioner(&admin, &agency, "PRACTITIONER")
+        .await;
+    app.gql_ok(Some(&worker.token), ME, json!({})).await;
+
+    let data = app
+        .gql_ok(
+            Some(&admin.token),
+            "mutation($id: ID!) { deactivatePractitioner(id: $id) { id active } }",
+            json!({ "id": worker.id }),
+        )
+        .await;
+    assert_eq!(data["deactivatePractitioner"]["active"], false);
+
+    // The unexpired access token, the refresh token and the password all stop working.
+    let body = app.gql(Some(&worker.token), ME, json!({})).await;
+    assert_eq!(error_code(&body), Some("UNAUTHENTICATED"));
+    let body = app
+        .gql(None, REFRESH, json!({ "t": worker.refresh_token }))
+        .await;
+    assert_eq!(error_code(&body), Some("UNAUTHENTICATED"));
+    let body = app.login(&worker.email, PASSWORD).await;
+    assert_eq!(error_code(&body), Some("UNAUTHENTICATED"));
+
+    // Profiles still show them, marked inactive.
+    let data = app
+        .gql_ok(
+            Some(&admin.token),
+            "query($id: ID!) { practitioner(id: $id) { active } }",
+            json!({ "id": worker.id }),
+        )
+        .await;
+    assert_eq!(data["practitioner"]["active"], false);
+}
+
+#[tokio::test]
+async fn failed_logins_are_limited_per_account() {
+    let app = spawn_app_with(|v| {
+        v.insert("LOGIN_MAX_FAILURES_PER_ACCOUNT".into(), "3".into());
+    })
+    .await;
+    let admin = app.system_admin().await;
+    // Successes are not counted.
+    for _ in 0..4 {
+        assert!(app.login(&admin.email, PASSWORD).await["data"]["login"].is_object());
+    }
+    for _ in 0..3 {
+        let body = app.login(&admin.email, "wrong wrong wrong").await;
+        assert_eq!(error_code(&body), Some("UNAUTHENTICATED"));
+    }
+    // Now even the right password is refused for this account…
+    let body = app.login(&admin.email, PASSWORD).await;
+    assert_eq!(error_code(&body), Some("RATE_LIMITED"), "{body}");
+    // …while another account from the same address still signs in.
+    let other = app
+        .given_agency(&admin, "Pier Road Nursery", "EARLY_YEARS", false)
+        .await;
+    let other_user = app.given_practitioner(&admin, &other, "PRACTITIONER").await;
+    assert!(app.login(&other_user.email, PASSWORD).await["data"]["login"].is_object());
+    assert!(app.count("audit_events", "action = 'LOGIN_RATE_LIMITED'") >= 1);
+    assert_eq!(app.count("audit_events", "action = 'LOGIN_FAILED'"), 3);
+}
+
+#[tokio::test]
+async fn failed_logins_are_limited_per_address() {
+    let app = spawn_app_with(|v| {
+        v.insert("LOGIN_MAX_FAILURES_PER_ADDRESS".into(), "4".into());
+    })
+    .await;
+    let admin = app.system_admin().await;
+    for i in 0..4 {
+        let body = app
+            .login(&format!("guess{i}@nowhere.example"), "wrong wrong wrong")
+            .await;
+        assert_eq!(error_code(&body), Some("UNAUTHENTICATED"));
+    }
+    let body = app.login(&admin.email, PASSWORD).await;
+    assert_eq!(error_code(&body), Some("RATE_LIMITED"), "{body}");
+}
+
+#[tokio::test]
+async fn limits_are_shared_between_server_processes() {
+    // Two servers over one database: failures counted by one are seen by the other.
+    let a = spawn_app_with(|v| {
+        v.insert("LOGIN_MAX_FAILURES_PER_ACCOUNT".into(), "2".into());
+    })
+    .await;
+    let admin = a.system_admin().await;
+    let url = a.database_url.clone();
+    let b = spawn_app_with(move |v| {
+        v.insert("LOGIN_MAX_FAILURES_PER_ACCOUNT".into(), "2".into());
+        v.insert("DATABASE_URL".into(), url);
+    })
+    .await;
+    a.login(&admin.email, "wrong wrong wrong").await;
+    b.login(&admin.email, "wrong wrong wrong").await;
+    let body = a.login(&admin.email, PASSWORD).await;
+    assert_eq!(error_code(&body), Some("RATE_LIMITED"));
+    let body = b.login(&admin.email, PASSWORD).await;
+    assert_eq!(error_code(&body), Some("RATE_LIMITED"));
+}

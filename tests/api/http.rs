@@ -1,0 +1,271 @@
+//! The HTTP surface: health, readiness, request ids, body limits, GET rules, GraphiQL,
+//! batches and errors that never show the database's words.
+
+use diesel::connection::SimpleConnection;
+use patchwork_tests::serde_json::{json, Value};
+use patchwork_tests::*;
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().contains_key("x-request-id"));
+    let res = app
+        .client
+        .get(format!("{}/readyz", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn readyz_fails_when_the_database_is_unreachable() {
+    // Nothing listens on port 1: the database is down from the server's point of view.
+    let app = spawn_app_with(|v| {
+        v.insert(
+            "DATABASE_URL".into(),
+            "postgres://postgres@127.0.0.1:1/patchwork".into(),
+        );
+    })
+    .await;
+    let res = app
+        .client
+        .get(format!("{}/readyz", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    let res = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "the process itself is up");
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let app = spawn_app().await;
+    let mut seen = std::collections::HashSet::new();
+    for path in ["/healthz", "/graphql", "/no-such-page"] {
+        let res = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert!(seen.insert(id), "ids differ");
+    }
+    // A sane id from the caller is kept, so logs can be joined across systems.
+    let res = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .header("x-request-id", "vendor-trace-0001")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "vendor-trace-0001");
+    let res = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .header("x-request-id", "bad id with spaces")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(res.headers()["x-request-id"], "bad id with spaces");
+}
+
+#[tokio::test]
+async fn bodies_over_one_mebibyte_are_refused() {
+    let app = spawn_app().await;
+    let padding = " ".repeat(1024 * 1024);
+    let body = format!(r#"{{"query":"{{ __typename }}{padding}"}}"#);
+    let res = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    assert!(res.headers().contains_key("x-request-id"));
+
+    let res = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("content-type", "application/json")
+        .body("{ this is not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(error_code(&body), Some("GRAPHQL_VALIDATION_FAILED"));
+}
+
+#[tokio::test]
+async fn get_runs_queries_but_never_mutations() {
+    let app = spawn_app().await;
+    let admin = app.system_admin().await;
+    let res = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .query(&[("query", "{ me { email } }")])
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["data"]["me"]["email"], admin.email.as_str());
+
+    let mutation = format!(
+        r#"mutation {{ logout(refreshToken: "{}") }}"#,
+        admin.refresh_token
+    );
+    let res = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .query(&[("query", mutation.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 405);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(error_code(&body), Some("GRAPHQL_VALIDATION_FAILED"));
+    // The session is untouched.
+    let refreshed = app
+        .gql(
+            None,
+            "mutation($t: String!) { refresh(refreshToken: $t) { accessToken } }",
+            json!({ "t": admin.refresh_token }),
+        )
+        .await;
+    assert!(refreshed["data"]["refresh"].is_object(), "{refreshed}");
+}
+
+#[tokio::test]
+async fn graphiql_only_in_development() {
+    let prod = spawn_app().await;
+    let res = prod
+        .client
+        .get(format!("{}/graphql", prod.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+
+    let dev = spawn_app_with(|v| {
+        v.insert("PATCHWORK_ENV".into(), "development".into());
+    })
+    .await;
+    let res = dev
+        .client
+        .get(format!("{}/graphql", dev.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .to_lowercase()
+        .contains("graphiql"));
+}
+
+#[tokio::test]
+async fn documents_refused_before_they_run() {
+    let app = spawn_app().await;
+    let admin = app.system_admin().await;
+    for doc in [
+        "{ me { nope } }",
+        "{ me { email ",
+        "query { me { email } } query { me { id } }",
+    ] {
+        let body = app.gql(Some(&admin.token), doc, json!({})).await;
+        assert_eq!(
+            error_code(&body),
+            Some("GRAPHQL_VALIDATION_FAILED"),
+            "{doc}: {body}"
+        );
+    }
+    // Too deep.
+    let deep = format!(
+        "{{ __type(name: \"Query\") {{ fields {{ type {}name{} }} }} }}",
+        "{ ofType ".repeat(12),
+        " }".repeat(12)
+    );
+    let body = app.gql(Some(&admin.token), &deep, json!({})).await;
+    assert_eq!(
+        error_code(&body),
+        Some("GRAPHQL_VALIDATION_FAILED"),
+        "{body}"
+    );
+
+    // Batches are capped.
+    let one = json!({ "query": "{ me { id } }" });
+    let batch: Vec<Value> = std::iter::repeat_n(one.clone(), 11).collect();
+    let res = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .bearer_auth(&admin.token)
+        .json(&batch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let batch: Vec<Value> = std::iter::repeat_n(one, 2).collect();
+    let res = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .bearer_auth(&admin.token)
+        .json(&batch)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body.as_array().unwrap().len(), 2);
+    assert_eq!(body[1]["data"]["me"]["id"], admin.id.as_str());
+}
+
+#[tokio::test]
+async fn database_failures_show_only_internal_and_a_request_id() {
+    let app = spawn_app().await;
+    let admin = app.system_admin().await;
+    // Break the schema under the running server.
+    app.db()
+        .batch_execute("ALTER TABLE agencies RENAME COLUMN name TO agency_name")
+        .unwrap();
+    let res = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .bearer_auth(&admin.token)
+        .json(&json!({ "query": "{ agencies { name } }" }))
+        .send()
+        .await
+        .unwrap();
+    let request_id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(error_code(&body), Some("INTERNAL"));
+    assert_eq!(
+        body["errors"][0]["extensions"]["requestId"],
+        request_id.as_str()
+    );
+    assert_eq!(body["errors"][0]["message"], "internal error");
+    let text = body.to_string();
+    assert!(
+        !text.contains("does not exist") && !text.contains("agency_name"),
+        "{text}"
+    );
+}

@@ -1,0 +1,13 @@
+//! API tests: each starts the real server against its own database and speaks HTTP to it.
+
+mod admin;
+mod audit;
+mod auth;
+mod batching;
+mod contract;
+mod http;
+mod mail;
+mod mail_delivery;
+mod mail_triggers;
+mod team_access;
+mod team_leaks;
