@@ -65,6 +65,15 @@ impl Links {
     }
 }
 
+/// The headline as the start of a sentence.
+fn capitalised(headline: &str) -> String {
+    let mut chars = headline.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 /// A message about a child: a headline, optional lines of detail, and the link.
 pub fn about_child(
     links: &Links,
@@ -74,8 +83,9 @@ pub fn about_child(
     details: &[String],
 ) -> Content {
     let link = links.child(child);
-    let subject = format!("Patchwork: {initials} {headline}");
-    let mut text = format!("{headline} (child {initials}).\n\n");
+    let subject = format!("Patchwork: {initials}: {headline}");
+    let sentence = capitalised(headline);
+    let mut text = format!("{sentence} (child {initials}).\n\n");
     for d in details {
         text.push_str(d);
         text.push('\n');
@@ -87,7 +97,7 @@ pub fn about_child(
         "Open Patchwork to see the team: {link}\n\n--\nChange which emails you get: {}\n",
         links.preferences()
     ));
-    let mut html = format!("<p>{} (child {}).</p>", escape(headline), escape(initials));
+    let mut html = format!("<p>{} (child {}).</p>", escape(&sentence), escape(initials));
     for d in details {
         html.push_str(&format!("<p>{}</p>", escape(d)));
     }
