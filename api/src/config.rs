@@ -43,6 +43,8 @@ pub struct Config {
     pub http_workers: Option<usize>,
     pub login_limits: LoginLimits,
     pub mail: MailSettings,
+    /// When set, `GET /metrics` requires it as a bearer token.
+    pub metrics_token: Option<SecretString>,
 }
 
 /// How the outbox is delivered.
@@ -317,6 +319,7 @@ impl Config {
             },
             login_limits,
             mail,
+            metrics_token: env.get("METRICS_TOKEN").map(SecretString::from),
         })
     }
 

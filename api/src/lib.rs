@@ -11,6 +11,7 @@ pub mod domain;
 pub mod graphql;
 pub mod http;
 pub mod mail;
+pub mod metrics;
 pub mod policy;
 pub mod seed;
 pub mod service;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Config;
 use crate::db::{self, Pool};
+use crate::metrics::Metrics;
 
 /// Cheap to clone; built once per process.
 #[derive(Clone)]
@@ -14,6 +15,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// SQL statements sent by this process so far.
     pub statements: db::StatementCounter,
+    pub metrics: Metrics,
 }
 
 impl AppState {
@@ -35,6 +37,7 @@ impl AppState {
             tokens,
             config: Arc::new(config),
             statements,
+            metrics: Metrics::new(),
         }
     }
 

@@ -9,5 +9,6 @@ mod http;
 mod mail;
 mod mail_delivery;
 mod mail_triggers;
+mod observability;
 mod team_access;
 mod team_leaks;

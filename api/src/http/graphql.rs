@@ -205,11 +205,18 @@ async fn execute(
                 .collect(),
         ),
     };
+    let finish = |r: Response| {
+        let outcome = match (r.errors.is_empty(), r.data == Value::Null) {
+            (true, _) => "ok",
+            (false, true) => "refused",
+            (false, false) => "error",
+        };
+        state.metrics.observe_operation(outcome);
+        finish(r, &meta)
+    };
     let response = match schema.execute_batch(batch).await {
-        BatchResponse::Single(r) => BatchResponse::Single(finish(r, &meta)),
-        BatchResponse::Batch(list) => {
-            BatchResponse::Batch(list.into_iter().map(|r| finish(r, &meta)).collect())
-        }
+        BatchResponse::Single(r) => BatchResponse::Single(finish(r)),
+        BatchResponse::Batch(list) => BatchResponse::Batch(list.into_iter().map(finish).collect()),
     };
     HttpResponse::Ok().json(response)
 }

@@ -21,6 +21,7 @@ pub fn configure(state: AppState, schema: PatchworkSchema) -> impl FnOnce(&mut w
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
             .route("/schema.graphql", web::get().to(schema_sdl))
+            .route("/metrics", web::get().to(crate::metrics::endpoint))
             .service(
                 web::resource("/graphql")
                     .route(web::post().to(graphql::post))

@@ -1,5 +1,5 @@
 //! Gives every request an id (the caller's `x-request-id` when it is sane, else a new one),
-//! logs within a span carrying it, and returns it on every response.
+//! logs within a span carrying it, counts it in the metrics, and returns it on every response.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -40,7 +40,20 @@ pub async fn middleware(
         path = %req.path(),
     );
     let started = std::time::Instant::now();
+    let metrics = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .map(|s| s.metrics.clone());
+    let method = req.method().clone();
     let mut res = next.call(req).instrument(span.clone()).await?;
+    if let Some(metrics) = metrics {
+        let route = res.request().match_pattern();
+        metrics.observe_http(
+            method.as_str(),
+            route.as_deref().unwrap_or("unmatched"),
+            res.status().as_u16(),
+            started.elapsed().as_secs_f64(),
+        );
+    }
     span.in_scope(|| {
         tracing::info!(
             status = res.status().as_u16(),
