@@ -200,11 +200,12 @@ async fn documents_refused_before_they_run() {
             "{doc}: {body}"
         );
     }
-    // Too deep.
+    // Too deep: the team screen nests six levels; this asks for fourteen.
     let deep = format!(
-        "{{ __type(name: \"Query\") {{ fields {{ type {}name{} }} }} }}",
-        "{ ofType ".repeat(12),
-        " }".repeat(12)
+        "{{ child(id: \"{}\") {{ {}id{} }} }}",
+        uuid_like(),
+        "team { child { ".repeat(6),
+        " } }".repeat(6)
     );
     let body = app.gql(Some(&admin.token), &deep, json!({})).await;
     assert_eq!(
@@ -212,6 +213,24 @@ async fn documents_refused_before_they_run() {
         Some("GRAPHQL_VALIDATION_FAILED"),
         "{body}"
     );
+
+    // Too many aliases, even of a cheap field.
+    let aliased: String = (0..16).map(|i| format!("a{i}: me {{ id }} ")).collect();
+    let body = app
+        .gql(Some(&admin.token), &format!("{{ {aliased} }}"), json!({}))
+        .await;
+    assert_eq!(
+        error_code(&body),
+        Some("GRAPHQL_VALIDATION_FAILED"),
+        "{body}"
+    );
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("aliases"));
+    let fifteen: String = (0..15).map(|i| format!("a{i}: me {{ id }} ")).collect();
+    app.gql_ok(Some(&admin.token), &format!("{{ {fifteen} }}"), json!({}))
+        .await;
 
     // Batches are capped.
     let one = json!({ "query": "{ me { id } }" });
@@ -237,6 +256,54 @@ async fn documents_refused_before_they_run() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body.as_array().unwrap().len(), 2);
     assert_eq!(body[1]["data"]["me"]["id"], admin.id.as_str());
+}
+
+fn uuid_like() -> &'static str {
+    "6f1c2a57-0b7e-4d8a-9a51-3c0f5e2b9d11"
+}
+
+#[tokio::test]
+async fn introspection_and_suggestions_only_in_development() {
+    let introspect = [
+        "{ __schema { queryType { name } } }",
+        "{ __type(name: \"Child\") { name } }",
+        "query { ...Q } fragment Q on Query { __schema { types { name } } }",
+    ];
+    let production = spawn_app().await;
+    let admin = production.system_admin().await;
+    for doc in introspect {
+        for token in [None, Some(admin.token.as_str())] {
+            let body = production.gql(token, doc, json!({})).await;
+            assert_eq!(
+                error_code(&body),
+                Some("GRAPHQL_VALIDATION_FAILED"),
+                "{doc}: {body}"
+            );
+            assert!(body["data"].is_null(), "{body}");
+        }
+    }
+    // `__typename` is not introspection: clients need it for caching.
+    let body = production
+        .gql_ok(Some(&admin.token), "{ me { __typename id } }", json!({}))
+        .await;
+    assert_eq!(body["me"]["__typename"], "Practitioner");
+    // No "did you mean" hints at field names.
+    let body = production
+        .gql(Some(&admin.token), "{ me { displayNam } }", json!({}))
+        .await;
+    assert_eq!(error_code(&body), Some("GRAPHQL_VALIDATION_FAILED"));
+    assert!(!body.to_string().contains("Did you mean"), "{body}");
+
+    let development = spawn_app_with(|v| {
+        v.insert("PATCHWORK_ENV".into(), "development".into());
+    })
+    .await;
+    let body = development.gql_ok(None, introspect[0], json!({})).await;
+    assert_eq!(body["__schema"]["queryType"]["name"], "Query");
+    let body = development
+        .gql(None, "{ me { displayNam } }", json!({}))
+        .await;
+    assert!(body.to_string().contains("Did you mean"), "{body}");
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod context;
 pub mod error;
+pub mod limits;
 pub mod loaders;
 pub mod notifications;
 pub mod team;
@@ -31,16 +32,29 @@ pub type PatchworkSchema = Schema<Query, Mutation, EmptySubscription>;
 /// Limits sized for the contract's real screens: the team screen nests six levels deep.
 pub const MAX_DEPTH: usize = 12;
 pub const MAX_COMPLEXITY: usize = 2_000;
+/// Directives on one field.
+pub const MAX_DIRECTIVES: usize = 4;
 
 fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
+        .limit_directives(MAX_DIRECTIVES)
 }
 
-/// The schema a server runs.
+/// The schema a server runs. Outside development, introspection and "did you mean" field
+/// suggestions are off.
 pub fn build_schema(state: AppState) -> PatchworkSchema {
-    builder().data(state).finish()
+    let development = state.config.is_development();
+    let mut builder = builder()
+        .extension(limits::DocumentLimits {
+            introspection: development,
+        })
+        .data(state);
+    if !development {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    builder.finish()
 }
 
 /// The SDL the server serves; `schema.graphql` must equal it.
