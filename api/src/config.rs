@@ -31,6 +31,8 @@ pub struct Config {
     pub migration_database_url: Option<SecretString>,
     pub bind_addr: SocketAddr,
     pub jwt_secret: SecretString,
+    /// Further keys access tokens may be signed with (during a key rotation); never used to sign.
+    pub jwt_accepted_secrets: Vec<SecretString>,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub public_url: String,
@@ -214,6 +216,27 @@ impl Config {
             }
             Some(v) => SecretString::from(v),
         };
+        let mut jwt_accepted_secrets = Vec::new();
+        for (i, key) in env
+            .get("JWT_ACCEPTED_SECRETS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .enumerate()
+        {
+            if key.len() < 32 {
+                return fail(
+                    "JWT_ACCEPTED_SECRETS",
+                    format!(
+                        "key {} is {} bytes; at least 32 are needed",
+                        i + 1,
+                        key.len()
+                    ),
+                );
+            }
+            jwt_accepted_secrets.push(SecretString::from(key.to_owned()));
+        }
 
         let access_token_ttl = duration_var(env, "ACCESS_TOKEN_TTL", Duration::from_secs(15 * 60))?;
         let refresh_token_ttl =
@@ -305,6 +328,7 @@ impl Config {
             migration_database_url,
             bind_addr,
             jwt_secret,
+            jwt_accepted_secrets,
             access_token_ttl,
             refresh_token_ttl,
             public_url,

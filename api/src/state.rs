@@ -29,6 +29,7 @@ impl AppState {
         );
         let tokens = TokenKeys::new(
             &config.jwt_secret,
+            &config.jwt_accepted_secrets,
             &config.public_url,
             config.access_token_ttl,
         );

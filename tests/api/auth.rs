@@ -3,6 +3,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use patchwork::auth::tokens::key_id;
 use patchwork_tests::serde_json::{json, Value};
 use patchwork_tests::*;
 
@@ -16,9 +17,16 @@ fn claims(sub: &str, agency: &str, iss: &str, aud: &str, exp_offset: i64) -> Val
     })
 }
 
+/// Signs as a server holding `secret` would: its key id in the header.
 fn sign(alg: Algorithm, secret: &str, claims: &Value) -> String {
+    sign_with_kid(alg, secret, Some(key_id(secret)), claims)
+}
+
+fn sign_with_kid(alg: Algorithm, secret: &str, kid: Option<String>, claims: &Value) -> String {
+    let mut header = Header::new(alg);
+    header.kid = kid;
     encode(
-        &Header::new(alg),
+        &header,
         claims,
         &EncodingKey::from_secret(secret.as_bytes()),
     )
@@ -86,6 +94,33 @@ async fn forged_and_stale_tokens_are_refused() {
         ),
         ("alg none", alg_none),
         (
+            "no kid",
+            sign_with_kid(
+                Algorithm::HS256,
+                TEST_JWT_SECRET,
+                None,
+                &claims(sub, agency, TEST_ISSUER, aud, 600),
+            ),
+        ),
+        (
+            "a kid we do not hold",
+            sign_with_kid(
+                Algorithm::HS256,
+                TEST_JWT_SECRET,
+                Some("0123456789abcdef".into()),
+                &claims(sub, agency, TEST_ISSUER, aud, 600),
+            ),
+        ),
+        (
+            "our kid, another secret",
+            sign_with_kid(
+                Algorithm::HS256,
+                "another-secret-that-is-long-enough-too",
+                Some(key_id(TEST_JWT_SECRET)),
+                &claims(sub, agency, TEST_ISSUER, aud, 600),
+            ),
+        ),
+        (
             "HS512 with our secret",
             sign(
                 Algorithm::HS512,
@@ -143,6 +178,59 @@ async fn forged_and_stale_tokens_are_refused() {
     // No token at all.
     let body = app.gql(None, ME, json!({})).await;
     assert_eq!(error_code(&body), Some("UNAUTHENTICATED"));
+}
+
+#[tokio::test]
+async fn signing_keys_rotate_without_rejecting_valid_tokens() {
+    const NEW_SECRET: &str = "the-next-signing-key-of-at-least-32-bytes";
+    let before = spawn_app().await;
+    let admin = before.system_admin().await;
+    let old_token = admin.token.clone();
+    let same_database = |v: &mut std::collections::HashMap<String, String>| {
+        v.insert("DATABASE_URL".into(), before.database_url.clone());
+    };
+
+    // Step 1: every process accepts the new key; the old one still signs.
+    let accepting = spawn_app_with(|v| {
+        same_database(v);
+        v.insert("JWT_ACCEPTED_SECRETS".into(), NEW_SECRET.into());
+    })
+    .await;
+    // Step 2: the new key signs; the old one is only accepted.
+    let rotated = spawn_app_with(|v| {
+        same_database(v);
+        v.insert("JWT_SECRET".into(), NEW_SECRET.into());
+        v.insert("JWT_ACCEPTED_SECRETS".into(), TEST_JWT_SECRET.into());
+    })
+    .await;
+    let new_token = rotated.login(&admin.email, PASSWORD).await["data"]["login"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        jsonwebtoken::decode_header(&new_token).unwrap().kid,
+        Some(key_id(NEW_SECRET))
+    );
+    // Mid-rotation, a token from either key works on every process that may see it.
+    for (app, token) in [
+        (&accepting, &old_token),
+        (&accepting, &new_token),
+        (&rotated, &old_token),
+        (&rotated, &new_token),
+    ] {
+        let me = app.gql_ok(Some(token), ME, json!({})).await;
+        assert_eq!(me["me"]["id"], admin.id.as_str());
+    }
+
+    // Step 3: the old key is retired; its tokens are refused, the new ones are not.
+    let retired = spawn_app_with(|v| {
+        same_database(v);
+        v.insert("JWT_SECRET".into(), NEW_SECRET.into());
+    })
+    .await;
+    let body = retired.gql(Some(&old_token), ME, json!({})).await;
+    assert_eq!(error_code(&body), Some("UNAUTHENTICATED"), "{body}");
+    retired.gql_ok(Some(&new_token), ME, json!({})).await;
 }
 
 const REFRESH: &str = "mutation($t: String!) { refresh(refreshToken: $t) { accessToken refreshToken practitioner { id } } }";

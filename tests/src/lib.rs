@@ -26,10 +26,29 @@ pub const TEST_ISSUER: &str = "http://patchwork.test";
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// The server that tests may create and drop databases on.
+///
+/// On loopback, TLS is turned off unless the URL asks for it: it protects nothing there, and
+/// libpq's OpenSSL clean-up at process exit can crash a test binary whose server threads still
+/// hold connections.
 pub fn admin_url() -> String {
-    std::env::var("TEST_DATABASE_URL")
+    let url = std::env::var("TEST_DATABASE_URL")
         .or_else(|_| std::env::var("DATABASE_URL"))
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let loopback = [
+        "@127.0.0.1",
+        "@localhost",
+        "@[::1]",
+        "://127.0.0.1",
+        "://localhost",
+    ]
+    .iter()
+    .any(|h| url.contains(h));
+    if loopback && !url.contains("sslmode=") {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}sslmode=disable")
+    } else {
+        url
+    }
 }
 
 /// `url` with its database name replaced.

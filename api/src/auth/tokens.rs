@@ -1,5 +1,10 @@
 //! Access tokens are short-lived HS256 JWTs; refresh tokens are random strings stored only as
 //! SHA-256 digests.
+//!
+//! Every access token names its signing key in the `kid` header. The current key signs; other
+//! accepted keys only verify, so a key can be rotated in without rejecting tokens mid-way: first
+//! every process accepts the new key, then it becomes the signing key and the old one is only
+//! accepted, and once the access-token lifetime has passed the old one is dropped.
 
 use std::time::Duration;
 
@@ -31,11 +36,20 @@ pub struct Claims {
     pub agency: Uuid,
 }
 
+/// A key's public name: derived from the secret, so every process agrees on it without
+/// configuration, and revealing nothing usable about the secret.
+pub fn key_id(secret: &str) -> String {
+    let digest = Sha256::digest(format!("patchwork access-token key id\0{secret}").as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Signs and verifies access tokens. Keys are parsed once, at start.
 #[derive(Clone)]
 pub struct TokenKeys {
+    kid: String,
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// Every key a token may be signed with, by key id; the signing key among them.
+    decoding: Vec<(String, DecodingKey)>,
     validation: Validation,
     issuer: String,
     ttl: Duration,
@@ -48,8 +62,21 @@ pub struct AccessToken {
 }
 
 impl TokenKeys {
-    pub fn new(secret: &SecretString, issuer: &str, ttl: Duration) -> TokenKeys {
+    /// `secret` signs; `accepted` are further keys that only verify (mid-rotation).
+    pub fn new(
+        secret: &SecretString,
+        accepted: &[SecretString],
+        issuer: &str,
+        ttl: Duration,
+    ) -> TokenKeys {
         let bytes = secret.expose_secret().as_bytes();
+        let decoding = std::iter::once(secret)
+            .chain(accepted)
+            .map(|s| {
+                let s = s.expose_secret();
+                (key_id(s), DecodingKey::from_secret(s.as_bytes()))
+            })
+            .collect();
         // Pinned to HS256: a token naming any other algorithm, `none` included, is refused.
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[issuer]);
@@ -57,8 +84,9 @@ impl TokenKeys {
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
         validation.leeway = 5;
         TokenKeys {
+            kid: key_id(secret.expose_secret()),
             encoding: EncodingKey::from_secret(bytes),
-            decoding: DecodingKey::from_secret(bytes),
+            decoding,
             validation,
             issuer: issuer.to_owned(),
             ttl,
@@ -84,13 +112,18 @@ impl TokenKeys {
             role,
             agency,
         };
-        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(self.kid.clone());
+        let token = encode(&header, &claims, &self.encoding)?;
         Ok(AccessToken { token, expires_at })
     }
 
-    /// Verifies signature, algorithm, issuer, audience and expiry.
+    /// Verifies key id, signature, algorithm, issuer, audience and expiry. A token without a
+    /// `kid`, or naming a key we do not hold, is refused.
     pub fn verify(&self, token: &str) -> Option<Claims> {
-        decode::<Claims>(token, &self.decoding, &self.validation)
+        let kid = jsonwebtoken::decode_header(token).ok()?.kid?;
+        let (_, key) = self.decoding.iter().find(|(id, _)| *id == kid)?;
+        decode::<Claims>(token, key, &self.validation)
             .map(|data| data.claims)
             .ok()
     }
@@ -123,9 +156,55 @@ mod tests {
     fn keys() -> TokenKeys {
         TokenKeys::new(
             &SecretString::from("k".repeat(40)),
+            &[],
             "https://patchwork.test",
             Duration::from_secs(900),
         )
+    }
+
+    #[test]
+    fn rotation_accepts_both_keys_but_signs_with_the_new_one() {
+        let old = SecretString::from("o".repeat(40));
+        let new = SecretString::from("n".repeat(40));
+        let before = TokenKeys::new(
+            &old,
+            &[],
+            "https://patchwork.test",
+            Duration::from_secs(900),
+        );
+        let during = TokenKeys::new(
+            &new,
+            std::slice::from_ref(&old),
+            "https://patchwork.test",
+            Duration::from_secs(900),
+        );
+        let after = TokenKeys::new(
+            &new,
+            &[],
+            "https://patchwork.test",
+            Duration::from_secs(900),
+        );
+        let issue = |k: &TokenKeys| {
+            k.issue(
+                Uuid::new_v4(),
+                Uuid::new_v4(),
+                Role::Practitioner,
+                Utc::now(),
+            )
+            .unwrap()
+            .token
+        };
+        let old_token = issue(&before);
+        let new_token = issue(&during);
+        assert!(during.verify(&old_token).is_some());
+        assert!(during.verify(&new_token).is_some());
+        assert!(after.verify(&new_token).is_some());
+        assert!(after.verify(&old_token).is_none(), "retired key");
+        let header = jsonwebtoken::decode_header(&new_token).unwrap();
+        assert_eq!(
+            header.kid.as_deref(),
+            Some(key_id("n".repeat(40).as_str()).as_str())
+        );
     }
 
     #[test]
@@ -151,6 +230,7 @@ mod tests {
 
         let other = TokenKeys::new(
             &SecretString::from("z".repeat(40)),
+            &[],
             "https://patchwork.test",
             Duration::from_secs(900),
         );
