@@ -44,9 +44,18 @@ pub struct Config {
     /// HTTP worker threads; by default one per core.
     pub http_workers: Option<usize>,
     pub login_limits: LoginLimits,
+    /// Searches one practitioner may run per window; more are refused and audited.
+    pub search_limit: SearchLimit,
     pub mail: MailSettings,
     /// When set, `GET /metrics` requires it as a bearer token.
     pub metrics_token: Option<SecretString>,
+}
+
+/// A cap on searches per practitioner, against enumeration of the child index.
+#[derive(Clone, Copy, Debug)]
+pub struct SearchLimit {
+    pub per_window: u32,
+    pub window: Duration,
 }
 
 /// How the outbox is delivered.
@@ -342,6 +351,10 @@ impl Config {
                 Some(_) => Some(number_var(env, "HTTP_WORKERS", 1)? as usize),
             },
             login_limits,
+            search_limit: SearchLimit {
+                per_window: number_var(env, "SEARCH_LIMIT", 60)?,
+                window: duration_var(env, "SEARCH_WINDOW", Duration::from_secs(15 * 60))?,
+            },
             mail,
             metrics_token: env.get("METRICS_TOKEN").map(SecretString::from),
         })

@@ -364,3 +364,30 @@ pub fn ensure_system_admin(actor: &Actor) -> ServiceResult<()> {
         _ => Err(ServiceError::Forbidden),
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The audit log (rules 8 and 9).
+
+/// Rule 8: which audit events `actor` may read — system admins all; agency admins those whose
+/// actor was one of their agency's staff at the time; nobody else any.
+pub fn audit_scope_sql(actor: &Actor, alias: &str) -> ServiceResult<String> {
+    match actor.role {
+        Role::SystemAdmin => Ok("TRUE".to_owned()),
+        Role::AgencyAdmin => Ok(format!(
+            "{alias}.actor_agency_id = '{}'::uuid",
+            actor.agency_id
+        )),
+        Role::Practitioner => Err(ServiceError::Forbidden),
+    }
+}
+
+/// Rule 9: a view of a child's record (the audit event `alias`) is listed to a reader only when
+/// no involvement of the viewer's agency with that child is hidden from the reader; listing it
+/// would betray that involvement.
+pub fn view_listable_sql(reader: &Reader, alias: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM involvements h WHERE h.child_id = {alias}.child_id \
+         AND h.agency_id = {alias}.actor_agency_id AND NOT {})",
+        involvement_visible_sql(reader, "h")
+    )
+}

@@ -2,6 +2,7 @@
 
 mod admin;
 mod audit;
+mod audit_log;
 mod auth;
 mod batching;
 mod contract;

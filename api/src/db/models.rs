@@ -79,6 +79,22 @@ pub struct RefreshTokenRow {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = audit_events, check_for_backend(diesel::pg::Pg))]
+pub struct AuditEventRow {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<Uuid>,
+    pub actor_agency_id: Option<Uuid>,
+    pub action: String,
+    pub child_id: Option<Uuid>,
+    pub subject_type: Option<String>,
+    pub subject_id: Option<Uuid>,
+    pub request_id: Option<String>,
+    pub reason: Option<String>,
+    pub details: serde_json::Value,
+}
+
 #[derive(Debug, Insertable)]
 #[diesel(table_name = audit_events)]
 pub struct NewAuditEventRow<'a> {

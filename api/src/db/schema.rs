@@ -184,6 +184,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    rate_windows (bucket, window_start) {
+        bucket -> Text,
+        window_start -> Timestamptz,
+        hits -> Int4,
+    }
+}
+
+diesel::table! {
     refresh_tokens (id) {
         id -> Uuid,
         family_id -> Uuid,
@@ -273,6 +281,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     notification_preferences,
     notifications,
     practitioners,
+    rate_windows,
     refresh_tokens,
     sharing_agreements,
     task_overdue_notices,

@@ -1,6 +1,7 @@
 //! The GraphQL API: it translates between the contract and the services, nothing more.
 
 pub mod account;
+pub mod audit;
 pub mod context;
 pub mod error;
 pub mod limits;
@@ -18,6 +19,7 @@ pub struct Query(
     account::AccountQuery,
     team::TeamQuery,
     notifications::NotificationQuery,
+    audit::AuditQuery,
 );
 
 #[derive(MergedObject, Default)]

@@ -154,6 +154,22 @@ impl Child {
             child::timeline(ctx.state(), reader, self.0.id, first.unwrap_or(50), after).await?;
         Ok(TimelineConnection::from(page))
     }
+    /// Who opened this record in the last 90 days, most recent first: agency and name, so that
+    /// snooping is visible. A viewer whose agency's involvement the caller may not see is left
+    /// out.
+    async fn recent_viewers(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<crate::graphql::audit::RecentViewer>> {
+        let reader = reader(ctx).await?;
+        Ok(
+            crate::service::audit_log::recent_viewers(ctx.state(), reader, self.0.id)
+                .await?
+                .into_iter()
+                .map(crate::graphql::audit::RecentViewer)
+                .collect(),
+        )
+    }
 }
 
 /// A practitioner's involvement with a child.

@@ -24,6 +24,7 @@ use crate::service::error::{
     from_validation, validate_not_blank, FieldError, ServiceError, ServiceResult,
 };
 use crate::service::page::{self, Page};
+use crate::service::rate;
 use crate::service::search;
 use crate::service::trimmed;
 use crate::state::AppState;
@@ -421,8 +422,31 @@ pub async fn search_children(
         return Err(ServiceError::Invalid(fields));
     }
     let meta = meta.clone();
-    crate::db::run(&state.pool, move |conn| {
+    let limit = state.config.search_limit;
+    let criteria_json = serde_json::json!({
+        "familyName": criteria.family_name,
+        "dateOfBirth": criteria.date_of_birth,
+        "givenName": criteria.given_name,
+        "postcode": criteria.postcode,
+    });
+    let found = crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
+            // Counted before searching: a refused search is itself evidence worth keeping.
+            let bucket = format!("search:{}", reader.actor.practitioner_id);
+            let hits = rate::hit(conn, &bucket, limit.window, Utc::now())?;
+            if hits > limit.per_window as i32 {
+                audit::record(
+                    conn,
+                    Some(&reader.actor),
+                    &meta,
+                    AuditEvent {
+                        action: "SEARCH_RATE_LIMITED",
+                        details: Some(criteria_json),
+                        ..AuditEvent::default()
+                    },
+                )?;
+                return Ok(None);
+            }
             let findable = policy::child_findable_sql(&reader, "children");
             let candidates: Vec<ChildRow> = children::table
                 .filter(children::date_of_birth.eq(criteria.date_of_birth))
@@ -457,20 +481,23 @@ pub async fn search_children(
                 &meta,
                 AuditEvent {
                     action: "CHILD_SEARCHED",
-                    details: Some(serde_json::json!({
-                        "familyName": criteria.family_name,
-                        "dateOfBirth": criteria.date_of_birth,
-                        "givenName": criteria.given_name,
-                        "postcode": criteria.postcode,
-                        "matches": matches.iter().map(|m| m.child.id).collect::<Vec<_>>(),
-                    })),
+                    details: Some({
+                        let mut details = criteria_json;
+                        details["matches"] = serde_json::json!(matches
+                            .iter()
+                            .map(|m| m.child.id)
+                            .collect::<Vec<_>>());
+                        details
+                    }),
                     ..AuditEvent::default()
                 },
             )?;
-            Ok(matches)
+            Ok(Some(matches))
         })
     })
-    .await
+    .await?;
+    // The refusal's audit event has committed; only now is the caller told.
+    found.ok_or(ServiceError::RateLimited)
 }
 
 type TimelineKey = (DateTime<Utc>, Uuid);

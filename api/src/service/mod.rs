@@ -4,6 +4,7 @@
 pub mod activity;
 pub mod agency;
 pub mod audit;
+pub mod audit_log;
 pub mod child;
 pub mod contact;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod involvement;
 pub mod notification;
 pub mod page;
 pub mod practitioner;
+pub mod rate;
 pub mod search;
 pub mod session;
 pub mod sharing;

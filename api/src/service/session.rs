@@ -13,6 +13,7 @@ use crate::db::models::{NewRefreshTokenRow, PractitionerRow, RefreshTokenRow};
 use crate::db::schema::{login_failures, practitioners, refresh_tokens};
 use crate::service::audit::{self, AuditEvent};
 use crate::service::error::{ServiceError, ServiceResult};
+use crate::service::rate::window_start;
 use crate::state::AppState;
 
 /// What a successful sign-in or refresh hands back.
@@ -45,13 +46,6 @@ pub async fn load_actor(state: &AppState, practitioner_id: Uuid) -> ServiceResul
         }
     })
     .await
-}
-
-/// Start of the fixed window `now` falls in.
-fn window_start(now: DateTime<Utc>, window: std::time::Duration) -> DateTime<Utc> {
-    let secs = window.as_secs().max(1) as i64;
-    let start = now.timestamp().div_euclid(secs) * secs;
-    DateTime::from_timestamp(start, 0).unwrap_or(now)
 }
 
 fn account_bucket(email: &str) -> String {
@@ -334,17 +328,4 @@ pub async fn logout(state: &AppState, token: String) -> ServiceResult<()> {
         Ok(())
     })
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn windows_are_aligned() {
-        let t = DateTime::from_timestamp(1_000_000_123, 0).unwrap();
-        let w = window_start(t, std::time::Duration::from_secs(900));
-        assert_eq!(w.timestamp() % 900, 0);
-        assert!(w <= t && t.timestamp() - w.timestamp() < 900);
-    }
 }

@@ -1,0 +1,117 @@
+//! Reading the audit trail: the log for admins, and who opened a child's record for its team.
+
+use chrono::{DateTime, Utc};
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Timestamptz};
+use uuid::Uuid;
+
+use crate::auth::Actor;
+use crate::db::models::AuditEventRow;
+use crate::db::schema::audit_events;
+use crate::policy::{self, Reader};
+use crate::service::error::{ServiceError, ServiceResult};
+use crate::service::page::{self, Page};
+use crate::state::AppState;
+
+/// How far back `recentViewers` looks (rule 9).
+pub const RECENT_VIEW_DAYS: i64 = 90;
+/// At most this many viewers are listed.
+pub const MAX_VIEWERS: i64 = 100;
+
+/// What the audit log may be narrowed to.
+#[derive(Debug, Default)]
+pub struct AuditFilter {
+    pub child_id: Option<Uuid>,
+    pub practitioner_id: Option<Uuid>,
+    pub action: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// The audit log, newest first, within what the caller may read.
+pub async fn events(
+    state: &AppState,
+    actor: Actor,
+    filter: AuditFilter,
+    first: i32,
+    after: Option<String>,
+) -> ServiceResult<Page<AuditEventRow>> {
+    let scope = policy::audit_scope_sql(&actor, "audit_events")?;
+    let limit = page::check_first(first)?;
+    let after: Option<i64> = page::decode(after.as_deref())?;
+    if let (Some(from), Some(to)) = (filter.from, filter.to) {
+        if from > to {
+            return Err(ServiceError::invalid("to", "must not be before from"));
+        }
+    }
+    if filter.action.as_deref().is_some_and(|a| a.len() > 64) {
+        return Err(ServiceError::invalid(
+            "action",
+            "must be at most 64 characters",
+        ));
+    }
+    crate::db::run(&state.pool, move |conn| {
+        let mut query = audit_events::table
+            .filter(sql::<Bool>(&scope))
+            .select(AuditEventRow::as_select())
+            .order(audit_events::id.desc())
+            .limit(limit + 1)
+            .into_boxed();
+        if let Some(child) = filter.child_id {
+            query = query.filter(audit_events::child_id.eq(child));
+        }
+        if let Some(p) = filter.practitioner_id {
+            query = query.filter(audit_events::actor_id.eq(p));
+        }
+        if let Some(action) = filter.action {
+            query = query.filter(audit_events::action.eq(action));
+        }
+        if let Some(from) = filter.from {
+            query = query.filter(audit_events::at.ge(from));
+        }
+        if let Some(to) = filter.to {
+            query = query.filter(audit_events::at.lt(to));
+        }
+        if let Some(id) = after {
+            query = query.filter(audit_events::id.lt(id));
+        }
+        let rows = query.load(conn)?;
+        Ok(page::paginate(rows, limit, |e: &AuditEventRow| e.id))
+    })
+    .await
+}
+
+/// One person who opened the child's record recently.
+#[derive(Debug, QueryableByName)]
+pub struct Viewer {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub practitioner_id: Uuid,
+    #[diesel(sql_type = Timestamptz)]
+    pub last_viewed_at: DateTime<Utc>,
+}
+
+/// Who opened the child's record in the last 90 days, most recent first (rule 9): only for
+/// readers of the record, and never a viewer whose listing would betray a hidden involvement.
+pub async fn recent_viewers(
+    state: &AppState,
+    reader: Reader,
+    child: Uuid,
+) -> ServiceResult<Vec<Viewer>> {
+    crate::db::run(&state.pool, move |conn| {
+        let readable = policy::readable_child_ids_sql(&reader);
+        let listable = policy::view_listable_sql(&reader, "a");
+        let since = Utc::now() - chrono::Duration::days(RECENT_VIEW_DAYS);
+        Ok(diesel::sql_query(format!(
+            "SELECT a.actor_id AS practitioner_id, max(a.at) AS last_viewed_at \
+             FROM audit_events a \
+             WHERE a.action = 'CHILD_VIEWED' AND a.child_id = $1 AND a.at >= $2 \
+               AND a.actor_id IS NOT NULL AND a.child_id IN ({readable}) AND {listable} \
+             GROUP BY a.actor_id ORDER BY last_viewed_at DESC, a.actor_id LIMIT {MAX_VIEWERS}"
+        ))
+        .bind::<diesel::sql_types::Uuid, _>(child)
+        .bind::<Timestamptz, _>(since)
+        .load(conn)?)
+    })
+    .await
+}

@@ -1,0 +1,56 @@
+//! Request counters in fixed windows, kept in PostgreSQL so that every server process counts
+//! the same requests.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Text, Timestamptz};
+use diesel::PgConnection;
+
+/// Start of the fixed window `now` falls in.
+pub fn window_start(now: DateTime<Utc>, window: Duration) -> DateTime<Utc> {
+    let secs = window.as_secs().max(1) as i64;
+    let start = now.timestamp().div_euclid(secs) * secs;
+    DateTime::from_timestamp(start, 0).unwrap_or(now)
+}
+
+#[derive(QueryableByName)]
+struct Hits {
+    #[diesel(sql_type = Integer)]
+    hits: i32,
+}
+
+/// Counts one request in `bucket`'s current window and returns the window's count so far,
+/// this one included. Older windows of the bucket are dropped in the same statement.
+pub fn hit(
+    conn: &mut PgConnection,
+    bucket: &str,
+    window: Duration,
+    now: DateTime<Utc>,
+) -> QueryResult<i32> {
+    let start = window_start(now, window);
+    diesel::sql_query(
+        "WITH gone AS (DELETE FROM rate_windows WHERE bucket = $1 AND window_start < $2) \
+         INSERT INTO rate_windows (bucket, window_start, hits) VALUES ($1, $2, 1) \
+         ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_windows.hits + 1 \
+         RETURNING hits",
+    )
+    .bind::<Text, _>(bucket)
+    .bind::<Timestamptz, _>(start)
+    .get_result::<Hits>(conn)
+    .map(|h| h.hits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_are_aligned() {
+        let t = DateTime::from_timestamp(1_000_000_123, 0).unwrap();
+        let w = window_start(t, Duration::from_secs(900));
+        assert_eq!(w.timestamp() % 900, 0);
+        assert!(w <= t && t.timestamp() - w.timestamp() < 900);
+    }
+}

@@ -1,0 +1,306 @@
+//! The audit log as admins read it, rule 9's `recentViewers`, and the search rate limit that
+//! refuses a burst of searches and records it.
+
+use patchwork_tests::serde_json::{json, Value};
+use patchwork_tests::*;
+
+use crate::team_access::{agreement, assert_bad, child_as, day, join, person, register, s, SEARCH};
+
+const VIEWERS: &str = "query($id: ID!) { child(id: $id) { recentViewers { lastViewedAt \
+     practitioner { id displayName agency { name } } } } }";
+const EVENTS: &str = "query($c: ID, $p: ID, $a: String, $from: DateTime, $to: DateTime, $first: Int, $after: String) { \
+     auditEvents(childId: $c, practitionerId: $p, action: $a, from: $from, to: $to, first: $first, after: $after) { \
+     edges { cursor node { id at action childId reason details requestId actor { id } actorAgency { id } } } \
+     pageInfo { hasNextPage endCursor } } }";
+
+/// A child on the teams of a teacher, an IDVA (restricted, from a sensitive agency) and a police
+/// officer whose agency holds a sharing agreement from the IDVA's.
+struct Scene {
+    app: TestApp,
+    admin: User,
+    school: String,
+    teacher: User,
+    school_admin: User,
+    idva: User,
+    da_admin: User,
+    officer: User,
+    outsider: User,
+    child: String,
+}
+
+async fn scene(app: TestApp) -> Scene {
+    let admin = app.system_admin().await;
+    let school = app
+        .given_agency(&admin, "Gull Street Primary School", "EDUCATION", false)
+        .await;
+    let da = app
+        .given_agency(&admin, "Safe Harbour", "DOMESTIC_ABUSE", true)
+        .await;
+    let police = app
+        .given_agency(&admin, "Kestrel Bay Police", "POLICE", false)
+        .await;
+    let youth = app
+        .given_agency(&admin, "Pier Road Youth Club", "YOUTH", false)
+        .await;
+    let teacher = person(&app, &admin, &school, "PRACTITIONER", "Grace Lin").await;
+    let school_admin = person(&app, &admin, &school, "AGENCY_ADMIN", "Sara Head").await;
+    let idva = person(&app, &admin, &da, "PRACTITIONER", "Indigo Vance").await;
+    let da_admin = person(&app, &admin, &da, "AGENCY_ADMIN", "Ada Mensah").await;
+    let officer = person(&app, &admin, &police, "PRACTITIONER", "Owen Parry").await;
+    let outsider = person(&app, &admin, &youth, "PRACTITIONER", "Yusuf Obi").await;
+    agreement(&app, &da_admin, &police, day(-1), None).await;
+    let child = s(&register(
+        &app,
+        &teacher,
+        "Leo",
+        "Marsh",
+        "2015-04-12",
+        None,
+        "Class teacher",
+    )
+    .await["child"]["id"]);
+    let idva_inv = join(&app, &idva, &child, "IDVA").await;
+    assert_eq!(idva_inv["sensitivity"], "RESTRICTED");
+    join(&app, &officer, &child, "Safeguarding officer").await;
+    Scene {
+        app,
+        admin,
+        school,
+        teacher,
+        school_admin,
+        idva,
+        da_admin,
+        officer,
+        outsider,
+        child,
+    }
+}
+
+fn viewer_ids(child: &Value) -> Vec<String> {
+    child["recentViewers"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no viewers in {child}"))
+        .iter()
+        .map(|v| s(&v["practitioner"]["id"]))
+        .collect()
+}
+
+#[tokio::test]
+async fn recent_viewers_show_who_opened_the_record_but_never_a_hidden_service() {
+    let sc = scene(spawn_app().await).await;
+    let app = &sc.app;
+    // Each opens the record, in this order; the teacher last.
+    for who in [&sc.idva, &sc.da_admin, &sc.officer, &sc.teacher] {
+        assert!(child_as(app, who, &sc.child).await.is_object());
+    }
+    let as_of = |who: &User| {
+        let token = who.token.clone();
+        let child = sc.child.clone();
+        async move {
+            app.gql_ok(Some(&token), VIEWERS, json!({ "id": child }))
+                .await["child"]
+                .clone()
+        }
+    };
+
+    // The teacher may not see the IDVA's involvement: neither she nor her agency admin is
+    // listed. Most recent first.
+    let seen = as_of(&sc.teacher).await;
+    assert_eq!(
+        viewer_ids(&seen),
+        vec![sc.teacher.id.clone(), sc.officer.id.clone()],
+        "{seen:#}"
+    );
+    assert!(!seen.to_string().contains("Safe Harbour"));
+    assert!(!seen.to_string().contains("Indigo"));
+
+    // The officer's agency holds an agreement from Safe Harbour: everyone is listed.
+    let seen = as_of(&sc.officer).await;
+    assert_eq!(
+        viewer_ids(&seen),
+        vec![
+            sc.officer.id.clone(),
+            sc.teacher.id.clone(),
+            sc.da_admin.id.clone(),
+            sc.idva.id.clone()
+        ],
+        "{seen:#}"
+    );
+    assert_eq!(
+        seen["recentViewers"][3]["practitioner"]["agency"]["name"],
+        "Safe Harbour"
+    );
+
+    // Someone not on the team gets no record at all, so no viewers.
+    let body = app
+        .gql(Some(&sc.outsider.token), VIEWERS, json!({ "id": sc.child }))
+        .await;
+    assert!(body["data"]["child"].is_null(), "{body}");
+    // Nor does a system admin who is not on the team (rule 8).
+    let body = app
+        .gql(Some(&sc.admin.token), VIEWERS, json!({ "id": sc.child }))
+        .await;
+    assert!(body["data"]["child"].is_null(), "{body}");
+
+    // Views older than 90 days drop off.
+    {
+        use diesel::connection::SimpleConnection;
+        app.db()
+            .batch_execute(&format!(
+                "ALTER TABLE audit_events DISABLE TRIGGER USER; \
+                 UPDATE audit_events SET at = now() - interval '91 days' \
+                 WHERE actor_id = '{}' AND action = 'CHILD_VIEWED'; \
+                 ALTER TABLE audit_events ENABLE TRIGGER USER;",
+                sc.officer.id
+            ))
+            .unwrap();
+    }
+    let seen = as_of(&sc.teacher).await;
+    assert!(!viewer_ids(&seen).contains(&sc.officer.id), "{seen:#}");
+}
+
+#[tokio::test]
+async fn audit_events_for_system_admins_and_agency_admins_only() {
+    let sc = scene(spawn_app().await).await;
+    let app = &sc.app;
+    for who in [&sc.teacher, &sc.idva, &sc.officer] {
+        child_as(app, who, &sc.child).await;
+    }
+
+    // Practitioners may not read the log.
+    let body = app.gql(Some(&sc.teacher.token), EVENTS, json!({})).await;
+    assert_eq!(error_code(&body), Some("FORBIDDEN"), "{body}");
+    let body = app.gql(None, EVENTS, json!({})).await;
+    assert_eq!(error_code(&body), Some("UNAUTHENTICATED"), "{body}");
+
+    // A system admin reads everything: the child's views, newest first, page by page.
+    let vars = json!({ "c": sc.child, "a": "CHILD_VIEWED", "first": 2 });
+    let first = app
+        .gql_ok(Some(&sc.admin.token), EVENTS, vars.clone())
+        .await["auditEvents"]
+        .clone();
+    let edges = first["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 2);
+    assert_eq!(first["pageInfo"]["hasNextPage"], true);
+    assert_eq!(s(&edges[0]["node"]["actor"]["id"]), sc.officer.id);
+    assert_eq!(s(&edges[1]["node"]["actor"]["id"]), sc.idva.id);
+    let mut next = vars;
+    next["after"] = first["pageInfo"]["endCursor"].clone();
+    let second = app.gql_ok(Some(&sc.admin.token), EVENTS, next).await["auditEvents"].clone();
+    let edges = second["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 1);
+    assert_eq!(s(&edges[0]["node"]["actor"]["id"]), sc.teacher.id);
+    assert_eq!(second["pageInfo"]["hasNextPage"], false);
+
+    // Joining is recorded with its reason.
+    let joins = app
+        .gql_ok(
+            Some(&sc.admin.token),
+            EVENTS,
+            json!({ "p": sc.officer.id, "a": "TEAM_JOINED" }),
+        )
+        .await["auditEvents"]["edges"]
+        .clone();
+    assert_eq!(joins.as_array().unwrap().len(), 1);
+    assert_eq!(
+        joins[0]["node"]["reason"],
+        "Joining as Safeguarding officer"
+    );
+
+    // An agency admin reads what their own staff did, and nothing else.
+    let own = app
+        .gql_ok(
+            Some(&sc.school_admin.token),
+            EVENTS,
+            json!({ "first": 100 }),
+        )
+        .await["auditEvents"]["edges"]
+        .clone();
+    let own = own.as_array().unwrap();
+    assert!(!own.is_empty());
+    assert!(
+        own.iter()
+            .all(|e| e["node"]["actorAgency"]["id"] == sc.school.as_str()),
+        "{own:#?}"
+    );
+    assert!(own.iter().any(|e| e["node"]["action"] == "CHILD_VIEWED"
+        && e["node"]["actor"]["id"] == sc.teacher.id.as_str()));
+    let others = app
+        .gql_ok(
+            Some(&sc.school_admin.token),
+            EVENTS,
+            json!({ "p": sc.idva.id }),
+        )
+        .await["auditEvents"]["edges"]
+        .clone();
+    assert_eq!(others, json!([]));
+
+    // Bad input names the argument and changes nothing.
+    let before = app.count("audit_events", "TRUE");
+    for (vars, field) in [
+        (json!({ "c": "not-an-id" }), "childId"),
+        (json!({ "p": "not-an-id" }), "practitionerId"),
+        (
+            json!({ "from": "2026-05-02T00:00:00Z", "to": "2026-05-01T00:00:00Z" }),
+            "to",
+        ),
+        (json!({ "first": 0 }), "first"),
+        (json!({ "after": "bogus" }), "after"),
+    ] {
+        let body = app.gql(Some(&sc.admin.token), EVENTS, vars).await;
+        assert_bad(&body, &[field]);
+    }
+    assert_eq!(app.count("audit_events", "TRUE"), before);
+}
+
+#[tokio::test]
+async fn a_burst_of_searches_is_refused_and_recorded() {
+    let sc = scene(
+        spawn_app_with(|v| {
+            v.insert("SEARCH_LIMIT".into(), "3".into());
+        })
+        .await,
+    )
+    .await;
+    let app = &sc.app;
+    let search = |who: &User, family: &str| {
+        let token = who.token.clone();
+        let vars = json!({ "f": family, "d": "2015-04-12" });
+        async move { app.gql(Some(&token), SEARCH, vars).await }
+    };
+    for family in ["Marsh", "Marhs", "Mash"] {
+        let body = search(&sc.outsider, family).await;
+        assert!(body.get("errors").is_none(), "{body}");
+    }
+    for family in ["Smith", "Jones"] {
+        let body = search(&sc.outsider, family).await;
+        assert_eq!(error_code(&body), Some("RATE_LIMITED"), "{body}");
+        assert!(body["data"].is_null(), "{body}");
+    }
+    // The limit is the searcher's own: others search on.
+    let body = search(&sc.teacher, "Marsh").await;
+    assert_eq!(body["data"]["searchChildren"][0]["id"], sc.child.as_str());
+
+    // Refused searches ran nothing, and each refusal is in the log with its criteria.
+    let searched = app.count(
+        "audit_events",
+        &format!(
+            "action = 'CHILD_SEARCHED' AND actor_id = '{}'",
+            sc.outsider.id
+        ),
+    );
+    assert_eq!(searched, 3);
+    let refused = app
+        .gql_ok(
+            Some(&sc.admin.token),
+            EVENTS,
+            json!({ "a": "SEARCH_RATE_LIMITED" }),
+        )
+        .await["auditEvents"]["edges"]
+        .clone();
+    let refused = refused.as_array().unwrap();
+    assert_eq!(refused.len(), 2, "{refused:#?}");
+    assert_eq!(s(&refused[0]["node"]["actor"]["id"]), sc.outsider.id);
+    assert_eq!(refused[0]["node"]["details"]["familyName"], "Jones");
+    assert_eq!(refused[1]["node"]["details"]["familyName"], "Smith");
+}
