@@ -85,6 +85,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if !applied.is_empty() {
                 tracing::info!(migrations = ?applied, "applied migrations");
             }
+            if config.migration_database_url.is_some() {
+                use secrecy::ExposeSecret;
+                if let Some(role) = crate::db::roles::prepare_runtime_role(
+                    config.migration_url(),
+                    config.database_url.expose_secret(),
+                )? {
+                    tracing::info!(%role, "serving as a restricted role");
+                }
+            }
             let app = Application::build(config)?;
             tracing::info!(
                 addr = %app.state().config.bind_addr,
@@ -112,8 +121,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             crate::telemetry::init(false);
-            let applied = crate::db::migrate(&database_url()?)?;
+            let owner = database_url()?;
+            let applied = crate::db::migrate(&owner)?;
             println!("applied {} migration(s)", applied.len());
+            // With an owner role and a server role, make sure the server's role has exactly
+            // the rights it needs.
+            if let (Ok(_), Ok(runtime)) = (
+                std::env::var("MIGRATION_DATABASE_URL"),
+                std::env::var("DATABASE_URL"),
+            ) {
+                if let Some(role) = crate::db::roles::prepare_runtime_role(&owner, &runtime)? {
+                    println!("granted the server's role '{role}' its rights");
+                }
+            }
             Ok(())
         }
         Command::Seed { fixtures } => {

@@ -41,6 +41,8 @@ pub struct Config {
     pub smtp_url: Option<SecretString>,
     pub mail_from: String,
     pub db_pool_size: u32,
+    /// How long a request waits for a free connection before it is refused.
+    pub db_pool_timeout: Duration,
     /// HTTP worker threads; by default one per core.
     pub http_workers: Option<usize>,
     pub login_limits: LoginLimits,
@@ -346,6 +348,7 @@ impl Config {
             smtp_url,
             mail_from,
             db_pool_size: number_var(env, "DATABASE_POOL_SIZE", 16)?,
+            db_pool_timeout: duration_var(env, "DATABASE_POOL_TIMEOUT", Duration::from_secs(2))?,
             http_workers: match env.get("HTTP_WORKERS") {
                 None => None,
                 Some(_) => Some(number_var(env, "HTTP_WORKERS", 1)? as usize),

@@ -25,6 +25,7 @@ impl AppState {
         let pool = db::pool(
             config.database_url.expose_secret(),
             config.db_pool_size,
+            config.db_pool_timeout,
             statements.clone(),
         );
         let tokens = TokenKeys::new(

@@ -297,18 +297,6 @@ async fn an_invitation_sets_a_first_password_once() {
     }
 }
 
-fn patchwork_binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-    let bin = dir.join("patchwork");
-    assert!(
-        bin.exists(),
-        "{} is missing: `make test` builds it (cargo build --bin patchwork)",
-        bin.display()
-    );
-    bin
-}
-
 /// `patchwork worker` as its own process, against the test's database and mail server.
 fn worker_process(app: &TestApp, smtp: &SmtpServer) -> Child {
     Command::new(patchwork_binary())

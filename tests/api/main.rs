@@ -6,6 +6,7 @@ mod audit_log;
 mod auth;
 mod batching;
 mod contract;
+mod database;
 mod http;
 mod mail;
 mod mail_delivery;

@@ -381,3 +381,27 @@ pub fn with_mail(smtp: &smtp::SmtpServer) -> impl FnOnce(&mut HashMap<String, St
         v.insert("DAILY_JOBS_HOUR".into(), "24".into());
     }
 }
+
+/// The `patchwork` binary `make test` builds beside the test binaries.
+pub fn patchwork_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let bin = dir.join("patchwork");
+    assert!(
+        bin.exists(),
+        "{} is missing: `make test` builds it (cargo build --bin patchwork)",
+        bin.display()
+    );
+    bin
+}
+
+/// `url` with its user (and password) replaced.
+pub fn with_user(url: &str, user: &str, password: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a URL");
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let host = match rest[..authority_end].rfind('@') {
+        Some(at) => &rest[at + 1..],
+        None => rest,
+    };
+    format!("{scheme}://{user}:{password}@{host}")
+}

@@ -4,6 +4,7 @@
 //! tokio's blocking thread pool and never on the async executor.
 
 pub mod models;
+pub mod roles;
 pub mod schema;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -63,11 +64,11 @@ impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings 
 
 /// Builds the pool with an explicit size and timeouts. Connections are opened lazily, so a
 /// server starts even while the database is briefly unreachable, and `/readyz` says so.
-pub fn pool(url: &str, size: u32, counter: StatementCounter) -> Pool {
+pub fn pool(url: &str, size: u32, timeout: Duration, counter: StatementCounter) -> Pool {
     R2d2Pool::builder()
         .max_size(size)
         .min_idle(Some(0))
-        .connection_timeout(Duration::from_secs(5))
+        .connection_timeout(timeout)
         .idle_timeout(Some(Duration::from_secs(300)))
         // No `SELECT 1` before every use: a broken connection fails its query, is dropped by
         // the pool, and the next checkout gets a fresh one.

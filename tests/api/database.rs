@@ -1,0 +1,202 @@
+//! Defence in depth at the database: the server's own role owns nothing and cannot rewrite the
+//! audit trail; an exhausted pool answers quickly instead of hanging.
+
+use std::process::Command;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use patchwork_tests::serde_json::json;
+use patchwork_tests::*;
+
+use crate::team_access::{register, s, SEARCH};
+
+/// A role name no other test uses.
+fn role_name() -> String {
+    format!("patchwork_app_{}", short().to_lowercase())
+}
+
+/// Drops the role when the test ends, pass or fail; declared before the apps, it is dropped
+/// after them, once the databases it had rights in are gone.
+struct RoleGuard(String);
+
+impl Drop for RoleGuard {
+    fn drop(&mut self) {
+        let role = self.0.clone();
+        // A plain thread: Drop may run inside the test's runtime.
+        let _ = std::thread::spawn(move || {
+            if let Ok(mut conn) = PgConnection::establish(&admin_url()) {
+                let _ = conn.batch_execute(&format!("DROP ROLE IF EXISTS {role}"));
+            }
+        })
+        .join();
+    }
+}
+
+#[tokio::test]
+async fn the_server_runs_as_a_role_that_cannot_alter_the_schema_or_the_audit_trail() {
+    let role = role_name();
+    let _guard = RoleGuard(role.clone());
+    // A database as `patchwork migrate` leaves it, owned by the migration role.
+    let owner = spawn_app().await;
+    let runtime_url = with_user(&owner.database_url, &role, "app-password-for-tests");
+
+    let migrate = Command::new(patchwork_binary())
+        .arg("migrate")
+        .env_clear()
+        .env("MIGRATION_DATABASE_URL", &owner.database_url)
+        .env("DATABASE_URL", &runtime_url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run patchwork migrate");
+    assert!(
+        migrate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
+    assert!(String::from_utf8_lossy(&migrate.stdout).contains(&role));
+    // Running it again changes nothing and still succeeds.
+    let again = Command::new(patchwork_binary())
+        .arg("migrate")
+        .env_clear()
+        .env("MIGRATION_DATABASE_URL", &owner.database_url)
+        .env("DATABASE_URL", &runtime_url)
+        .output()
+        .unwrap();
+    assert!(again.status.success());
+
+    // The service works as that role: sign in, register a child, search (reads, writes, audit).
+    let app = spawn_app_with(|v| {
+        v.insert("DATABASE_URL".into(), runtime_url.clone());
+    })
+    .await;
+    let admin = owner.system_admin().await;
+    let school = app
+        .given_agency(&admin, "Gull Street Primary School", "EDUCATION", false)
+        .await;
+    let teacher = app
+        .given_practitioner(&admin, &school, "PRACTITIONER")
+        .await;
+    let child = s(&register(
+        &app,
+        &teacher,
+        "Leo",
+        "Marsh",
+        "2015-04-12",
+        None,
+        "Class teacher",
+    )
+    .await["child"]["id"]);
+    let found = app
+        .gql_ok(
+            Some(&teacher.token),
+            SEARCH,
+            json!({ "f": "Marhs", "d": "2015-04-12" }),
+        )
+        .await;
+    assert_eq!(found["searchChildren"][0]["id"], child.as_str());
+
+    // (`app` has a database of its own too, unused: the server was pointed at the owner's.)
+    assert_eq!(owner.count("audit_events", "action = 'CHILD_SEARCHED'"), 1);
+
+    // What the role may not do, tried over a real connection as that role.
+    let mut conn = PgConnection::establish(&runtime_url).expect("connect as the server's role");
+    for (what, sql) in [
+        (
+            "update the audit trail",
+            "UPDATE audit_events SET reason = 'x'",
+        ),
+        ("delete the audit trail", "DELETE FROM audit_events"),
+        ("truncate the audit trail", "TRUNCATE audit_events"),
+        ("truncate data", "TRUNCATE children CASCADE"),
+        ("drop a table", "DROP TABLE tasks"),
+        ("alter a table", "ALTER TABLE children ADD COLUMN x int"),
+        ("create a table", "CREATE TABLE sneaky (id int)"),
+        (
+            "rewrite migrations",
+            "DELETE FROM __diesel_schema_migrations",
+        ),
+        (
+            "drop the audit trigger",
+            "DROP TRIGGER audit_events_no_update_delete ON audit_events",
+        ),
+    ] {
+        let err = conn
+            .batch_execute(sql)
+            .expect_err(&format!("the server's role could {what}"));
+        let message = err.to_string();
+        // Refused by the role's rights, before the append-only trigger is even consulted.
+        assert!(
+            (message.contains("permission denied") && !message.contains("append-only"))
+                || message.contains("must be owner"),
+            "{what}: {message}"
+        );
+    }
+    assert_eq!(
+        owner.count("audit_events", "action = 'CHILD_SEARCHED'"),
+        1,
+        "the audit trail is intact"
+    );
+}
+
+#[tokio::test]
+async fn an_exhausted_pool_answers_quickly_with_a_clear_error() {
+    let app = spawn_app_with(|v| {
+        v.insert("DATABASE_POOL_SIZE".into(), "1".into());
+        v.insert("DATABASE_POOL_TIMEOUT".into(), "300ms".into());
+    })
+    .await;
+    let admin = app.system_admin().await;
+
+    // Another client holds a lock the server's next query needs, so the pool's only
+    // connection stays busy.
+    let mut blocker = app.db();
+    blocker
+        .batch_execute("BEGIN; LOCK TABLE practitioners IN ACCESS EXCLUSIVE MODE;")
+        .unwrap();
+    let held = {
+        let app_address = app.address.clone();
+        let client = app.client.clone();
+        let token = admin.token.clone();
+        tokio::spawn(async move {
+            client
+                .post(format!("{app_address}/graphql"))
+                .bearer_auth(token)
+                .json(&json!({ "query": "{ me { id } }" }))
+                .send()
+                .await
+                .unwrap()
+                .json::<patchwork_tests::serde_json::Value>()
+                .await
+                .unwrap()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // The next request cannot get a connection: it is refused, not queued for ever.
+    let body = tokio::time::timeout(
+        Duration::from_secs(20),
+        app.gql(Some(&admin.token), "{ me { id } }", json!({})),
+    )
+    .await
+    .expect("a refusal, not a hang");
+    assert_eq!(error_code(&body), Some("INTERNAL"), "{body}");
+    assert!(body["errors"][0]["extensions"]["requestId"].is_string());
+    let ready = app
+        .client
+        .get(format!("{}/readyz", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+    assert!(ready.headers().contains_key("retry-after"));
+
+    // Once the lock goes, the held request finishes and the server serves again.
+    blocker.batch_execute("COMMIT").unwrap();
+    let first = held.await.unwrap();
+    assert_eq!(first["data"]["me"]["id"], admin.id.as_str(), "{first}");
+    let me = app
+        .gql_ok(Some(&admin.token), "{ me { id } }", json!({}))
+        .await;
+    assert_eq!(me["me"]["id"], admin.id.as_str());
+}
