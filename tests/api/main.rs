@@ -12,5 +12,6 @@ mod mail;
 mod mail_delivery;
 mod mail_triggers;
 mod observability;
+mod process;
 mod team_access;
 mod team_leaks;

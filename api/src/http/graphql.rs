@@ -167,6 +167,39 @@ pub async fn get(
     execute(&req, BatchRequest::Single(request), &state, &schema).await
 }
 
+/// A log label for the operation(s): the client's operation names, or `anonymous`; only
+/// identifier characters, and short, since the client chose them.
+fn operation_label(batch: &BatchRequest) -> String {
+    fn one(r: &Request) -> String {
+        let named = r.operation_name.clone().or_else(|| {
+            let q = r.query.trim_start();
+            let rest = q
+                .strip_prefix("query")
+                .or_else(|| q.strip_prefix("mutation"))?;
+            let name: String = rest
+                .trim_start()
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            (!name.is_empty()).then_some(name)
+        });
+        let mut name: String = named
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(64)
+            .collect();
+        if name.is_empty() {
+            name = "anonymous".to_owned();
+        }
+        name
+    }
+    match batch {
+        BatchRequest::Single(r) => one(r),
+        BatchRequest::Batch(list) => list.iter().map(one).collect::<Vec<_>>().join(","),
+    }
+}
+
 fn has_mutation(query: &str) -> bool {
     let Ok(doc) = async_graphql::parser::parse_query(query) else {
         // Let the schema report the syntax error.
@@ -197,6 +230,11 @@ async fn execute(
         other => other,
     };
     let auth = authenticate(req, state).await;
+    let span = tracing::Span::current();
+    if let Auth::Actor(actor) = &auth {
+        span.record("actor", tracing::field::display(actor.practitioner_id));
+    }
+    span.record("operation", operation_label(&batch).as_str());
     let batch = match batch {
         BatchRequest::Single(r) => BatchRequest::Single(prepare(r, state, &meta, auth)),
         BatchRequest::Batch(list) => BatchRequest::Batch(

@@ -38,6 +38,9 @@ pub async fn middleware(
         request_id = %id,
         method = %req.method(),
         path = %req.path(),
+        // Filled in by the GraphQL handler: who called, and which operation (never arguments).
+        actor = tracing::field::Empty,
+        operation = tracing::field::Empty,
     );
     let started = std::time::Instant::now();
     let metrics = req
