@@ -401,3 +401,63 @@ async fn sigterm_finishes_the_message_in_flight_and_gives_back_the_rest() {
     assert_eq!(ids.len(), 10, "each exactly once");
     assert_eq!(unique(&ids), 10);
 }
+
+#[tokio::test]
+async fn a_hung_mail_server_meets_our_own_timeout_and_the_message_is_retried() {
+    let smtp = SmtpServer::start().await;
+    let app = spawn_app_with(|v| {
+        with_mail(&smtp)(v);
+        v.insert("SMTP_TIMEOUT".into(), "500ms".into());
+    })
+    .await;
+    let (_, teacher, _, child) = pair(&app).await;
+    smtp.wait_for(1).await;
+    app.outbox_settled().await;
+
+    // The server accepts the connection and the message, then never answers.
+    smtp.set(Behaviour::Slow(Duration::from_secs(3600)));
+    raise(&app, &teacher, &child, 1).await;
+    let timed_out = "status = 'PENDING' AND attempts > 0 AND last_error ILIKE '%time%'";
+    for _ in 0..200 {
+        if app.count("notifications", timed_out) == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        app.count("notifications", timed_out),
+        1,
+        "the worker gave up on the hung server and kept the message for a retry: {:?}",
+        dump(&app)
+    );
+
+    // The server recovers: the retry delivers it.
+    smtp.set(Behaviour::Accept);
+    for _ in 0..200 {
+        if app.count("notifications", "status = 'SENT'") == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.count("notifications", "status = 'SENT'"), 2);
+    assert_eq!(app.count("notifications", "status <> 'SENT'"), 0);
+}
+
+fn dump(app: &TestApp) -> Vec<(String, i32, Option<String>)> {
+    #[derive(diesel::QueryableByName)]
+    struct R {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        status: String,
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        attempts: i32,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        last_error: Option<String>,
+    }
+    use diesel::RunQueryDsl;
+    diesel::sql_query("SELECT status, attempts, last_error FROM notifications")
+        .load::<R>(&mut app.db())
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.status, r.attempts, r.last_error))
+        .collect()
+}

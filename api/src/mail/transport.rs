@@ -27,7 +27,9 @@ pub struct SendError {
 
 #[derive(Clone)]
 pub enum Transport {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// lettre's own timeout covers only connecting, so the whole exchange is bounded here too:
+    /// a server that accepts and then never answers must not hold a worker for ever.
+    Smtp(AsyncSmtpTransport<Tokio1Executor>, std::time::Duration),
     Files(AsyncFileTransport<Tokio1Executor>),
 }
 
@@ -40,7 +42,7 @@ impl Transport {
                 .map_err(|e| anyhow::anyhow!("SMTP_URL: {e}"))?
                 .timeout(Some(config.mail.timeout))
                 .build();
-            return Ok(Some(Transport::Smtp(smtp)));
+            return Ok(Some(Transport::Smtp(smtp, config.mail.timeout)));
         }
         if config.is_development() {
             std::fs::create_dir_all(&config.mail.dir).map_err(|e| {
@@ -80,10 +82,21 @@ impl Transport {
             .multipart(MultiPart::alternative_plain_html(mail.text, mail.html))
             .map_err(|e| invalid(format!("cannot build message: {e}")))?;
         match self {
-            Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| SendError {
-                permanent: e.is_permanent(),
-                detail: e.to_string(),
-            }),
+            Transport::Smtp(smtp, limit) => {
+                match tokio::time::timeout(*limit, smtp.send(message)).await {
+                    Ok(sent) => sent.map(|_| ()).map_err(|e| SendError {
+                        permanent: e.is_permanent(),
+                        detail: e.to_string(),
+                    }),
+                    Err(_) => Err(SendError {
+                        permanent: false,
+                        detail: format!(
+                            "the mail server did not answer within {} ms (timed out)",
+                            limit.as_millis()
+                        ),
+                    }),
+                }
+            }
             Transport::Files(files) => {
                 files
                     .send(message)
