@@ -200,3 +200,119 @@ async fn an_exhausted_pool_answers_quickly_with_a_clear_error() {
         .await;
     assert_eq!(me["me"]["id"], admin.id.as_str());
 }
+
+/// `host:port` of a `postgres://user@host:port/db` URL.
+fn host_port(url: &str) -> String {
+    let rest = url.split_once("://").unwrap().1;
+    let authority = rest.split(['/', '?']).next().unwrap();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if host.contains(':') {
+        host.to_owned()
+    } else {
+        format!("{host}:5432")
+    }
+}
+
+#[tokio::test]
+async fn the_service_recovers_by_itself_when_the_database_connections_are_cut() {
+    let direct = spawn_app().await;
+    let proxy = patchwork_tests::proxy::Proxy::start(host_port(&direct.database_url)).await;
+    let (_, tail) = direct.database_url.split_once('@').unwrap();
+    let path = &tail[tail.find('/').unwrap()..];
+    let (scheme_user, _) = direct.database_url.split_once('@').unwrap();
+    let via_proxy = format!("{scheme_user}@127.0.0.1:{}{path}", proxy.port);
+    let app = spawn_app_with(|v| {
+        v.insert("DATABASE_URL".into(), via_proxy.clone());
+        v.insert("DATABASE_POOL_TIMEOUT".into(), "1s".into());
+    })
+    .await;
+    let admin = direct.system_admin().await;
+    let school = app
+        .given_agency(&admin, "Gull Street Primary School", "EDUCATION", false)
+        .await;
+    let teacher = app
+        .given_practitioner(&admin, &school, "PRACTITIONER")
+        .await;
+
+    // Registrations in a steady stream, before, during and after the cut.
+    const REGISTER: &str =
+        "mutation($i: RegisterChildInput!) { registerChild(input: $i) { child { id } } }";
+    let register = |n: usize| {
+        let app = &app;
+        let token = teacher.token.clone();
+        async move {
+            app.gql(
+                Some(&token),
+                REGISTER,
+                json!({ "i": { "givenName": format!("Child{n}"), "familyName": format!("Stream{n}"),
+                               "dateOfBirth": "2016-01-01", "role": "Class teacher" } }),
+            )
+            .await
+        }
+    };
+    let mut outcomes: Vec<(usize, patchwork_tests::serde_json::Value)> = Vec::new();
+    let mut n = 0;
+    for phase in ["before", "cut", "after"] {
+        match phase {
+            "cut" => proxy.cut(),
+            "after" => proxy.restore(),
+            _ => {}
+        }
+        for _ in 0..8 {
+            // Two at a time, so the pool has several connections to lose.
+            let (a, b) = tokio::join!(register(n), register(n + 1));
+            outcomes.push((n, a));
+            outcomes.push((n + 1, b));
+            n += 2;
+        }
+    }
+    let per_phase = 16;
+    let ok = |b: &patchwork_tests::serde_json::Value| b.get("errors").is_none();
+    assert!(
+        outcomes[..per_phase].iter().all(|(_, b)| ok(b)),
+        "before: {outcomes:?}"
+    );
+    for (_, b) in &outcomes[per_phase..2 * per_phase] {
+        assert!(!ok(b), "nothing commits while the database is cut off: {b}");
+        assert_eq!(error_code(b), Some("INTERNAL"), "{b}");
+    }
+    // Recovered by itself: once connections are back, every request succeeds again.
+    let after = &outcomes[2 * per_phase..];
+    let recovered = after.iter().filter(|(_, b)| ok(b)).count();
+    assert!(
+        after[after.len() - 4..].iter().all(|(_, b)| ok(b)),
+        "the service recovered: {after:?}"
+    );
+    assert!(recovered >= after.len() - 4);
+
+    // No partial writes: every child has exactly its one involvement and its audit event, and
+    // exactly the registrations that answered OK exist.
+    let succeeded = outcomes.iter().filter(|(_, b)| ok(b)).count() as i64;
+    assert_eq!(
+        direct.count("children", "family_name LIKE 'Stream%'"),
+        succeeded
+    );
+    assert_eq!(
+        direct.count(
+            "children c",
+            "c.family_name LIKE 'Stream%' AND (SELECT count(*) FROM involvements i WHERE i.child_id = c.id) <> 1"
+        ),
+        0
+    );
+    assert_eq!(
+        direct.count("audit_events", "action = 'CHILD_REGISTERED'"),
+        succeeded
+    );
+    for (i, b) in &outcomes {
+        if ok(b) {
+            let id = s(&b["data"]["registerChild"]["child"]["id"]);
+            assert_eq!(
+                direct.count(
+                    "children",
+                    &format!("id = '{id}' AND given_name = 'Child{i}'")
+                ),
+                1
+            );
+        }
+    }
+}

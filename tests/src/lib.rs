@@ -16,6 +16,7 @@ use patchwork::startup::Application;
 
 pub use serde_json;
 
+pub mod proxy;
 pub mod smtp;
 
 /// The JWT secret every test server signs with.

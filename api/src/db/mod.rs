@@ -15,14 +15,59 @@ use diesel::connection::{Instrumentation, InstrumentationEvent};
 
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool as R2d2Pool, PooledConnection};
+use diesel::r2d2::{
+    ConnectionManager, CustomizeConnection, ManageConnection, Pool as R2d2Pool, PooledConnection,
+};
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::service::error::{ServiceError, ServiceResult};
 
-pub type Pool = R2d2Pool<ConnectionManager<PgConnection>>;
-pub type PooledConn = PooledConnection<ConnectionManager<PgConnection>>;
+pub type Pool = R2d2Pool<Manager>;
+pub type PooledConn = PooledConnection<Manager>;
+
+/// A pooled connection that can be marked dead, so the pool drops it instead of handing it out
+/// again (diesel notices a lost connection only inside a transaction).
+pub struct Conn {
+    inner: PgConnection,
+    dead: bool,
+}
+
+impl std::ops::Deref for Conn {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.inner
+    }
+}
+
+/// diesel's connection manager, handing out [`Conn`]s.
+pub struct Manager(ConnectionManager<PgConnection>);
+
+impl ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<Conn, Self::Error> {
+        Ok(Conn {
+            inner: self.0.connect()?,
+            dead: false,
+        })
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), Self::Error> {
+        self.0.is_valid(&mut conn.inner)
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        conn.dead || self.0.has_broken(&mut conn.inner)
+    }
+}
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
 
@@ -49,8 +94,8 @@ impl Instrumentation for StatementCounter {
 #[derive(Debug)]
 struct SessionSettings(StatementCounter);
 
-impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
-    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+impl CustomizeConnection<Conn, diesel::r2d2::Error> for SessionSettings {
+    fn on_acquire(&self, conn: &mut Conn) -> Result<(), diesel::r2d2::Error> {
         conn.batch_execute(
             "SET statement_timeout = '15s'; SET idle_in_transaction_session_timeout = '30s'; \
              SET application_name = 'patchwork'",
@@ -74,7 +119,7 @@ pub fn pool(url: &str, size: u32, timeout: Duration, counter: StatementCounter) 
         // the pool, and the next checkout gets a fresh one.
         .test_on_check_out(false)
         .connection_customizer(Box::new(SessionSettings(counter)))
-        .build_unchecked(ConnectionManager::new(url))
+        .build_unchecked(Manager(ConnectionManager::new(url)))
 }
 
 /// Runs `work` with a pooled connection on the blocking thread pool.
@@ -86,7 +131,15 @@ where
     let pool = pool.clone();
     tokio::task::spawn_blocking(move || {
         let mut conn = pool.get()?;
-        work(&mut conn)
+        let result = work(&mut conn);
+        // After a failure, make sure the connection itself still works (the database may have
+        // restarted); a dead one is dropped, and the next request gets a fresh one.
+        if matches!(result, Err(ServiceError::Internal(_)))
+            && conn.inner.batch_execute("SELECT 1").is_err()
+        {
+            conn.dead = true;
+        }
+        result
     })
     .await
     .map_err(|e| ServiceError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
