@@ -8,7 +8,7 @@ BIN_DIR := $(if $(filter release,$(PROFILE)),target/release,target/debug)
 DEV_DB ?= patchwork_dev
 RUN_DIR := var
 
-.PHONY: run test db build seed schema fmt lint ci clean-db toolchain
+.PHONY: run test audit db build seed schema fmt lint ci clean-db toolchain
 
 toolchain:
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs"; exit 1; }
@@ -45,6 +45,12 @@ test: toolchain
 	$(CARGO) build --bin patchwork; \
 	TEST_DATABASE_URL="$$admin" $(CARGO) test --workspace --no-fail-fast
 
+## The external attack suite: schemathesis (from PyPI, into target/audit-venv) against the
+## GraphQL API with a valid token; any INTERNAL or uncoded error fails.
+audit: toolchain
+	$(CARGO) build --bin patchwork
+	scripts/audit.sh
+
 ## Regenerates api/src/db/schema.rs from the migrations (needs diesel_cli).
 schema:
 	@set -euo pipefail; \
@@ -61,4 +67,4 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-ci: lint test
+ci: lint test audit

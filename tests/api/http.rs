@@ -336,3 +336,31 @@ async fn database_failures_show_only_internal_and_a_request_id() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn text_with_nul_characters_is_bad_input_not_a_server_error() {
+    let app = spawn_app().await;
+    let admin = app.system_admin().await;
+    let before = app.count("audit_events", "TRUE");
+    // As a literal escape in the document, and inside a variable.
+    let body = app
+        .gql(
+            Some(&admin.token),
+            r#"{ searchChildren(familyName: "Ma\u0000rsh", dateOfBirth: "2015-04-12") { id } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+    assert_eq!(error_fields(&body), vec!["familyName"]);
+    let body = app
+        .gql(
+            Some(&admin.token),
+            "mutation($i: CreateAgencyInput!) { createAgency(input: $i) { id } }",
+            json!({ "i": { "name": "Nul\u{0} Agency", "kind": "HEALTH", "sensitive": false } }),
+        )
+        .await;
+    assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+    assert_eq!(error_fields(&body), vec!["input.name"]);
+    assert_eq!(app.count("agencies", "name LIKE 'Nul%'"), 0);
+    assert_eq!(app.count("audit_events", "TRUE"), before, "nothing ran");
+}

@@ -172,6 +172,14 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut HashMap<String, String>)) -
         ("PUBLIC_URL".into(), TEST_ISSUER.into()),
         ("DATABASE_POOL_SIZE".into(), "4".into()),
         ("HTTP_WORKERS".into(), "1".into()),
+        // Development servers write mail as files: never into the source tree.
+        (
+            "MAIL_DIR".into(),
+            std::env::temp_dir()
+                .join(format!("{database}-mail"))
+                .display()
+                .to_string(),
+        ),
     ]);
     adjust(&mut vars);
     let config = Config::from_source(&vars).expect("test configuration");

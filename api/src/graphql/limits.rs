@@ -7,6 +7,7 @@ use std::sync::Arc;
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{ErrorExtensionValues, ServerError, ServerResult, Variables};
+use async_graphql_value::{ConstValue, Value};
 
 use crate::graphql::error::code;
 
@@ -34,9 +35,35 @@ struct Limits {
 struct Tally {
     aliases: usize,
     introspects: bool,
+    /// The first argument, as written, whose text holds a NUL character: PostgreSQL text
+    /// cannot store one, so it is bad input, not a server error.
+    nul_argument: Option<String>,
 }
 
-fn walk(set: &SelectionSet, tally: &mut Tally) {
+fn const_has_nul(value: &ConstValue, path: &str) -> Option<String> {
+    match value {
+        ConstValue::String(s) if s.contains('\0') => Some(path.to_owned()),
+        ConstValue::List(items) => items.iter().find_map(|v| const_has_nul(v, path)),
+        ConstValue::Object(fields) => fields
+            .iter()
+            .find_map(|(k, v)| const_has_nul(v, &format!("{path}.{k}"))),
+        _ => None,
+    }
+}
+
+fn value_has_nul(value: &Value, path: &str, variables: &Variables) -> Option<String> {
+    match value {
+        Value::String(s) if s.contains('\0') => Some(path.to_owned()),
+        Value::Variable(name) => variables.get(name).and_then(|v| const_has_nul(v, path)),
+        Value::List(items) => items.iter().find_map(|v| value_has_nul(v, path, variables)),
+        Value::Object(fields) => fields
+            .iter()
+            .find_map(|(k, v)| value_has_nul(v, &format!("{path}.{k}"), variables)),
+        _ => None,
+    }
+}
+
+fn walk(set: &SelectionSet, tally: &mut Tally, variables: &Variables) {
     for selection in &set.items {
         match &selection.node {
             Selection::Field(field) => {
@@ -44,25 +71,32 @@ fn walk(set: &SelectionSet, tally: &mut Tally) {
                 if field.alias.is_some() {
                     tally.aliases += 1;
                 }
+                if tally.nul_argument.is_none() {
+                    tally.nul_argument = field.arguments.iter().find_map(|(name, value)| {
+                        value_has_nul(&value.node, name.node.as_str(), variables)
+                    });
+                }
                 if matches!(field.name.node.as_str(), "__schema" | "__type") {
                     tally.introspects = true;
                 }
-                walk(&field.selection_set.node, tally);
+                walk(&field.selection_set.node, tally, variables);
             }
-            Selection::InlineFragment(fragment) => walk(&fragment.node.selection_set.node, tally),
+            Selection::InlineFragment(fragment) => {
+                walk(&fragment.node.selection_set.node, tally, variables)
+            }
             // Fragment definitions are walked once each, below.
             Selection::FragmentSpread(_) => {}
         }
     }
 }
 
-fn tally(doc: &ExecutableDocument) -> Tally {
+fn tally(doc: &ExecutableDocument, variables: &Variables) -> Tally {
     let mut tally = Tally::default();
     for (_, op) in doc.operations.iter() {
-        walk(&op.node.selection_set.node, &mut tally);
+        walk(&op.node.selection_set.node, &mut tally, variables);
     }
     for fragment in doc.fragments.values() {
-        walk(&fragment.node.selection_set.node, &mut tally);
+        walk(&fragment.node.selection_set.node, &mut tally, variables);
     }
     tally
 }
@@ -85,7 +119,22 @@ impl Extension for Limits {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let doc = next.run(ctx, query, variables).await?;
-        let tally = tally(&doc);
+        let tally = tally(&doc, variables);
+        if let Some(field) = tally.nul_argument {
+            let mut error =
+                ServerError::new(format!("{field} must not contain NUL characters"), None);
+            let mut ext = ErrorExtensionValues::default();
+            ext.set("code", code::BAD_USER_INPUT);
+            ext.set(
+                "fields",
+                ConstValue::from_json(serde_json::json!([
+                    { "field": field, "message": "must not contain NUL characters" }
+                ]))
+                .unwrap_or(ConstValue::Null),
+            );
+            error.extensions = Some(ext);
+            return Err(error);
+        }
         if tally.aliases > MAX_ALIASES {
             return Err(refused(format!(
                 "the document uses {} aliases; at most {MAX_ALIASES} are allowed",
@@ -106,7 +155,34 @@ mod tests {
     use super::*;
 
     fn of(query: &str) -> Tally {
-        tally(&async_graphql::parser::parse_query(query).unwrap())
+        tally(
+            &async_graphql::parser::parse_query(query).unwrap(),
+            &Variables::default(),
+        )
+    }
+
+    #[test]
+    fn finds_nul_in_literals_and_variables_by_argument_path() {
+        assert_eq!(
+            of(r#"{ searchChildren(familyName: "a\u0000b", dateOfBirth: "2015-01-01") { id } }"#)
+                .nul_argument
+                .as_deref(),
+            Some("familyName")
+        );
+        let vars = Variables::from_json(serde_json::json!({ "i": { "givenName": "x\u{0}" } }));
+        let doc = async_graphql::parser::parse_query(
+            "mutation($i: RegisterChildInput!) { registerChild(input: $i) { id } }",
+        )
+        .unwrap();
+        assert_eq!(
+            tally(&doc, &vars).nul_argument.as_deref(),
+            Some("input.givenName")
+        );
+        assert!(
+            of(r#"{ searchChildren(familyName: "Marsh", dateOfBirth: "2015-01-01") { id } }"#)
+                .nul_argument
+                .is_none()
+        );
     }
 
     #[test]

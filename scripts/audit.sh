@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The external attack suite: schemathesis generates documents from schema.graphql and sends them,
+# signed in as a demo practitioner, to a release-like server over the demo town; any answer
+# that is a server error, or a GraphQL error that is INTERNAL or has no contract code, fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SCHEMATHESIS_VERSION=4.32.5
+EXAMPLES="${AUDIT_EXAMPLES:-25}"
+venv=target/audit-venv
+db=patchwork_audit
+
+admin=$(scripts/postgres.sh)
+url=$(echo "$admin" | sed -E "s#/[^/?]*(\?.*)?\$#/$db\1#")
+psql "$admin" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+psql "$admin" -qc "CREATE DATABASE $db" >/dev/null
+
+if [ ! -x "$venv/bin/st" ] || [ "$("$venv/bin/st" --version 2>/dev/null)" != "st, version $SCHEMATHESIS_VERSION" ]; then
+  echo "audit: installing schemathesis $SCHEMATHESIS_VERSION into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export DATABASE_URL="$url"
+export JWT_SECRET="audit-only-secret-$(head -c 24 /dev/urandom | base64 | tr -d '\n')"
+export PUBLIC_URL="http://127.0.0.1:$port"
+export BIND_ADDR="127.0.0.1:$port"
+export PATCHWORK_ENV=production
+export MAIL_WORKER=off DAILY_JOBS_HOUR=24 RUST_LOG=warn
+# Generated searches come fast; the limit itself is tested elsewhere.
+export SEARCH_LIMIT=100000
+target/debug/patchwork seed --fixtures fixtures >/dev/null
+target/debug/patchwork serve > target/audit-server.log 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; psql "$admin" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
+for _ in $(seq 1 100); do
+  curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
+  sleep 0.1
+done
+
+token=$(curl -sf "http://127.0.0.1:$port/graphql" -H 'content-type: application/json' \
+  -d '{"query":"mutation { login(email: \"tom.whitfield@kestrelbay-council.example\", password: \"kestrel-bay-demo-2026\") { accessToken } }"}' |
+  sed -E 's/.*"accessToken":"([^"]+)".*/\1/')
+
+echo "audit: schemathesis against http://127.0.0.1:$port/graphql ($EXAMPLES examples per operation)"
+SCHEMATHESIS_HOOKS=tests.attack.hooks PYTHONPATH=. "$venv/bin/st" run schema.graphql \
+  --url "http://127.0.0.1:$port/graphql" \
+  -H "Authorization: Bearer $token" \
+  --checks no_internal_errors \
+  --max-examples "$EXAMPLES" --seed 20261122 --workers 2 \
+  --phases examples,coverage,fuzzing
