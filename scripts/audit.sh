@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION=4.32.5
 EXAMPLES="${AUDIT_EXAMPLES:-25}"
-venv=target/audit-venv
+venv="${CARGO_TARGET_DIR:-target}/audit-venv"
 db=patchwork_audit
 
 admin=$(scripts/postgres.sh)
@@ -30,8 +30,9 @@ export PATCHWORK_ENV=production
 export MAIL_WORKER=off DAILY_JOBS_HOUR=24 RUST_LOG=warn
 # Generated searches come fast; the limit itself is tested elsewhere.
 export SEARCH_LIMIT=100000
-target/debug/patchwork seed --fixtures fixtures >/dev/null
-target/debug/patchwork serve > target/audit-server.log 2>&1 &
+bin="${CARGO_TARGET_DIR:-target}/debug/patchwork"
+"$bin" seed --fixtures fixtures >/dev/null
+"$bin" serve > "${CARGO_TARGET_DIR:-target}/audit-server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; psql "$admin" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
 for _ in $(seq 1 100); do
