@@ -11,6 +11,27 @@ pub const MIN_LENGTH: usize = 12;
 /// The maximum password length: bounds the work an attacker can ask for.
 pub const MAX_LENGTH: usize = 256;
 
+/// At most this many hashes are computed at once (one per core): each takes about 19 MiB and
+/// a core's worth of time, so a burst of sign-ins queues instead of exhausting memory.
+static HASHING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+});
+
+/// Runs argon2 work on the blocking pool, a bounded number at a time.
+pub async fn off_executor<T, F>(work: F) -> anyhow::Result<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let _permit = HASHING
+        .acquire()
+        .await
+        .map_err(|e| anyhow::anyhow!("hashing closed: {e}"))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| anyhow::anyhow!("hashing task failed: {e}"))
+}
+
 /// Hashes a password as an argon2id PHC string with a fresh random salt.
 pub fn hash(password: &str) -> anyhow::Result<String> {
     let salt = SaltString::generate(&mut OsRng);

@@ -260,9 +260,10 @@ pub async fn set_password(
     if let Err(problem) = password::check_strength(&new_password) {
         return Err(ServiceError::invalid("password", problem));
     }
-    let hash = tokio::task::spawn_blocking(move || password::hash(&new_password))
+    let hash = password::off_executor(move || password::hash(&new_password))
         .await
-        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("hash task failed: {e}")))??;
+        .and_then(|h| h)
+        .map_err(ServiceError::Internal)?;
     let digest = refresh_digest(&token);
     let state_c = state.clone();
     let meta = meta.clone();

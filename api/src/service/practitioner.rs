@@ -78,9 +78,10 @@ pub async fn create_practitioner(
 
     let hash = match input.password.clone() {
         Some(p) => Some(
-            tokio::task::spawn_blocking(move || password::hash(&p))
+            password::off_executor(move || password::hash(&p))
                 .await
-                .map_err(|e| ServiceError::Internal(anyhow::anyhow!("hash task failed: {e}")))??,
+                .and_then(|h| h)
+                .map_err(ServiceError::Internal)?,
         ),
         None => None,
     };

@@ -139,10 +139,9 @@ pub async fn login(
         Some((row, hash)) if row.active => (Some(row), hash),
         _ => (None, None),
     };
-    let verified =
-        tokio::task::spawn_blocking(move || password::verify(&password, hash.as_deref()))
-            .await
-            .map_err(|e| ServiceError::Internal(anyhow::anyhow!("verify task failed: {e}")))?;
+    let verified = password::off_executor(move || password::verify(&password, hash.as_deref()))
+        .await
+        .map_err(ServiceError::Internal)?;
 
     // 3. Record the outcome and, on success, open a new refresh-token family.
     let meta = meta.clone();
