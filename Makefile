@@ -8,7 +8,7 @@ BIN_DIR := $(if $(filter release,$(PROFILE)),target/release,target/debug)
 DEV_DB ?= patchwork_dev
 RUN_DIR := var
 
-.PHONY: run test audit db build seed schema fmt lint ci clean-db toolchain
+.PHONY: run test audit bench db build seed schema fmt lint ci clean-db toolchain
 
 toolchain:
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs"; exit 1; }
@@ -50,6 +50,12 @@ test: toolchain
 audit: toolchain
 	$(CARGO) build --bin patchwork
 	scripts/audit.sh
+
+## Benchmarks over a generated county (SCALE=1 by default; 0.1 and 5 too): see README.
+bench: toolchain
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || { echo "wrk is needed (apt-get install wrk)"; exit 1; }
+	$(CARGO) build --release --bin patchwork
+	python3 bench/run.py
 
 ## Regenerates api/src/db/schema.rs from the migrations (needs diesel_cli).
 schema:

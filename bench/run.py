@@ -1,0 +1,323 @@
+#!/usr/bin/env python3
+"""`make bench`: a fictional county in its own database, the release server, and wrk.
+
+Environment: SCALE (1 = 200,000 children; 0.1 and 5 are the other sizes), BENCH_DURATION
+(seconds per scenario, default 20), BENCH_CONNECTIONS (default 32), BENCH_USERS (signed-in
+practitioners the load is spread over, default 200). Writes bench/results/latest.json and prints
+a table. Standard library only.
+"""
+
+import hashlib
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import datetime, timedelta, timezone
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+BIN = os.path.join(TARGET, "release", "patchwork")
+PASSWORD = "bench-county-password-2026"
+SCALE = float(os.environ.get("SCALE", "1"))
+DURATION = int(os.environ.get("BENCH_DURATION", "20"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+USERS = int(os.environ.get("BENCH_USERS", "200"))
+# A comma-separated subset of the scenarios, e.g. BENCH_ONLY=team,login.
+ONLY = [n for n in os.environ.get("BENCH_ONLY", "").split(",") if n]
+
+TEAM = """query Team($id: ID!) {
+  child(id: $id) { givenName familyName dateOfBirth
+    team { role sensitivity isLead lastContactAt nextContactAt
+      practitioner { displayName jobTitle email phone mobile agency { name kind } } }
+    tasks(status: OPEN) { title dueOn assignee { displayName } } } }"""
+MY_CHILDREN = "{ myChildren(first: 50) { edges { node { id givenName familyName dateOfBirth } } } }"
+MY_TASKS = "{ myTasks(first: 50) { edges { node { id title dueOn status child { id } } } } }"
+SEARCH = ("query($f: String!, $d: Date!) { searchChildren(familyName: $f, dateOfBirth: $d) "
+          "{ id givenName familyName dateOfBirth postcodeDistrict score } }")
+CONTACT = ("mutation($i: RecordContactInput!) { recordContact(input: $i) { id } }")
+LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }"
+
+
+def say(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def psql(url, *args, **kw):
+    return subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-Atq", *args],
+                          check=True, capture_output=True, text=True, **kw).stdout.strip()
+
+
+def with_db(url, name):
+    return re.sub(r"/[^/?]*(\?.*)?$", lambda m: f"/{name}{m.group(1) or ''}", url)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def post(address, query, variables=None, token=None):
+    req = urllib.request.Request(
+        f"{address}/graphql",
+        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+        headers={"content-type": "application/json",
+                 **({"authorization": f"Bearer {token}"} if token else {})})
+    with urllib.request.urlopen(req, timeout=60) as res:
+        return json.loads(res.read())
+
+
+def metric(address, name):
+    with urllib.request.urlopen(f"{address}/metrics", timeout=10) as res:
+        for line in res.read().decode().splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return None
+
+
+def machine():
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{platform.node()}: {os.cpu_count()} cores, {model}, {platform.system()} {platform.release()}"
+
+
+def prepare_database(admin):
+    generator = open(os.path.join(ROOT, "bench", "generate.sql"), "rb").read()
+    version = hashlib.sha256(generator + open(BIN, "rb").read(0)).hexdigest()[:16]
+    name = "patchwork_bench_s" + str(SCALE).replace(".", "_")
+    url = with_db(admin, name)
+    exists = psql(admin, "-c", f"SELECT 1 FROM pg_database WHERE datname = '{name}'") == "1"
+    if exists:
+        try:
+            meta = psql(url, "-c", "SELECT generator, scale FROM bench_meta")
+            if meta == f"{version}|{SCALE}":
+                say(f"reusing the county in {name}")
+                return url, None
+        except subprocess.CalledProcessError:
+            pass
+        psql(admin, "-c", f"DROP DATABASE {name} WITH (FORCE)")
+    psql(admin, "-c", f"CREATE DATABASE {name}")
+    env = {**os.environ, "DATABASE_URL": url}
+    subprocess.run([BIN, "migrate"], check=True, env=env, capture_output=True)
+    # One real argon2id hash, shared by every practitioner of the county.
+    subprocess.run([BIN, "create-admin", "--email", "admin@county.bench.example", "--password",
+                    PASSWORD, "--name", "County Admin"], check=True, env=env, capture_output=True)
+    hash_ = psql(url, "-c", "SELECT password_hash FROM practitioners LIMIT 1")
+    say(f"generating the county at scale {SCALE} into {name}")
+    started = time.monotonic()
+    psql(url, "-v", f"scale={SCALE}", "-v", f"hash={hash_}", "-f",
+         os.path.join(ROOT, "bench", "generate.sql"))
+    generation = time.monotonic() - started
+    psql(url, "-c", f"CREATE TABLE bench_meta AS SELECT '{version}'::text AS generator, "
+                    f"'{SCALE}'::text AS scale")
+    say(f"generated in {generation:.0f} s")
+    return url, generation
+
+
+def typo(name):
+    base = name.split("-")[0]
+    i = 1 + (len(base) * 7) % (len(base) - 2)
+    return base[:i] + base[i + 1] + base[i] + base[i + 2:]
+
+
+LUA = r"""
+local lines = {}
+errors = 0
+function init(args)
+  for line in io.lines(args[1]) do
+    local f = {}
+    for w in line:gmatch("[^\t]+") do table.insert(f, w) end
+    table.insert(lines, f)
+  end
+  math.randomseed(os.time() + tonumber(args[2] or "0"))
+end
+function request()
+  local r = lines[math.random(#lines)]
+  return wrk.format("POST", "/graphql",
+    { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. r[1] }, body(r))
+end
+function response(status, headers, b)
+  if status ~= 200 or b:find('"errors"', 1, true) then errors = errors + 1 end
+end
+local threads = {}
+function setup(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+function done(summary, latency, requests)
+  local e = 0
+  for _, t in ipairs(threads) do e = e + t:get("errors") end
+  local s = summary.errors
+  io.write(string.format('RESULT {"requests": %d, "duration_us": %d, "errors": %d, "p50_us": %d, "p95_us": %d, "p99_us": %d, "socket_errors": %d}\n',
+    summary.requests, summary.duration, e, latency:percentile(50), latency:percentile(95),
+    latency:percentile(99), s.connect + s.read + s.write + s.timeout))
+end
+"""
+
+
+def lua_string(s):
+    return "[==[" + s + "]==]"
+
+
+def body_lua(kind):
+    """A Lua `body(r)` for a scenario; r = {token, child, involvement, family, dob, email}."""
+    def parts(query, variables):
+        text = json.dumps({"query": query, "variables": variables})
+        return text
+    if kind == "team":
+        pre, post_ = parts(TEAM, {"id": "@@"}).split("@@")
+        return f"function body(r) return {lua_string(pre)} .. r[2] .. {lua_string(post_)} end"
+    if kind == "my_children":
+        return f"function body(r) return {lua_string(parts(MY_CHILDREN, {}))} end"
+    if kind == "my_tasks":
+        return f"function body(r) return {lua_string(parts(MY_TASKS, {}))} end"
+    if kind == "search":
+        a, b, c = parts(SEARCH, {"f": "@@", "d": "@@"}).split("@@")
+        return f"function body(r) return {lua_string(a)} .. r[4] .. {lua_string(b)} .. r[5] .. {lua_string(c)} end"
+    if kind == "writes":
+        at = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        a, b = parts(CONTACT, {"i": {"involvementId": "@@", "kind": "PHONE",
+                                     "outcome": "HAPPENED", "at": at}}).split("@@")
+        return f"function body(r) return {lua_string(a)} .. r[3] .. {lua_string(b)} end"
+    if kind == "login":
+        a, b = parts(LOGIN, {"e": "@@", "p": PASSWORD}).split("@@")
+        return f"function body(r) return {lua_string(a)} .. r[6] .. {lua_string(b)} end"
+    raise ValueError(kind)
+
+
+def run_wrk(address, script, data, seconds, connections):
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
+                          "--timeout", "10s", "-s", script, address, "--", data, "1"],
+                         check=True, capture_output=True, text=True).stdout
+    line = next(l for l in out.splitlines() if l.startswith("RESULT "))
+    return json.loads(line[len("RESULT "):])
+
+
+def main():
+    if not shutil.which("wrk"):
+        sys.exit("bench: wrk is missing (Debian: apt-get install wrk)")
+    admin = subprocess.run([os.path.join(ROOT, "scripts", "postgres.sh")], check=True,
+                           capture_output=True, text=True).stdout.strip()
+    url, generation = prepare_database(admin)
+
+    port = free_port()
+    address = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "DATABASE_URL": url, "BIND_ADDR": f"127.0.0.1:{port}",
+           "JWT_SECRET": "bench-only-secret-" + "x" * 32, "PUBLIC_URL": address,
+           "PATCHWORK_ENV": "production", "MAIL_WORKER": "off", "DAILY_JOBS_HOUR": "24",
+           "DATABASE_POOL_SIZE": os.environ.get("DATABASE_POOL_SIZE", "32"),
+           "SEARCH_LIMIT": "1000000000", "RUST_LOG": "warn"}
+    server = subprocess.Popen([BIN, "serve"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=open(os.path.join(TARGET, "bench-server.log"), "w"))
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"{address}/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        rows = psql(url, "-F", "\t", "-c", f"""
+            SELECT DISTINCT ON (p.id) p.email, i.child_id, i.id, c.family_name, c.date_of_birth
+            FROM involvements i JOIN practitioners p ON p.id = i.practitioner_id
+            JOIN children c ON c.id = i.child_id
+            WHERE i.ended_on IS NULL AND p.role = 'PRACTITIONER'
+            ORDER BY p.id, md5(i.id::text) LIMIT {USERS}""").splitlines()
+        say(f"signing in {len(rows)} practitioners")
+        data_lines = []
+        for row in rows:
+            email, child, inv, family, dob = row.split("\t")
+            token = post(address, LOGIN, {"e": email, "p": PASSWORD})["data"]["login"]["accessToken"]
+            data_lines.append("\t".join([token, child, inv, typo(family), dob, email]))
+        tmp = tempfile.mkdtemp(prefix="patchwork-bench-")
+        data = os.path.join(tmp, "users.tsv")
+        with open(data, "w") as f:
+            f.write("\n".join(data_lines) + "\n")
+
+        scenarios = []
+        plan = [("team", DURATION, CONNECTIONS), ("my_children", DURATION, CONNECTIONS),
+                ("my_tasks", DURATION, CONNECTIONS), ("search", DURATION, CONNECTIONS),
+                ("writes", DURATION, CONNECTIONS), ("login", max(5, DURATION // 2), CONNECTIONS)]
+        for name, seconds, conns in [p for p in plan if not ONLY or p[0] in ONLY]:
+            script = os.path.join(tmp, f"{name}.lua")
+            with open(script, "w") as f:
+                f.write(LUA + "\n" + body_lua(name) + "\n")
+            say(f"{name}: warming up")
+            run_wrk(address, script, data, 3, conns)
+            sql0, req0 = metric(address, "patchwork_sql_statements_total"), \
+                metric(address, 'patchwork_http_requests_total{method="POST",route="/graphql",status="200"}')
+            cpu0 = cpu_seconds(server.pid)
+            say(f"{name}: {seconds} s at {conns} connections")
+            r = run_wrk(address, script, data, seconds, conns)
+            cpu1 = cpu_seconds(server.pid)
+            sql1, req1 = metric(address, "patchwork_sql_statements_total"), \
+                metric(address, 'patchwork_http_requests_total{method="POST",route="/graphql",status="200"}')
+            served = max(1.0, req1 - req0)
+            scenarios.append({
+                "name": name,
+                "rps": round(r["requests"] / (r["duration_us"] / 1e6), 1),
+                "p50_ms": round(r["p50_us"] / 1000, 2),
+                "p95_ms": round(r["p95_us"] / 1000, 2),
+                "p99_ms": round(r["p99_us"] / 1000, 2),
+                "errors": r["errors"] + r["socket_errors"],
+                "sql_per_request": round((sql1 - sql0) / served, 2),
+                "cpu_ms_per_request": round((cpu1 - cpu0) * 1000 / served, 3),
+                "peak_rss_mb": round(peak_rss_mb(server.pid), 1),
+                "ceiling_rps": None,
+            })
+        result = {"machine": machine(), "scale": SCALE, "date": datetime.now().date().isoformat(),
+                  "connections": CONNECTIONS, "duration_s": DURATION,
+                  "generation_s": None if generation is None else round(generation),
+                  "scenarios": scenarios}
+        os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
+        with open(os.path.join(ROOT, "bench", "results", "latest.json"), "w") as f:
+            json.dump(result, f, indent=2)
+            f.write("\n")
+        print(f"{'scenario':<12} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+              f"{'errors':>7} {'SQL/req':>8} {'CPU ms/req':>10} {'RSS MB':>7}")
+        for s in scenarios:
+            print(f"{s['name']:<12} {s['rps']:>9} {s['p50_ms']:>8} {s['p95_ms']:>8} {s['p99_ms']:>8} "
+                  f"{s['errors']:>7} {s['sql_per_request']:>8} {s['cpu_ms_per_request']:>10} "
+                  f"{s['peak_rss_mb']:>7}")
+        print(f"({machine()}; scale {SCALE}; {CONNECTIONS} connections; results in bench/results/latest.json)")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+if __name__ == "__main__":
+    main()
