@@ -304,3 +304,43 @@ async fn a_burst_of_searches_is_refused_and_recorded() {
     assert_eq!(refused[0]["node"]["details"]["familyName"], "Jones");
     assert_eq!(refused[1]["node"]["details"]["familyName"], "Smith");
 }
+
+#[tokio::test]
+async fn a_read_whose_audit_event_cannot_be_written_fails_closed() {
+    let sc = scene(spawn_app().await).await;
+    let app = &sc.app;
+    assert!(child_as(app, &sc.teacher, &sc.child).await.is_object());
+    // The audit table starts refusing new rows (a full disk, a broken trigger, a revoked grant).
+    {
+        use diesel::connection::SimpleConnection;
+        app.db()
+            .batch_execute(
+                "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'audit unavailable'; END; $$; \
+                 CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events \
+                 FOR EACH ROW EXECUTE FUNCTION refuse_audit();",
+            )
+            .unwrap();
+    }
+    let body = app
+        .gql(
+            Some(&sc.teacher.token),
+            "query($id: ID!) { child(id: $id) { givenName team { practitioner { displayName } } } }",
+            json!({ "id": sc.child }),
+        )
+        .await;
+    assert_eq!(error_code(&body), Some("INTERNAL"), "{body}");
+    assert!(
+        !body.to_string().contains("Leo") && !body.to_string().contains("Grace"),
+        "nothing of the record leaves without its audit event: {body}"
+    );
+    let body = app
+        .gql(
+            Some(&sc.outsider.token),
+            SEARCH,
+            json!({ "f": "Marsh", "d": "2015-04-12" }),
+        )
+        .await;
+    assert_eq!(error_code(&body), Some("INTERNAL"), "{body}");
+    assert!(!body.to_string().contains(&sc.child), "{body}");
+}
