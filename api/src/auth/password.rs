@@ -3,7 +3,7 @@
 use std::sync::LazyLock;
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use argon2::Argon2;
 
 /// The minimum password length.
@@ -46,6 +46,11 @@ pub fn hash(password: &str) -> anyhow::Result<String> {
 static DUMMY_HASH: LazyLock<String> =
     LazyLock::new(|| hash("no-such-account-dummy-password").expect("argon2 works"));
 
+/// Memory for verifying, kept between calls: argon2 needs about 19 MiB per hash, and allocating
+/// it afresh for every sign-in left the process holding more memory after each one. At most
+/// one buffer per hashing permit exists.
+static BLOCKS: std::sync::Mutex<Vec<Vec<argon2::Block>>> = std::sync::Mutex::new(Vec::new());
+
 /// True when `password` matches `phc`; an unknown account (`None`) never matches but costs
 /// the same time.
 pub fn verify(password: &str, phc: Option<&str>) -> bool {
@@ -53,13 +58,50 @@ pub fn verify(password: &str, phc: Option<&str>) -> bool {
         Some(p) => (p, true),
         None => (DUMMY_HASH.as_str(), false),
     };
+    verify_phc(password, phc) && real
+}
+
+fn verify_phc(password: &str, phc: &str) -> bool {
+    use argon2::{Algorithm, Params, Version};
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
     };
-    let ok = Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok();
-    ok && real
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from).transpose() {
+        Ok(v) => v.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return false;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let mut out = vec![0u8; expected.len()];
+    let mut blocks = BLOCKS
+        .lock()
+        .map(|mut pool| pool.pop())
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    blocks.resize(params.block_count(), argon2::Block::new());
+    let hashed = Argon2::new(algorithm, version, params).hash_password_into_with_memory(
+        password.as_bytes(),
+        salt,
+        &mut out,
+        &mut blocks[..],
+    );
+    if let Ok(mut pool) = BLOCKS.lock() {
+        pool.push(blocks);
+    }
+    // `Output` compares in constant time.
+    hashed.is_ok() && argon2::password_hash::Output::new(&out).is_ok_and(|o| o == expected)
 }
 
 /// Checks a new password; returns the problem in words.
