@@ -181,9 +181,15 @@ async fn sigterm_under_load_lets_in_flight_requests_finish_and_exits_cleanly() {
                 assert!(body["data"]["login"]["accessToken"].is_string(), "{body}");
                 answered += 1;
             }
-            // A request that had not yet been accepted when the listener closed is refused
-            // at connect time: never half-answered.
-            Err(e) => assert!(e.is_connect(), "{e}"),
+            // A request the server had not yet accepted when its listener closed is refused:
+            // at connect time, or, when the kernel had already completed the handshake (a
+            // loaded machine leaves connections waiting in the listen backlog), by the reset
+            // of that unaccepted connection before any byte of a response. A response cut
+            // short after its head would fail in `res.json()` above.
+            Err(e) => assert!(
+                e.is_connect() || (e.is_request() && e.status().is_none()),
+                "{e:?}"
+            ),
         }
     }
     assert!(answered > 0, "some requests were in flight");
