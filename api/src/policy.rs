@@ -119,13 +119,14 @@ mod tests {
 // Children, involvements, tasks and the timeline (rules 1, 2, 3, 6).
 //
 // The read rules are SQL fragments, so that lists, counts, pages and the timeline are filtered
-// by the database and always agree. The only values spliced into them are typed `Uuid`s,
-// `NaiveDate`s and fixed enum spellings, whose text forms cannot carry SQL.
+// by the database and always agree. Their text depends only on the rule and the table alias;
+// every id travels as a bind parameter, so each statement is prepared once per connection.
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
 use diesel::PgConnection;
 
+use crate::db::bound::BoundSql;
 use crate::db::models::{InvolvementRow, TaskRow};
 use crate::db::schema::sharing_agreements;
 use crate::domain::Sensitivity;
@@ -165,19 +166,6 @@ impl Reader {
         })
     }
 
-    fn me(&self) -> String {
-        format!("'{}'::uuid", self.actor.practitioner_id)
-    }
-
-    fn agencies_array(&self) -> String {
-        let list: Vec<String> = self
-            .restricted_agencies
-            .iter()
-            .map(|a| format!("'{a}'"))
-            .collect();
-        format!("ARRAY[{}]::uuid[]", list.join(","))
-    }
-
     /// Rule 3 on an in-memory involvement: the same rule as [`involvement_visible_sql`].
     pub fn sees_involvement(&self, inv: &InvolvementRow) -> bool {
         inv.sensitivity == Sensitivity::Standard.as_str()
@@ -187,79 +175,105 @@ impl Reader {
 }
 
 /// Rule 3: whether the involvement row `alias` exists for this reader.
-pub fn involvement_visible_sql(reader: &Reader, alias: &str) -> String {
-    format!(
-        "({alias}.sensitivity = 'STANDARD' OR {alias}.practitioner_id = {me} OR {alias}.agency_id = ANY({agencies}))",
-        me = reader.me(),
-        agencies = reader.agencies_array(),
-    )
+pub fn involvement_visible_sql(reader: &Reader, alias: &str) -> BoundSql {
+    BoundSql::new(format!(
+        "({alias}.sensitivity = 'STANDARD' OR {alias}.practitioner_id = "
+    ))
+    .uuid(reader.actor.practitioner_id)
+    .sql(format!(" OR {alias}.agency_id = ANY("))
+    .uuids(reader.restricted_agencies.clone())
+    .sql("))")
 }
 
 /// Rule 1: the ids of children whose record the reader may read — those they have an active
 /// involvement with, and for agency admins those their agency's practitioners are involved with.
 /// System admins get nothing special.
-pub fn readable_child_ids_sql(reader: &Reader) -> String {
-    let me = reader.me();
+pub fn readable_child_ids_sql(reader: &Reader) -> BoundSql {
+    let mine = BoundSql::new("SELECT r.child_id FROM involvements r WHERE r.ended_on IS NULL AND ")
+        .sql("(r.practitioner_id = ")
+        .uuid(reader.actor.practitioner_id);
     match reader.actor.role {
-        Role::AgencyAdmin => format!(
-            "SELECT r.child_id FROM involvements r WHERE r.ended_on IS NULL \
-             AND (r.practitioner_id = {me} OR r.agency_id = '{}'::uuid)",
-            reader.actor.agency_id
-        ),
-        _ => format!(
-            "SELECT r.child_id FROM involvements r WHERE r.ended_on IS NULL AND r.practitioner_id = {me}"
-        ),
+        Role::AgencyAdmin => mine
+            .sql(" OR r.agency_id = ")
+            .uuid(reader.actor.agency_id)
+            .sql(")"),
+        _ => mine.sql(")"),
     }
+}
+
+/// Rule 1 as a filter: `child_expr` is the id of a child whose record the reader may read.
+pub fn child_readable_sql(reader: &Reader, child_expr: &str) -> BoundSql {
+    BoundSql::new(format!("{child_expr} IN ("))
+        .append(readable_child_ids_sql(reader))
+        .sql(")")
 }
 
 /// Rule 2: a child can be found (and joined) only through an active involvement the searcher
 /// may see; a child known only to hidden services is not found.
-pub fn child_findable_sql(reader: &Reader, child_alias: &str) -> String {
-    format!(
-        "EXISTS (SELECT 1 FROM involvements f WHERE f.child_id = {child_alias}.id AND f.ended_on IS NULL AND {})",
-        involvement_visible_sql(reader, "f")
-    )
+pub fn child_findable_sql(reader: &Reader, child_alias: &str) -> BoundSql {
+    BoundSql::new(format!(
+        "EXISTS (SELECT 1 FROM involvements f WHERE f.child_id = {child_alias}.id AND f.ended_on IS NULL AND "
+    ))
+    .append(involvement_visible_sql(reader, "f"))
+    .sql(")")
 }
 
 /// The practitioner `practitioner_expr` has no involvement with the child `child_expr` that
 /// the reader may not see. A task or timeline event that names such a practitioner would
 /// betray the hidden involvement.
-fn names_nobody_hidden(reader: &Reader, child_expr: &str, practitioner_expr: &str) -> String {
-    format!(
+fn names_nobody_hidden(reader: &Reader, child_expr: &str, practitioner_expr: &str) -> BoundSql {
+    BoundSql::new(format!(
         "NOT EXISTS (SELECT 1 FROM involvements h WHERE h.child_id = {child_expr} \
-         AND h.practitioner_id = {practitioner_expr} AND NOT {})",
-        involvement_visible_sql(reader, "h")
-    )
+         AND h.practitioner_id = {practitioner_expr} AND NOT "
+    ))
+    .append(involvement_visible_sql(reader, "h"))
+    .sql(")")
 }
 
 /// Rule 6: a task is visible only to readers who may see every practitioner it names.
-pub fn task_visible_sql(reader: &Reader, alias: &str) -> String {
-    format!(
-        "({} AND ({alias}.assignee_id IS NULL OR {}))",
-        names_nobody_hidden(
+pub fn task_visible_sql(reader: &Reader, alias: &str) -> BoundSql {
+    let child = format!("{alias}.child_id");
+    BoundSql::new("(")
+        .append(names_nobody_hidden(
             reader,
-            &format!("{alias}.child_id"),
-            &format!("{alias}.created_by")
-        ),
-        names_nobody_hidden(
+            &child,
+            &format!("{alias}.created_by"),
+        ))
+        .sql(format!(" AND ({alias}.assignee_id IS NULL OR "))
+        .append(names_nobody_hidden(
             reader,
-            &format!("{alias}.child_id"),
-            &format!("{alias}.assignee_id")
-        ),
-    )
+            &child,
+            &format!("{alias}.assignee_id"),
+        ))
+        .sql("))")
+}
+
+/// Rules 1 and 6 together: the task `alias` is of a child whose record the reader may read, and
+/// visible to them.
+pub fn task_readable_sql(reader: &Reader, alias: &str) -> BoundSql {
+    child_readable_sql(reader, &format!("{alias}.child_id"))
+        .sql(" AND ")
+        .append(task_visible_sql(reader, alias))
 }
 
 /// The timeline shows an event only when its involvement, its task and its actor are all
 /// visible to the reader.
-pub fn activity_visible_sql(reader: &Reader, alias: &str) -> String {
-    format!(
-        "(({alias}.involvement_id IS NULL OR EXISTS (SELECT 1 FROM involvements v WHERE v.id = {alias}.involvement_id AND {inv})) \
-         AND ({alias}.task_id IS NULL OR EXISTS (SELECT 1 FROM tasks t WHERE t.id = {alias}.task_id AND {task})) \
-         AND ({alias}.actor_id IS NULL OR {actor}))",
-        inv = involvement_visible_sql(reader, "v"),
-        task = task_visible_sql(reader, "t"),
-        actor = names_nobody_hidden(reader, &format!("{alias}.child_id"), &format!("{alias}.actor_id")),
-    )
+pub fn activity_visible_sql(reader: &Reader, alias: &str) -> BoundSql {
+    BoundSql::new(format!(
+        "(({alias}.involvement_id IS NULL OR EXISTS (SELECT 1 FROM involvements v WHERE v.id = {alias}.involvement_id AND "
+    ))
+    .append(involvement_visible_sql(reader, "v"))
+    .sql(format!(
+        ")) AND ({alias}.task_id IS NULL OR EXISTS (SELECT 1 FROM tasks t WHERE t.id = {alias}.task_id AND "
+    ))
+    .append(task_visible_sql(reader, "t"))
+    .sql(format!(")) AND ({alias}.actor_id IS NULL OR "))
+    .append(names_nobody_hidden(
+        reader,
+        &format!("{alias}.child_id"),
+        &format!("{alias}.actor_id"),
+    ))
+    .sql("))")
 }
 
 /// Rule 6: a practitioner changes or ends their own involvements; agency admins any of their
@@ -370,13 +384,12 @@ pub fn ensure_system_admin(actor: &Actor) -> ServiceResult<()> {
 
 /// Rule 8: which audit events `actor` may read — system admins all; agency admins those whose
 /// actor was one of their agency's staff at the time; nobody else any.
-pub fn audit_scope_sql(actor: &Actor, alias: &str) -> ServiceResult<String> {
+pub fn audit_scope_sql(actor: &Actor, alias: &str) -> ServiceResult<BoundSql> {
     match actor.role {
-        Role::SystemAdmin => Ok("TRUE".to_owned()),
-        Role::AgencyAdmin => Ok(format!(
-            "{alias}.actor_agency_id = '{}'::uuid",
-            actor.agency_id
-        )),
+        Role::SystemAdmin => Ok(BoundSql::new("TRUE")),
+        Role::AgencyAdmin => {
+            Ok(BoundSql::new(format!("{alias}.actor_agency_id = ")).uuid(actor.agency_id))
+        }
         Role::Practitioner => Err(ServiceError::Forbidden),
     }
 }
@@ -384,10 +397,78 @@ pub fn audit_scope_sql(actor: &Actor, alias: &str) -> ServiceResult<String> {
 /// Rule 9: a view of a child's record (the audit event `alias`) is listed to a reader only when
 /// no involvement of the viewer's agency with that child is hidden from the reader; listing it
 /// would betray that involvement.
-pub fn view_listable_sql(reader: &Reader, alias: &str) -> String {
-    format!(
+pub fn view_listable_sql(reader: &Reader, alias: &str) -> BoundSql {
+    BoundSql::new(format!(
         "NOT EXISTS (SELECT 1 FROM involvements h WHERE h.child_id = {alias}.child_id \
-         AND h.agency_id = {alias}.actor_agency_id AND NOT {})",
-        involvement_visible_sql(reader, "h")
-    )
+         AND h.agency_id = {alias}.actor_agency_id AND NOT "
+    ))
+    .append(involvement_visible_sql(reader, "h"))
+    .sql(")")
+}
+
+#[cfg(test)]
+mod sql_tests {
+    use diesel::pg::Pg;
+    use diesel::query_builder::QueryFragment;
+
+    use super::*;
+    use crate::db::schema::{children, tasks};
+
+    fn reader(role: Role, shared: usize) -> Reader {
+        Reader {
+            actor: Actor {
+                practitioner_id: Uuid::new_v4(),
+                agency_id: Uuid::new_v4(),
+                role,
+            },
+            restricted_agencies: (0..shared).map(|_| Uuid::new_v4()).collect(),
+            today: NaiveDate::from_ymd_opt(2026, 12, 2).unwrap(),
+        }
+    }
+
+    fn cacheable(query: &dyn QueryFragment<Pg>) -> bool {
+        query.is_safe_to_cache_prepared(&Pg).unwrap()
+    }
+
+    fn tasks_query(reader: &Reader) -> impl QueryFragment<Pg> {
+        tasks::table
+            .filter(tasks::child_id.eq_any(vec![Uuid::new_v4(), Uuid::new_v4()]))
+            .filter(task_readable_sql(reader, "tasks"))
+            .select(tasks::id)
+            .into_boxed::<Pg>()
+    }
+
+    #[test]
+    fn rule_statements_have_one_text_for_every_reader_of_a_role() {
+        let a = reader(Role::Practitioner, 1);
+        let b = reader(Role::Practitioner, 4);
+        let text = |r: &Reader| diesel::debug_query::<Pg, _>(&tasks_query(r)).to_string();
+        let (ta, tb) = (text(&a), text(&b));
+        let sql = |t: &str| t.split(" -- binds:").next().unwrap().to_owned();
+        assert_eq!(sql(&ta), sql(&tb));
+        assert!(!sql(&ta).contains(&a.actor.practitioner_id.to_string()));
+        assert!(ta.contains(&a.actor.practitioner_id.to_string()), "bound");
+    }
+
+    #[test]
+    fn rule_statements_may_be_prepared_once_and_reused() {
+        // diesel refuses raw SQL text; the check below would catch a rule written that way.
+        let raw = tasks::table
+            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>("TRUE"))
+            .select(tasks::id);
+        assert!(!cacheable(&raw));
+        for role in [Role::Practitioner, Role::AgencyAdmin, Role::SystemAdmin] {
+            let r = reader(role, 2);
+            assert!(cacheable(&tasks_query(&r)));
+            let child = children::table
+                .filter(children::id.eq(Uuid::new_v4()))
+                .filter(child_readable_sql(&r, "children.id"))
+                .filter(child_findable_sql(&r, "children"))
+                .select(children::id)
+                .into_boxed::<Pg>();
+            assert!(cacheable(&child));
+            let timeline = activity_visible_sql(&r, "activity").query();
+            assert!(cacheable(&timeline));
+        }
+    }
 }

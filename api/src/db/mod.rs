@@ -3,6 +3,7 @@
 //! diesel is blocking, so every use goes through [`run`], which takes a pooled connection on
 //! tokio's blocking thread pool and never on the async executor.
 
+pub mod bound;
 pub mod models;
 pub mod roles;
 pub mod schema;

@@ -1,12 +1,12 @@
 //! Reading the audit trail: the log for admins, and who opened a child's record for its team.
 
 use chrono::{DateTime, Utc};
-use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Timestamptz};
+use diesel::sql_types::Timestamptz;
 use uuid::Uuid;
 
 use crate::auth::Actor;
+use crate::db::bound::BoundSql;
 use crate::db::models::AuditEventRow;
 use crate::db::schema::audit_events;
 use crate::policy::{self, Reader};
@@ -53,7 +53,7 @@ pub async fn events(
     }
     crate::db::run(&state.pool, move |conn| {
         let mut query = audit_events::table
-            .filter(sql::<Bool>(&scope))
+            .filter(scope)
             .select(AuditEventRow::as_select())
             .order(audit_events::id.desc())
             .limit(limit + 1)
@@ -99,18 +99,22 @@ pub async fn recent_viewers(
     child: Uuid,
 ) -> ServiceResult<Vec<Viewer>> {
     crate::db::run(&state.pool, move |conn| {
-        let readable = policy::readable_child_ids_sql(&reader);
-        let listable = policy::view_listable_sql(&reader, "a");
         let since = Utc::now() - chrono::Duration::days(RECENT_VIEW_DAYS);
-        Ok(diesel::sql_query(format!(
+        Ok(BoundSql::new(
             "SELECT a.actor_id AS practitioner_id, max(a.at) AS last_viewed_at \
              FROM audit_events a \
-             WHERE a.action = 'CHILD_VIEWED' AND a.child_id = $1 AND a.at >= $2 \
-               AND a.actor_id IS NOT NULL AND a.child_id IN ({readable}) AND {listable} \
-             GROUP BY a.actor_id ORDER BY last_viewed_at DESC, a.actor_id LIMIT {MAX_VIEWERS}"
-        ))
-        .bind::<diesel::sql_types::Uuid, _>(child)
-        .bind::<Timestamptz, _>(since)
+             WHERE a.action = 'CHILD_VIEWED' AND a.child_id = ",
+        )
+        .uuid(child)
+        .sql(" AND a.at >= ")
+        .timestamptz(since)
+        .sql(" AND a.actor_id IS NOT NULL AND ")
+        .append(policy::child_readable_sql(&reader, "a.child_id"))
+        .sql(" AND ")
+        .append(policy::view_listable_sql(&reader, "a"))
+        .sql(" GROUP BY a.actor_id ORDER BY last_viewed_at DESC, a.actor_id LIMIT ")
+        .bigint(MAX_VIEWERS)
+        .query()
         .load(conn)?)
     })
     .await

@@ -236,11 +236,10 @@ pub async fn register_child(
 
 /// Whether the reader may read this child's record (rule 1).
 pub fn may_read(conn: &mut PgConnection, reader: &Reader, child: Uuid) -> ServiceResult<bool> {
-    let readable = policy::readable_child_ids_sql(reader);
     Ok(diesel::select(diesel::dsl::exists(
         children::table
             .filter(children::id.eq(child))
-            .filter(sql::<Bool>(&format!("children.id IN ({readable})"))),
+            .filter(policy::child_readable_sql(reader, "children.id")),
     ))
     .get_result(conn)?)
 }
@@ -256,10 +255,9 @@ pub async fn get_child(
     let meta = meta.clone();
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            let readable = policy::readable_child_ids_sql(&reader);
             let child: Option<ChildRow> = children::table
                 .filter(children::id.eq(id))
-                .filter(sql::<Bool>(&format!("children.id IN ({readable})")))
+                .filter(policy::child_readable_sql(&reader, "children.id"))
                 .select(ChildRow::as_select())
                 .first(conn)
                 .optional()?;
@@ -450,7 +448,7 @@ pub async fn search_children(
             let findable = policy::child_findable_sql(&reader, "children");
             let candidates: Vec<ChildRow> = children::table
                 .filter(children::date_of_birth.eq(criteria.date_of_birth))
-                .filter(sql::<Bool>(&findable))
+                .filter(findable)
                 .select(ChildRow::as_select())
                 .load(conn)?;
             let mut matches: Vec<ChildMatch> = candidates
@@ -513,12 +511,10 @@ pub async fn timeline(
     let limit = page::check_first(first)?;
     let after: Option<TimelineKey> = page::decode(after.as_deref())?;
     crate::db::run(&state.pool, move |conn| {
-        let readable = policy::readable_child_ids_sql(&reader);
-        let visible = policy::activity_visible_sql(&reader, "activity");
         let mut query = activity::table
             .filter(activity::child_id.eq(child))
-            .filter(sql::<Bool>(&format!("activity.child_id IN ({readable})")))
-            .filter(sql::<Bool>(&visible))
+            .filter(policy::child_readable_sql(&reader, "activity.child_id"))
+            .filter(policy::activity_visible_sql(&reader, "activity"))
             .select(ActivityRow::as_select())
             .order((activity::at.desc(), activity::id.desc()))
             .limit(limit + 1)

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::auth::RequestMeta;
+use crate::db::bound::BoundSql;
 use crate::db::models::ContactRow;
 use crate::db::schema::{contacts, involvements};
 use crate::domain::{ContactKind, ContactOutcome, Timestamp};
@@ -155,16 +156,18 @@ pub async fn contacts_of(
 ) -> ServiceResult<HashMap<Uuid, Vec<ContactRow>>> {
     crate::db::run(&state.pool, move |conn| {
         // One index range scan per involvement, however many contacts each has.
-        let rows: Vec<ContactRow> = diesel::sql_query(
-            "SELECT c.id, c.involvement_id, c.kind, c.outcome, c.at \
-             FROM unnest($1::uuid[]) AS i(id) CROSS JOIN LATERAL ( \
-               SELECT * FROM contacts WHERE contacts.involvement_id = i.id \
-               ORDER BY contacts.at DESC, contacts.id DESC LIMIT $2) c \
-             ORDER BY c.involvement_id, c.at DESC, c.id DESC",
-        )
-        .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&involvement_ids)
-        .bind::<diesel::sql_types::BigInt, _>(first)
-        .load(conn)?;
+        let rows: Vec<ContactRow> =
+            BoundSql::new("SELECT c.id, c.involvement_id, c.kind, c.outcome, c.at FROM unnest(")
+                .uuids(involvement_ids)
+                .sql(
+                    "::uuid[]) AS i(id) CROSS JOIN LATERAL ( \
+                 SELECT * FROM contacts WHERE contacts.involvement_id = i.id \
+                 ORDER BY contacts.at DESC, contacts.id DESC LIMIT ",
+                )
+                .bigint(first)
+                .sql(") c ORDER BY c.involvement_id, c.at DESC, c.id DESC")
+                .query()
+                .load(conn)?;
         let mut out: HashMap<Uuid, Vec<ContactRow>> = HashMap::new();
         for row in rows {
             out.entry(row.involvement_id).or_default().push(row);

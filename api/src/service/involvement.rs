@@ -4,14 +4,13 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::Bool;
 use diesel::PgConnection;
 use uuid::Uuid;
 use validator::Validate;
 
 use crate::auth::RequestMeta;
+use crate::db::bound::BoundSql;
 use crate::db::models::{AgencyRow, InvolvementRow, PractitionerRow};
 use crate::db::schema::{agencies, children, involvements, practitioners};
 use crate::domain::{ConsentStatus, LawfulBasis, Sensitivity, Timestamp};
@@ -106,14 +105,15 @@ pub async fn join_team(
     let links = Links::new(&state.config.public_url);
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            let findable = policy::child_findable_sql(&reader, "children");
-            let readable = policy::readable_child_ids_sql(&reader);
+            let findable_or_readable = BoundSql::new("(")
+                .append(policy::child_findable_sql(&reader, "children"))
+                .sql(" OR ")
+                .append(policy::child_readable_sql(&reader, "children.id"))
+                .sql(")");
             let exists: bool = diesel::select(diesel::dsl::exists(
                 children::table
                     .filter(children::id.eq(child_id))
-                    .filter(sql::<Bool>(&format!(
-                        "({findable} OR children.id IN ({readable}))"
-                    ))),
+                    .filter(findable_or_readable),
             ))
             .get_result(conn)?;
             if !exists {
@@ -471,18 +471,14 @@ pub async fn teams(
     include_ended: bool,
 ) -> ServiceResult<HashMap<Uuid, Vec<TeamMember>>> {
     crate::db::run(&state.pool, move |conn| {
-        let readable = policy::readable_child_ids_sql(&reader);
-        let visible = policy::involvement_visible_sql(&reader, "involvements");
         let mut query = involvements::table
             .inner_join(
                 practitioners::table.on(practitioners::id.eq(involvements::practitioner_id)),
             )
             .inner_join(agencies::table.on(agencies::id.eq(involvements::agency_id)))
             .filter(involvements::child_id.eq_any(&child_ids))
-            .filter(sql::<Bool>(&format!(
-                "involvements.child_id IN ({readable})"
-            )))
-            .filter(sql::<Bool>(&visible))
+            .filter(policy::child_readable_sql(&reader, "involvements.child_id"))
+            .filter(policy::involvement_visible_sql(&reader, "involvements"))
             .select((
                 InvolvementRow::as_select(),
                 PractitionerRow::as_select(),
@@ -523,14 +519,16 @@ pub async fn involvements_by_ids(
     ids: Vec<Uuid>,
 ) -> ServiceResult<HashMap<Uuid, InvolvementRow>> {
     crate::db::run(&state.pool, move |conn| {
-        let readable = policy::readable_child_ids_sql(&reader);
-        let visible = policy::involvement_visible_sql(&reader, "involvements");
+        let own_or_visible = BoundSql::new("(involvements.practitioner_id = ")
+            .uuid(reader.actor.practitioner_id)
+            .sql(" OR (")
+            .append(policy::child_readable_sql(&reader, "involvements.child_id"))
+            .sql(" AND ")
+            .append(policy::involvement_visible_sql(&reader, "involvements"))
+            .sql("))");
         let rows: Vec<InvolvementRow> = involvements::table
             .filter(involvements::id.eq_any(&ids))
-            .filter(sql::<Bool>(&format!(
-                "(involvements.practitioner_id = '{}'::uuid OR (involvements.child_id IN ({readable}) AND {visible}))",
-                reader.actor.practitioner_id
-            )))
+            .filter(own_or_visible)
             .select(InvolvementRow::as_select())
             .load(conn)?;
         Ok(rows.into_iter().map(|r| (r.id, r)).collect())

@@ -2,9 +2,7 @@
 //! first-password invitations, and (for system admins) messages that could not be delivered.
 
 use chrono::{DateTime, Utc};
-use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::Bool;
 use diesel::PgConnection;
 use uuid::Uuid;
 
@@ -75,12 +73,11 @@ pub async fn raise_attention(
                 actor: me,
             };
             let recipients = notify::attention(conn, &cx, &sender, &message)?;
-            let visible = policy::involvement_visible_sql(&reader, "involvements");
             let seen: Vec<Uuid> = involvements::table
                 .filter(involvements::child_id.eq(child))
                 .filter(involvements::ended_on.is_null())
                 .filter(involvements::practitioner_id.eq_any(&recipients))
-                .filter(sql::<Bool>(&visible))
+                .filter(policy::involvement_visible_sql(&reader, "involvements"))
                 .select(involvements::practitioner_id)
                 .distinct()
                 .load(conn)?;

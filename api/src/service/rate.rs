@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Integer, Text, Timestamptz};
+use diesel::sql_types::Integer;
 use diesel::PgConnection;
+
+use crate::db::bound::BoundSql;
 
 /// Start of the fixed window `now` falls in.
 pub fn window_start(now: DateTime<Utc>, window: Duration) -> DateTime<Utc> {
@@ -30,16 +32,21 @@ pub fn hit(
     now: DateTime<Utc>,
 ) -> QueryResult<i32> {
     let start = window_start(now, window);
-    diesel::sql_query(
-        "WITH gone AS (DELETE FROM rate_windows WHERE bucket = $1 AND window_start < $2) \
-         INSERT INTO rate_windows (bucket, window_start, hits) VALUES ($1, $2, 1) \
-         ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_windows.hits + 1 \
-         RETURNING hits",
-    )
-    .bind::<Text, _>(bucket)
-    .bind::<Timestamptz, _>(start)
-    .get_result::<Hits>(conn)
-    .map(|h| h.hits)
+    BoundSql::new("WITH gone AS (DELETE FROM rate_windows WHERE bucket = ")
+        .text(bucket)
+        .sql(" AND window_start < ")
+        .timestamptz(start)
+        .sql(") INSERT INTO rate_windows (bucket, window_start, hits) VALUES (")
+        .text(bucket)
+        .sql(", ")
+        .timestamptz(start)
+        .sql(
+            ", 1) ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_windows.hits + 1 \
+             RETURNING hits",
+        )
+        .query()
+        .get_result::<Hits>(conn)
+        .map(|h| h.hits)
 }
 
 #[cfg(test)]

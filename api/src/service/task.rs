@@ -11,6 +11,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::auth::RequestMeta;
+use crate::db::bound::BoundSql;
 use crate::db::models::{PractitionerRow, TaskRow};
 use crate::db::schema::{involvements, practitioners, tasks};
 use crate::domain::{Date, TaskStatus};
@@ -61,13 +62,12 @@ fn visible_member(
     child: Uuid,
     practitioner: Uuid,
 ) -> ServiceResult<bool> {
-    let visible = policy::involvement_visible_sql(reader, "involvements");
     Ok(diesel::select(diesel::dsl::exists(
         involvements::table
             .filter(involvements::child_id.eq(child))
             .filter(involvements::practitioner_id.eq(practitioner))
             .filter(involvements::ended_on.is_null())
-            .filter(sql::<Bool>(&visible)),
+            .filter(policy::involvement_visible_sql(reader, "involvements")),
     ))
     .get_result(conn)?)
 }
@@ -108,10 +108,12 @@ fn check_assignee(
             involvements::table
                 .filter(involvements::child_id.eq(child))
                 .filter(involvements::practitioner_id.eq(creator))
-                .filter(sql::<Bool>(&format!(
-                    "NOT {}",
-                    policy::involvement_visible_sql(&assignee_reader, "involvements")
-                ))),
+                .filter(
+                    BoundSql::new("NOT ").append(policy::involvement_visible_sql(
+                        &assignee_reader,
+                        "involvements",
+                    )),
+                ),
         ))
         .get_result(conn)?;
         if creator_hidden {
@@ -255,13 +257,9 @@ pub async fn update_task(
     let links = Links::new(&state.config.public_url);
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            let readable = policy::readable_child_ids_sql(&reader);
-            let visible = policy::task_visible_sql(&reader, "tasks");
             let row: TaskRow = tasks::table
                 .find(id)
-                .filter(sql::<Bool>(&format!(
-                    "tasks.child_id IN ({readable}) AND {visible}"
-                )))
+                .filter(policy::task_readable_sql(&reader, "tasks"))
                 .select(TaskRow::as_select())
                 .for_update()
                 .first(conn)
@@ -380,14 +378,10 @@ pub async fn tasks_of(
     child_ids: Vec<Uuid>,
 ) -> ServiceResult<HashMap<Uuid, Vec<TaskWithAssignee>>> {
     crate::db::run(&state.pool, move |conn| {
-        let readable = policy::readable_child_ids_sql(&reader);
-        let visible = policy::task_visible_sql(&reader, "tasks");
         let rows: Vec<(TaskRow, Option<PractitionerRow>)> = tasks::table
             .left_join(practitioners::table.on(tasks::assignee_id.eq(practitioners::id.nullable())))
             .filter(tasks::child_id.eq_any(&child_ids))
-            .filter(sql::<Bool>(&format!(
-                "tasks.child_id IN ({readable}) AND {visible}"
-            )))
+            .filter(policy::task_readable_sql(&reader, "tasks"))
             .select((TaskRow::as_select(), Option::<PractitionerRow>::as_select()))
             .order((
                 tasks::due_on.asc().nulls_last(),
@@ -419,13 +413,9 @@ pub async fn my_tasks(
     let limit = page::check_first(first)?;
     let after: Option<TaskKey> = page::decode(after.as_deref())?;
     crate::db::run(&state.pool, move |conn| {
-        let readable = policy::readable_child_ids_sql(&reader);
-        let visible = policy::task_visible_sql(&reader, "tasks");
         let mut query = tasks::table
             .filter(tasks::assignee_id.eq(reader.actor.practitioner_id))
-            .filter(sql::<Bool>(&format!(
-                "tasks.child_id IN ({readable}) AND {visible}"
-            )))
+            .filter(policy::task_readable_sql(&reader, "tasks"))
             .select(TaskRow::as_select())
             .order((
                 tasks::due_on.asc().nulls_last(),
@@ -468,13 +458,9 @@ pub async fn tasks_by_ids(
     ids: Vec<Uuid>,
 ) -> ServiceResult<HashMap<Uuid, TaskRow>> {
     crate::db::run(&state.pool, move |conn| {
-        let readable = policy::readable_child_ids_sql(&reader);
-        let visible = policy::task_visible_sql(&reader, "tasks");
         let rows: Vec<TaskRow> = tasks::table
             .filter(tasks::id.eq_any(&ids))
-            .filter(sql::<Bool>(&format!(
-                "tasks.child_id IN ({readable}) AND {visible}"
-            )))
+            .filter(policy::task_readable_sql(&reader, "tasks"))
             .select(TaskRow::as_select())
             .load(conn)?;
         Ok(rows.into_iter().map(|r| (r.id, r)).collect())
