@@ -142,28 +142,83 @@ pub struct Reader {
     pub today: NaiveDate,
 }
 
+/// Rule 3: the agencies that share their RESTRICTED involvements with the agency `to_agency`
+/// through an agreement in force on `today`.
+fn sharing_with_sql(to_agency: BoundSql, today: NaiveDate) -> BoundSql {
+    BoundSql::new("SELECT s.from_agency_id FROM sharing_agreements s WHERE s.to_agency_id = ")
+        .append(to_agency)
+        .sql(" AND s.revoked_at IS NULL AND s.starts_on <= ")
+        .date(today)
+        .sql(" AND (s.ends_on IS NULL OR s.ends_on >= ")
+        .date(today)
+        .sql(")")
+}
+
+#[derive(QueryableByName)]
+struct SharingRow {
+    #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Uuid>)]
+    sharing: Vec<Uuid>,
+}
+
+#[derive(QueryableByName)]
+struct CallerRow {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    agency_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    role: String,
+    #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Uuid>)]
+    sharing: Vec<Uuid>,
+}
+
 impl Reader {
-    /// Loads the agreements in force today for the actor's agency.
-    pub fn load(conn: &mut PgConnection, actor: Actor, today: NaiveDate) -> QueryResult<Reader> {
-        let mut restricted_agencies: Vec<Uuid> = sharing_agreements::table
-            .filter(sharing_agreements::to_agency_id.eq(actor.agency_id))
-            .filter(sharing_agreements::revoked_at.is_null())
-            .filter(sharing_agreements::starts_on.le(today))
-            .filter(
-                sharing_agreements::ends_on
-                    .is_null()
-                    .or(sharing_agreements::ends_on.ge(today)),
-            )
-            .select(sharing_agreements::from_agency_id)
-            .load(conn)?;
+    fn new(actor: Actor, mut restricted_agencies: Vec<Uuid>, today: NaiveDate) -> Reader {
         restricted_agencies.push(actor.agency_id);
         restricted_agencies.sort();
         restricted_agencies.dedup();
-        Ok(Reader {
+        Reader {
             actor,
             restricted_agencies,
             today,
-        })
+        }
+    }
+
+    /// Loads the agreements in force today for the actor's agency.
+    pub fn load(conn: &mut PgConnection, actor: Actor, today: NaiveDate) -> QueryResult<Reader> {
+        let row: SharingRow = BoundSql::new("SELECT ARRAY(")
+            .append(sharing_with_sql(
+                BoundSql::default().uuid(actor.agency_id),
+                today,
+            ))
+            .sql(") AS sharing")
+            .query()
+            .get_result(conn)?;
+        Ok(Reader::new(actor, row.sharing, today))
+    }
+
+    /// The signed-in practitioner `id` as a reader, with their agency's agreements in force
+    /// today, in one statement. None when there is no such active practitioner: a deactivated
+    /// practitioner is refused even while their token is unexpired.
+    pub fn load_caller(
+        conn: &mut PgConnection,
+        id: Uuid,
+        today: NaiveDate,
+    ) -> ServiceResult<Option<Reader>> {
+        let row: Option<CallerRow> = BoundSql::new("SELECT p.agency_id, p.role, ARRAY(")
+            .append(sharing_with_sql(BoundSql::new("p.agency_id"), today))
+            .sql(") AS sharing FROM practitioners p WHERE p.active AND p.id = ")
+            .uuid(id)
+            .query()
+            .get_result(conn)
+            .optional()?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let actor = Actor {
+            practitioner_id: id,
+            agency_id: row.agency_id,
+            role: row.role.parse().map_err(anyhow::Error::from)?,
+        };
+        Ok(Some(Reader::new(actor, row.sharing, today)))
     }
 
     /// Rule 3 on an in-memory involvement: the same rule as [`involvement_visible_sql`].

@@ -8,12 +8,12 @@
 
 use std::borrow::Cow;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::expression::ValidGrouping;
 use diesel::expression::{is_aggregate, AppearsOnTable, Expression, SelectableExpression};
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{Array, BigInt, Bool, Text, Timestamptz, Untyped};
+use diesel::sql_types::{Array, BigInt, Bool, Date, Nullable, Text, Timestamptz, Untyped};
 use diesel::{QueryResult, RunQueryDsl};
 use uuid::Uuid;
 
@@ -30,7 +30,9 @@ enum Part {
     Uuid(Uuid),
     Uuids(Vec<Uuid>),
     Text(String),
+    OptionalText(Option<String>),
     BigInt(i64),
+    Date(NaiveDate),
     Timestamptz(DateTime<Utc>),
 }
 
@@ -70,6 +72,17 @@ impl BoundSql {
         self
     }
 
+    /// A text parameter that is NULL when `value` is None.
+    pub fn optional_text(mut self, value: Option<String>) -> Self {
+        self.parts.push(Part::OptionalText(value));
+        self
+    }
+
+    pub fn date(mut self, value: NaiveDate) -> Self {
+        self.parts.push(Part::Date(value));
+        self
+    }
+
     pub fn bigint(mut self, value: i64) -> Self {
         self.parts.push(Part::BigInt(value));
         self
@@ -104,6 +117,8 @@ impl QueryFragment<Pg> for BoundSql {
                 Part::Uuid(v) => out.push_bind_param::<diesel::sql_types::Uuid, _>(v)?,
                 Part::Uuids(v) => out.push_bind_param::<Array<diesel::sql_types::Uuid>, _>(v)?,
                 Part::Text(v) => out.push_bind_param::<Text, _>(v)?,
+                Part::OptionalText(v) => out.push_bind_param::<Nullable<Text>, _>(v)?,
+                Part::Date(v) => out.push_bind_param::<Date, _>(v)?,
                 Part::BigInt(v) => out.push_bind_param::<BigInt, _>(v)?,
                 Part::Timestamptz(v) => out.push_bind_param::<Timestamptz, _>(v)?,
             }

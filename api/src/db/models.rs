@@ -121,7 +121,7 @@ pub struct NewChildRow<'a> {
     pub postcode: Option<&'a str>,
 }
 
-#[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
+#[derive(Clone, Debug, Queryable, QueryableByName, Selectable, Identifiable)]
 #[diesel(table_name = children, check_for_backend(diesel::pg::Pg))]
 pub struct ChildRow {
     pub id: Uuid,

@@ -47,7 +47,8 @@ impl ContextExt for Context<'_> {
     }
 }
 
-/// The caller's [`Reader`], loaded at most once per request and shared with the loaders.
+/// The caller's [`Reader`], loaded at most once per request and shared by its operations and
+/// their loaders. Usually loaded with the caller when the request is authenticated.
 pub struct RequestReader {
     state: AppState,
     auth: Auth,
@@ -55,11 +56,11 @@ pub struct RequestReader {
 }
 
 impl RequestReader {
-    pub fn new(state: AppState, auth: Auth) -> RequestReader {
+    pub fn new(state: AppState, auth: Auth, loaded: Option<Reader>) -> RequestReader {
         RequestReader {
             state,
             auth,
-            cell: tokio::sync::OnceCell::new(),
+            cell: tokio::sync::OnceCell::new_with(loaded),
         }
     }
 

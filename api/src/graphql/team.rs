@@ -1,8 +1,6 @@
 //! The team around the child: children, involvements, contacts, tasks, the timeline and
 //! sharing agreements.
 
-use std::sync::Arc;
-
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Object, Result, SimpleObject, ID};
 
@@ -665,15 +663,4 @@ impl TeamMutation {
             sharing::revoke_sharing_agreement(ctx.state(), actor, ctx.meta(), &id).await?,
         ))
     }
-}
-
-/// Keeps the reader shared between the context and the loaders of one request.
-pub fn shared_reader(
-    state: &crate::state::AppState,
-    auth: crate::graphql::context::Auth,
-) -> Arc<crate::graphql::context::RequestReader> {
-    Arc::new(crate::graphql::context::RequestReader::new(
-        state.clone(),
-        auth,
-    ))
 }

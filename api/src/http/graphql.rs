@@ -10,7 +10,9 @@ use async_graphql::{BatchRequest, BatchResponse, Request, Response, ServerError,
 use serde::Deserialize;
 
 use crate::auth::RequestMeta;
-use crate::graphql::context::Auth;
+use std::sync::Arc;
+
+use crate::graphql::context::{Auth, RequestReader};
 use crate::graphql::error::code;
 use crate::graphql::loaders::{
     AgencyLoader, ChildLoader, ContactLoader, InvolvementLoader, PractitionerLoader,
@@ -18,6 +20,7 @@ use crate::graphql::loaders::{
 };
 use crate::graphql::PatchworkSchema;
 use crate::http::request_id::RequestId;
+use crate::policy::Reader;
 use crate::service::error::ServiceError;
 use crate::service::session;
 use crate::state::AppState;
@@ -36,31 +39,37 @@ fn meta_of(req: &HttpRequest) -> RequestMeta {
     }
 }
 
-/// Turns the bearer token into the caller, once per request.
-async fn authenticate(req: &HttpRequest, state: &AppState) -> Auth {
+/// Turns the bearer token into the caller, once per request, with the reader the request's
+/// operations share.
+async fn authenticate(req: &HttpRequest, state: &AppState) -> (Auth, Option<Reader>) {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
-        return Auth::Anonymous;
+        return (Auth::Anonymous, None);
     };
     let token = value.to_str().ok().and_then(|v| {
         let (scheme, token) = v.trim().split_once(' ')?;
         scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
     });
     let Some(claims) = token.and_then(|t| state.tokens.verify(t)) else {
-        return Auth::Invalid;
+        return (Auth::Invalid, None);
     };
-    match session::load_actor(state, claims.sub).await {
-        Ok(actor) => Auth::Actor(actor),
-        Err(ServiceError::Unauthenticated) => Auth::Invalid,
+    match session::load_caller(state, claims.sub).await {
+        Ok(reader) => (Auth::Actor(reader.actor), Some(reader)),
+        Err(ServiceError::Unauthenticated) => (Auth::Invalid, None),
         Err(err) => {
             tracing::error!(error = ?err, "could not load the caller");
-            Auth::Unavailable
+            (Auth::Unavailable, None)
         }
     }
 }
 
 /// Attaches what every resolver reads, and fresh DataLoaders, to one operation.
-fn prepare(request: Request, state: &AppState, meta: &RequestMeta, auth: Auth) -> Request {
-    let reader = crate::graphql::team::shared_reader(state, auth);
+fn prepare(
+    request: Request,
+    state: &AppState,
+    meta: &RequestMeta,
+    auth: Auth,
+    reader: Arc<RequestReader>,
+) -> Request {
     let s = || state.clone();
     request
         .data(meta.clone())
@@ -229,17 +238,18 @@ async fn execute(
         }
         other => other,
     };
-    let auth = authenticate(req, state).await;
+    let (auth, reader) = authenticate(req, state).await;
+    let reader = Arc::new(RequestReader::new(state.clone(), auth, reader));
     let span = tracing::Span::current();
     if let Auth::Actor(actor) = &auth {
         span.record("actor", tracing::field::display(actor.practitioner_id));
     }
     span.record("operation", operation_label(&batch).as_str());
     let batch = match batch {
-        BatchRequest::Single(r) => BatchRequest::Single(prepare(r, state, &meta, auth)),
+        BatchRequest::Single(r) => BatchRequest::Single(prepare(r, state, &meta, auth, reader)),
         BatchRequest::Batch(list) => BatchRequest::Batch(
             list.into_iter()
-                .map(|r| prepare(r, state, &meta, auth))
+                .map(|r| prepare(r, state, &meta, auth, reader.clone()))
                 .collect(),
         ),
     };

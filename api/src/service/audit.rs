@@ -6,6 +6,7 @@ use diesel::PgConnection;
 use uuid::Uuid;
 
 use crate::auth::{Actor, RequestMeta};
+use crate::db::bound::BoundSql;
 use crate::db::models::NewAuditEventRow;
 use crate::db::schema::audit_events;
 use crate::service::error::ServiceResult;
@@ -43,4 +44,46 @@ pub fn record(
         })
         .execute(conn)?;
     Ok(())
+}
+
+/// Where a read's audit events come from: one per row of `source`, a name in the statement's
+/// `WITH` list, whose columns `child` and `subject` name the child and the subject.
+pub struct PerRow<'a> {
+    pub source: &'a str,
+    pub child: &'a str,
+    pub subject: &'a str,
+}
+
+/// An `INSERT` of one `action` event by `actor` per row of `rows.source`, for a data-modifying
+/// `WITH` clause: the rows read and their events then commit together, in one statement and
+/// one round trip, and no row leaves the database without its event. Same columns as
+/// [`record`], with no reason and no details.
+pub fn record_per_row_sql(
+    actor: &Actor,
+    meta: &RequestMeta,
+    action: &'static str,
+    subject_type: &'static str,
+    rows: PerRow<'_>,
+) -> BoundSql {
+    let PerRow {
+        source,
+        child,
+        subject,
+    } = rows;
+    BoundSql::new(
+        "INSERT INTO audit_events (actor_id, actor_agency_id, action, child_id, subject_type, \
+         subject_id, request_id, client_addr) SELECT ",
+    )
+    .uuid(actor.practitioner_id)
+    .sql(", ")
+    .uuid(actor.agency_id)
+    .sql(", ")
+    .text(action)
+    .sql(format!(", {source}.{child}, "))
+    .text(subject_type)
+    .sql(format!(", {source}.{subject}, "))
+    .optional_text(Some(meta.request_id.clone()).filter(|s| !s.is_empty()))
+    .sql(", ")
+    .optional_text(meta.client_addr.clone())
+    .sql(format!(" FROM {source}"))
 }

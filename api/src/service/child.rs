@@ -11,6 +11,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::auth::RequestMeta;
+use crate::db::bound::BoundSql;
 use crate::db::functions::lower;
 use crate::db::models::{ActivityRow, ChildRow, InvolvementRow};
 use crate::db::schema::{activity, agencies, children, involvements};
@@ -252,31 +253,30 @@ pub async fn get_child(
     meta: &RequestMeta,
     id: Uuid,
 ) -> ServiceResult<Option<ChildRow>> {
-    let meta = meta.clone();
+    let read = BoundSql::new(
+        "WITH c AS (SELECT children.id, children.given_name, children.family_name, \
+         children.date_of_birth, children.gender, children.postcode, children.version \
+         FROM children WHERE children.id = ",
+    )
+    .uuid(id)
+    .sql(" AND ")
+    .append(policy::child_readable_sql(&reader, "children.id"))
+    .sql("), viewed AS (")
+    .append(audit::record_per_row_sql(
+        &reader.actor,
+        meta,
+        "CHILD_VIEWED",
+        "child",
+        audit::PerRow {
+            source: "c",
+            child: "id",
+            subject: "id",
+        },
+    ))
+    .sql(") SELECT * FROM c")
+    .query();
     crate::db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
-            let child: Option<ChildRow> = children::table
-                .filter(children::id.eq(id))
-                .filter(policy::child_readable_sql(&reader, "children.id"))
-                .select(ChildRow::as_select())
-                .first(conn)
-                .optional()?;
-            if let Some(child) = &child {
-                audit::record(
-                    conn,
-                    Some(&reader.actor),
-                    &meta,
-                    AuditEvent {
-                        action: "CHILD_VIEWED",
-                        child_id: Some(child.id),
-                        subject_type: Some("child"),
-                        subject_id: Some(child.id),
-                        ..AuditEvent::default()
-                    },
-                )?;
-            }
-            Ok(child)
-        })
+        Ok(read.get_result::<ChildRow>(conn).optional()?)
     })
     .await
 }

@@ -11,6 +11,7 @@ use crate::auth::{password, Actor, RequestMeta};
 use crate::db::functions::lower;
 use crate::db::models::{NewRefreshTokenRow, PractitionerRow, RefreshTokenRow};
 use crate::db::schema::{login_failures, practitioners, refresh_tokens};
+use crate::policy::Reader;
 use crate::service::audit::{self, AuditEvent};
 use crate::service::error::{ServiceError, ServiceResult};
 use crate::service::rate::window_start;
@@ -23,27 +24,13 @@ pub struct Session {
     pub practitioner: PractitionerRow,
 }
 
-/// Resolves a verified access token's subject to the practitioner's current standing.
-/// A deactivated practitioner is refused even while their token is unexpired.
-pub async fn load_actor(state: &AppState, practitioner_id: Uuid) -> ServiceResult<Actor> {
+/// Resolves a verified access token's subject to the practitioner's current standing, as the
+/// reader the request will use. A deactivated practitioner is refused even while their token is
+/// unexpired.
+pub async fn load_caller(state: &AppState, practitioner_id: Uuid) -> ServiceResult<Reader> {
+    let today = state.today();
     crate::db::run(&state.pool, move |conn| {
-        let row: Option<(Uuid, String, bool)> = practitioners::table
-            .find(practitioner_id)
-            .select((
-                practitioners::agency_id,
-                practitioners::role,
-                practitioners::active,
-            ))
-            .first(conn)
-            .optional()?;
-        match row {
-            Some((agency_id, role, true)) => Ok(Actor {
-                practitioner_id,
-                agency_id,
-                role: role.parse().map_err(anyhow::Error::from)?,
-            }),
-            _ => Err(ServiceError::Unauthenticated),
-        }
+        Reader::load_caller(conn, practitioner_id, today)?.ok_or(ServiceError::Unauthenticated)
     })
     .await
 }
