@@ -161,7 +161,8 @@ function init(args)
     for w in line:gmatch("[^\t]+") do table.insert(f, w) end
     table.insert(lines, f)
   end
-  math.randomseed(os.time() + tonumber(args[2] or "0"))
+  -- setup() has given this thread its id: without it both threads draw the same sequence.
+  math.randomseed(os.time() + tonumber(args[2] or "0") + 7919 * (id or 0))
 end
 function request()
   local r = lines[math.random(#lines)]
