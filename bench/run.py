@@ -44,6 +44,7 @@ MY_TASKS = "{ myTasks(first: 50) { edges { node { id title dueOn status child { 
 SEARCH = ("query($f: String!, $d: Date!) { searchChildren(familyName: $f, dateOfBirth: $d) "
           "{ id givenName familyName dateOfBirth postcodeDistrict score } }")
 CONTACT = ("mutation($i: RecordContactInput!) { recordContact(input: $i) { id } }")
+UPDATE_TASK = "mutation($i: UpdateTaskInput!) { updateTask(input: $i) { id version } }"
 LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }"
 
 
@@ -163,6 +164,7 @@ function init(args)
   end
   -- setup() has given this thread its id: without it both threads draw the same sequence.
   math.randomseed(os.time() + tonumber(args[2] or "0") + 7919 * (id or 0))
+  if init_more then init_more(args) end
 end
 function request()
   local r = lines[math.random(#lines)]
@@ -184,6 +186,61 @@ function done(summary, latency, requests)
   io.write(string.format('RESULT {"requests": %d, "duration_us": %d, "errors": %d, "p50_us": %d, "p95_us": %d, "p99_us": %d, "socket_errors": %d}\n',
     summary.requests, summary.duration, e, latency:percentile(50), latency:percentile(95),
     latency:percentile(99), s.connect + s.read + s.write + s.timeout))
+end
+"""
+
+
+# The writes mix: recordContact and updateTask in turn. Each wrk thread owns its own share of
+# the tasks (open ones the token's practitioner created or is assigned to) and sends an update
+# for a task only when no update of it is in flight, with the version the last response
+# returned: no two connections fight over one task, so no version conflicts. A task whose
+# answer never came back (an error) stays out of the rotation; the error is counted.
+WRITES_LUA = r"""
+local tasks, by_id, cursor, turn = {}, {}, 0, 0
+function init_more(args)
+  local i, n = 0, tonumber(args[4])
+  for line in io.lines(args[3]) do
+    if i % n == id then
+      local tok, tid, v = line:match("^([^\t]+)\t([^\t]+)\t(%d+)$")
+      local t = {tok, tid, tonumber(v), false}
+      table.insert(tasks, t)
+      by_id[tid] = t
+    end
+    i = i + 1
+  end
+end
+local function update_body(t)
+  -- A new due date on every update, within December 2026.
+  local due = string.format("2026-12-%02d", 1 + t[3] % 28)
+  return UPDATE_BODY
+end
+function request()
+  turn = turn + 1
+  if turn % 2 == 0 then
+    for _ = 1, #tasks do
+      cursor = cursor % #tasks + 1
+      local t = tasks[cursor]
+      if not t[4] then
+        t[4] = true
+        return wrk.format("POST", "/graphql",
+          { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. t[1] },
+          update_body(t))
+      end
+    end
+  end
+  local r = lines[math.random(#lines)]
+  return wrk.format("POST", "/graphql",
+    { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. r[1] }, body(r))
+end
+local count_errors = response
+function response(status, headers, b)
+  local tid, v = b:match('"updateTask":{"id":"([^"]+)","version":(%d+)}')
+  local t = tid and by_id[tid]
+  if t then
+    t[3] = tonumber(v)
+    t[4] = false
+  end
+  count_errors(status, headers, b)
 end
 """
 
@@ -211,19 +268,57 @@ def body_lua(kind):
         at = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
         a, b = parts(CONTACT, {"i": {"involvementId": "@@", "kind": "PHONE",
                                      "outcome": "HAPPENED", "at": at}}).split("@@")
-        return f"function body(r) return {lua_string(a)} .. r[3] .. {lua_string(b)} end"
+        u1, u2, u3, u4 = parts(UPDATE_TASK, {"i": {"id": "@@", "expectedVersion": "@V@",
+                                                  "dueOn": "@@"}}).replace('"@V@"', "@@").split("@@")
+        return (f"function body(r) return {lua_string(a)} .. r[3] .. {lua_string(b)} end\n"
+                + WRITES_LUA.replace("UPDATE_BODY", f"{lua_string(u1)} .. t[2] .. {lua_string(u2)} .. "
+                                     f"t[3] .. {lua_string(u3)} .. due .. {lua_string(u4)}"))
     if kind == "login":
         a, b = parts(LOGIN, {"e": "@@", "p": PASSWORD}).split("@@")
         return f"function body(r) return {lua_string(a)} .. r[6] .. {lua_string(b)} end"
     raise ValueError(kind)
 
 
-def run_wrk(address, script, data, seconds, connections):
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
-                          "--timeout", "10s", "-s", script, address, "--", data, "1"],
+WRK_THREADS = 2
+
+
+def run_wrk(address, script, data, seconds, connections, *more):
+    out = subprocess.run(["wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds}s",
+                          "--latency", "--timeout", "10s", "-s", script, address, "--", data, "1",
+                          *more],
                          check=True, capture_output=True, text=True).stdout
     line = next(l for l in out.splitlines() if l.startswith("RESULT "))
     return json.loads(line[len("RESULT "):])
+
+
+def write_tasks(url, tokens, path):
+    """Open tasks the signed-in practitioners may update (they created it or are assigned it),
+    on children they are in the team of, naming nobody the practitioner may not see (the
+    creator's and assignee's involvements are STANDARD or in the practitioner's agency): up to
+    8 each, with their current version, as token, task id and version."""
+    emails = "{" + ",".join(tokens) + "}"
+    # A task one signed-in practitioner created and another is assigned goes to one of them
+    # only: listed twice, two connections would update it at once and conflict.
+    rows = psql(url, "-F", "\t", "-c", f"""
+        SELECT email, id, version FROM (
+            SELECT email, id, version,
+                   row_number() OVER (PARTITION BY email ORDER BY md5(id::text)) AS k
+            FROM (SELECT DISTINCT ON (t.id) p.email, t.id, t.version
+                  FROM practitioners p JOIN tasks t ON t.created_by = p.id OR t.assignee_id = p.id
+                  WHERE p.email = ANY('{emails}'::text[]) AND t.status = 'OPEN'
+                    AND EXISTS (SELECT 1 FROM involvements r WHERE r.child_id = t.child_id
+                                AND r.practitioner_id = p.id AND r.ended_on IS NULL)
+                    AND NOT EXISTS (SELECT 1 FROM involvements h WHERE h.child_id = t.child_id
+                                    AND h.practitioner_id IN (t.created_by, t.assignee_id)
+                                    AND h.practitioner_id <> p.id AND h.sensitivity <> 'STANDARD'
+                                    AND h.agency_id <> p.agency_id)
+                  ORDER BY t.id, md5(p.email)) d) s
+        WHERE k <= 8 ORDER BY k, email""").splitlines()
+    with open(path, "w") as f:
+        for row in rows:
+            email, task, version = row.split("\t")
+            f.write(f"{tokens[email]}\t{task}\t{version}\n")
+    return len(rows)
 
 
 def main():
@@ -256,11 +351,12 @@ def main():
             WHERE i.ended_on IS NULL AND p.role = 'PRACTITIONER'
             ORDER BY p.id, md5(i.id::text) LIMIT {USERS}""").splitlines()
         say(f"signing in {len(rows)} practitioners")
-        data_lines = []
+        data_lines, tokens = [], {}
         for row in rows:
             email, child, inv, family, dob = row.split("\t")
             token = post(address, LOGIN, {"e": email, "p": PASSWORD})["data"]["login"]["accessToken"]
             data_lines.append("\t".join([token, child, inv, typo(family), dob, email]))
+            tokens[email] = token
         tmp = tempfile.mkdtemp(prefix="patchwork-bench-")
         data = os.path.join(tmp, "users.tsv")
         with open(data, "w") as f:
@@ -274,13 +370,21 @@ def main():
             script = os.path.join(tmp, f"{name}.lua")
             with open(script, "w") as f:
                 f.write(LUA + "\n" + body_lua(name) + "\n")
+            more = []
+            if name == "writes":
+                # Versions move with every update: read them afresh before each run.
+                more = [os.path.join(tmp, "tasks.tsv"), str(WRK_THREADS)]
+                say(f"writes: {write_tasks(url, tokens, more[0])} tasks to update")
             say(f"{name}: warming up")
-            run_wrk(address, script, data, 3, conns)
+            run_wrk(address, script, data, 3, conns, *more)
+            if name == "writes":
+                time.sleep(1)  # let the server finish what wrk left in flight
+                write_tasks(url, tokens, more[0])
             sql0, req0 = metric(address, "patchwork_sql_statements_total"), \
                 metric(address, 'patchwork_http_requests_total{method="POST",route="/graphql",status="200"}')
             cpu0 = cpu_seconds(server.pid)
             say(f"{name}: {seconds} s at {conns} connections")
-            r = run_wrk(address, script, data, seconds, conns)
+            r = run_wrk(address, script, data, seconds, conns, *more)
             cpu1 = cpu_seconds(server.pid)
             sql1, req1 = metric(address, "patchwork_sql_statements_total"), \
                 metric(address, 'patchwork_http_requests_total{method="POST",route="/graphql",status="200"}')
