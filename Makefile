@@ -52,8 +52,14 @@ audit: toolchain
 	scripts/audit.sh
 
 ## Benchmarks over a generated county (SCALE=1 by default; 0.1 and 5 too): see README.
+# bench needs wrk, and pgbench for the raw-SQL ceiling. /usr/bin/pgbench may be Debian's version
+# wrapper with no pgbench behind it; Debian 12 ships pgbench in the server package
+# (postgresql-15), not in postgresql-client-15: try the client package first, the server's after.
 bench: toolchain
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || { echo "wrk is needed (apt-get install wrk)"; exit 1; }
+	@has_pgbench() { ls /usr/lib/postgresql/*/bin/pgbench >/dev/null 2>&1 || pgbench --version >/dev/null 2>&1; }; \
+	  has_pgbench || { [ "$$(id -u)" = 0 ] && { apt-get install -y -qq postgresql-client >/dev/null; has_pgbench || apt-get install -y -qq postgresql >/dev/null; } && has_pgbench; } || \
+	  { echo "pgbench is needed (Debian: apt-get install postgresql-client, or postgresql where the client package lacks it)"; exit 1; }
 	$(CARGO) build --release --bin patchwork
 	python3 bench/run.py
 

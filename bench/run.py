@@ -7,6 +7,7 @@ practitioners the load is spread over, default 200). Writes bench/results/latest
 a table. Standard library only.
 """
 
+import glob
 import hashlib
 import json
 import os
@@ -321,9 +322,73 @@ def write_tasks(url, tokens, path):
     return len(rows)
 
 
+def find_pgbench():
+    """PGBENCH, else the newest /usr/lib/postgresql/*/bin/pgbench, else pgbench on PATH; only
+    one that answers --version (Debian's /usr/bin/pgbench is a wrapper that may have nothing
+    behind it)."""
+    def major(path):
+        m = re.search(r"/postgresql/(\d+)/", path)
+        return int(m.group(1)) if m else 0
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pgbench"), key=major, reverse=True)
+    for candidate in [os.environ.get("PGBENCH"), *found, shutil.which("pgbench")]:
+        if candidate and os.access(candidate, os.X_OK) and subprocess.run(
+                [candidate, "--version"], capture_output=True).returncode == 0:
+            return candidate
+    return None
+
+
+# The (practitioner, child) pairs the team scenario requests, for pgbench to draw from: the
+# caller's agency and the agencies they may read as (their own and those whose agreements in
+# force grant to it), worked out once here as the server works them out per request.
+PAIRS_SQL = """
+DROP TABLE IF EXISTS bench_pairs;
+CREATE TABLE bench_pairs (n serial PRIMARY KEY, practitioner_id uuid NOT NULL,
+                          agency_id uuid NOT NULL, child_id uuid NOT NULL, agencies uuid[] NOT NULL);
+INSERT INTO bench_pairs (practitioner_id, agency_id, child_id, agencies)
+SELECT p.id, p.agency_id, v.child_id,
+       ARRAY[p.agency_id] || ARRAY(
+           SELECT s.from_agency_id FROM sharing_agreements s
+           WHERE s.to_agency_id = p.agency_id AND s.revoked_at IS NULL
+             AND s.starts_on <= current_date AND (s.ends_on IS NULL OR s.ends_on >= current_date)
+           ORDER BY s.from_agency_id)
+FROM (VALUES {values}) AS v (email, child_id, k)
+JOIN practitioners p ON p.email = v.email
+ORDER BY v.k;
+ANALYZE bench_pairs;
+"""
+
+
+def write_pairs(url, pairs):
+    values = ",".join(f"('{email}', '{child}'::uuid, {k})" for k, (email, child) in enumerate(pairs))
+    psql(url, "-c", PAIRS_SQL.format(values=values))
+    return int(psql(url, "-c", "SELECT count(*) FROM bench_pairs"))
+
+
+def run_pgbench(pgbench, url, mode, seconds, clients, pairs):
+    """tps of bench/team.pgbench in `mode` (prepared or simple) over `pairs` rows of
+    bench_pairs; a failed run stops the bench with pgbench's first error."""
+    cmd = [pgbench, "-n", "-M", mode, "-c", str(clients), "-j", "2", "-T", str(seconds),
+           "-D", f"pairs={pairs}", "-D", f"quote={int(mode == 'simple')}",
+           "-f", os.path.join(ROOT, "bench", "team.pgbench"), url]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    tps = re.search(r"^tps = ([0-9.]+)", res.stdout, re.M)
+    failed = re.search(r"^number of failed transactions: (\d+)", res.stdout, re.M)
+    if res.returncode != 0 or not tps or (failed and int(failed.group(1)) > 0):
+        lines = (res.stderr + res.stdout).splitlines()
+        first = next((l for l in lines if re.search(r"error|fatal|abort", l, re.I)),
+                     lines[0] if lines else f"exit status {res.returncode}")
+        sys.exit(f"bench: pgbench -M {mode} failed: {first.strip()}\n  command: {' '.join(cmd)}")
+    latency = re.search(r"^latency average = ([0-9.]+) ms", res.stdout, re.M)
+    return float(tps.group(1)), float(latency.group(1)) if latency else None
+
+
 def main():
     if not shutil.which("wrk"):
         sys.exit("bench: wrk is missing (Debian: apt-get install wrk)")
+    pgbench = find_pgbench()
+    if not pgbench and (not ONLY or "team" in ONLY):
+        sys.exit("bench: pgbench is missing (Debian: apt-get install postgresql-client, or the "
+                 "postgresql package where the client package lacks it; or set PGBENCH)")
     admin = subprocess.run([os.path.join(ROOT, "scripts", "postgres.sh")], check=True,
                            capture_output=True, text=True).stdout.strip()
     url, generation = prepare_database(admin)
@@ -351,9 +416,10 @@ def main():
             WHERE i.ended_on IS NULL AND p.role = 'PRACTITIONER'
             ORDER BY p.id, md5(i.id::text) LIMIT {USERS}""").splitlines()
         say(f"signing in {len(rows)} practitioners")
-        data_lines, tokens = [], {}
+        data_lines, tokens, pairs = [], {}, []
         for row in rows:
             email, child, inv, family, dob = row.split("\t")
+            pairs.append((email, child))
             token = post(address, LOGIN, {"e": email, "p": PASSWORD})["data"]["login"]["accessToken"]
             data_lines.append("\t".join([token, child, inv, typo(family), dob, email]))
             tokens[email] = token
@@ -401,6 +467,16 @@ def main():
                 "peak_rss_mb": round(peak_rss_mb(server.pid), 1),
                 "ceiling_rps": None,
             })
+            if name == "team":
+                # The ceiling: the same statements straight at PostgreSQL, at the same
+                # concurrency and for as long (bench/team.pgbench).
+                n_pairs = write_pairs(url, pairs)
+                for mode, key in (("prepared", "ceiling_rps"), ("simple", "ceiling_simple_rps")):
+                    say(f"team ceiling: pgbench -M {mode}, {seconds} s at {conns} clients, "
+                        f"{n_pairs} pairs")
+                    tps, _ = run_pgbench(pgbench, url, mode, seconds, conns, n_pairs)
+                    scenarios[-1][key] = round(tps, 1)
+                scenarios[-1]["of_ceiling"] = round(scenarios[-1]["rps"] / scenarios[-1]["ceiling_rps"], 3)
         result = {"machine": machine(), "scale": SCALE, "date": datetime.now().date().isoformat(),
                   "connections": CONNECTIONS, "duration_s": DURATION,
                   "generation_s": None if generation is None else round(generation),
@@ -410,11 +486,19 @@ def main():
             json.dump(result, f, indent=2)
             f.write("\n")
         print(f"{'scenario':<12} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-              f"{'errors':>7} {'SQL/req':>8} {'CPU ms/req':>10} {'RSS MB':>7}")
+              f"{'errors':>7} {'SQL/req':>8} {'CPU ms/req':>10} {'RSS MB':>7} {'raw SQL/s':>10} "
+              f"{'Patchwork / raw SQL':>20}")
         for s in scenarios:
+            ceiling = s["ceiling_rps"]
+            ratio = f"{s['rps'] / ceiling:.0%}" if ceiling else "-"
             print(f"{s['name']:<12} {s['rps']:>9} {s['p50_ms']:>8} {s['p95_ms']:>8} {s['p99_ms']:>8} "
                   f"{s['errors']:>7} {s['sql_per_request']:>8} {s['cpu_ms_per_request']:>10} "
-                  f"{s['peak_rss_mb']:>7}")
+                  f"{s['peak_rss_mb']:>7} {ceiling or '-':>10} {ratio:>20}")
+        for s in scenarios:
+            if s["ceiling_rps"]:
+                print(f"{s['name']}: raw SQL is pgbench with bench/team.pgbench at {CONNECTIONS} "
+                      f"clients, prepared ({s['ceiling_rps']}/s); unprepared: "
+                      f"{s['ceiling_simple_rps']}/s")
         print(f"({machine()}; scale {SCALE}; {CONNECTIONS} connections; results in bench/results/latest.json)")
     finally:
         server.send_signal(signal.SIGTERM)
