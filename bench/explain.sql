@@ -1,0 +1,37 @@
+-- EXPLAIN (ANALYZE, BUFFERS) of each statement of the team screen (bench/team.pgbench, the
+-- statements as the server sends them) for one (practitioner, child) pair, the values pasted
+-- in as literals:
+--   psql <bench database url> -f bench/explain.sql
+--   psql <bench database url> -v me=<practitioner id> -v agency=<their agency id> \
+--        -v child=<child id> -v agencies='{<agency id>,...}' -f bench/explain.sql
+-- Without -v it takes the first pair `make bench` wrote to bench_pairs. The audit insert
+-- runs inside a transaction that is rolled back, so nothing is left behind.
+\set ON_ERROR_STOP on
+\if :{?me}
+\else
+SELECT practitioner_id AS me, agency_id AS agency, child_id AS child, agencies
+  FROM bench_pairs ORDER BY n LIMIT 1 \gset
+\endif
+SELECT current_date AS today \gset
+\echo pair: practitioner :me (agency :agency), child :child, reading as :agencies
+
+\echo
+\echo 1. the caller lookup
+EXPLAIN (ANALYZE, BUFFERS) SELECT "practitioners"."agency_id", "practitioners"."role", "practitioners"."active" FROM "practitioners" WHERE ("practitioners"."id" = :'me') LIMIT 1;
+
+\echo 2. the sharing agreements the reader reads under
+EXPLAIN (ANALYZE, BUFFERS) SELECT "sharing_agreements"."from_agency_id" FROM "sharing_agreements" WHERE (((("sharing_agreements"."to_agency_id" = :'agency') AND ("sharing_agreements"."revoked_at" IS NULL)) AND ("sharing_agreements"."starts_on" <= :'today')) AND (("sharing_agreements"."ends_on" IS NULL) OR ("sharing_agreements"."ends_on" >= :'today')));
+
+BEGIN;
+\echo 3. the child read
+EXPLAIN (ANALYZE, BUFFERS) SELECT "children"."id", "children"."given_name", "children"."family_name", "children"."date_of_birth", "children"."gender", "children"."postcode", "children"."version" FROM "children" WHERE (("children"."id" = :'child') AND children.id IN (SELECT r.child_id FROM involvements r WHERE r.ended_on IS NULL AND r.practitioner_id = :'me')) LIMIT 1;
+
+\echo 4. the CHILD_VIEWED audit insert (rolled back)
+EXPLAIN (ANALYZE, BUFFERS) INSERT INTO "audit_events" ("actor_id", "actor_agency_id", "action", "child_id", "subject_type", "subject_id", "request_id", "client_addr", "reason", "details") VALUES (:'me', :'agency', 'CHILD_VIEWED', :'child', 'child', :'child', '8dbf32c0-1eb2-456c-82d5-9730fd62fe47', '127.0.0.1', DEFAULT, '{}');
+ROLLBACK;
+
+\echo 5. the team
+EXPLAIN (ANALYZE, BUFFERS) SELECT "involvements"."id", "involvements"."child_id", "involvements"."practitioner_id", "involvements"."agency_id", "involvements"."role", "involvements"."sensitivity", "involvements"."consent", "involvements"."lawful_basis", "involvements"."is_lead", "involvements"."started_on", "involvements"."ended_on", "involvements"."last_contact_at", "involvements"."next_contact_at", "involvements"."version", "involvements"."created_at", "practitioners"."id", "practitioners"."agency_id", "practitioners"."display_name", "practitioners"."email", "practitioners"."job_title", "practitioners"."phone", "practitioners"."mobile", "practitioners"."role", "practitioners"."active", "practitioners"."version", "agencies"."id", "agencies"."name", "agencies"."kind", "agencies"."sensitive", "agencies"."email", "agencies"."phone", "agencies"."version" FROM (("involvements" INNER JOIN "practitioners" ON ("practitioners"."id" = "involvements"."practitioner_id")) INNER JOIN "agencies" ON ("agencies"."id" = "involvements"."agency_id")) WHERE (((("involvements"."child_id" = ANY(ARRAY[:'child']::uuid[])) AND involvements.child_id IN (SELECT r.child_id FROM involvements r WHERE r.ended_on IS NULL AND r.practitioner_id = :'me')) AND (involvements.sensitivity = 'STANDARD' OR involvements.practitioner_id = :'me' OR involvements.agency_id = ANY(:'agencies'::uuid[]))) AND ("involvements"."ended_on" IS NULL)) ORDER BY "involvements"."child_id" ASC, ("involvements"."is_lead" AND ("involvements"."ended_on" IS NULL)) DESC, "involvements"."started_on" ASC, "involvements"."id" ASC;
+
+\echo 6. the tasks
+EXPLAIN (ANALYZE, BUFFERS) SELECT "tasks"."id", "tasks"."child_id", "tasks"."title", "tasks"."description", "tasks"."assignee_id", "tasks"."created_by", "tasks"."due_on", "tasks"."status", "tasks"."version", "tasks"."created_at", "practitioners"."id", "practitioners"."agency_id", "practitioners"."display_name", "practitioners"."email", "practitioners"."job_title", "practitioners"."phone", "practitioners"."mobile", "practitioners"."role", "practitioners"."active", "practitioners"."version" FROM ("tasks" LEFT OUTER JOIN "practitioners" ON ("tasks"."assignee_id" = "practitioners"."id")) WHERE (("tasks"."child_id" = ANY(ARRAY[:'child']::uuid[])) AND tasks.child_id IN (SELECT r.child_id FROM involvements r WHERE r.ended_on IS NULL AND r.practitioner_id = :'me') AND (NOT EXISTS (SELECT 1 FROM involvements h WHERE h.child_id = tasks.child_id AND h.practitioner_id = tasks.created_by AND NOT (h.sensitivity = 'STANDARD' OR h.practitioner_id = :'me' OR h.agency_id = ANY(:'agencies'::uuid[]))) AND (tasks.assignee_id IS NULL OR NOT EXISTS (SELECT 1 FROM involvements h WHERE h.child_id = tasks.child_id AND h.practitioner_id = tasks.assignee_id AND NOT (h.sensitivity = 'STANDARD' OR h.practitioner_id = :'me' OR h.agency_id = ANY(:'agencies'::uuid[])))))) ORDER BY "tasks"."due_on" ASC NULLS LAST, "tasks"."created_at" ASC, "tasks"."id" ASC;
