@@ -370,7 +370,9 @@ def run_pgbench(pgbench, url, mode, seconds, clients, pairs):
     cmd = [pgbench, "-n", "-M", mode, "-c", str(clients), "-j", "2", "-T", str(seconds),
            "-D", f"pairs={pairs}", "-D", f"quote={int(mode == 'simple')}",
            "-f", os.path.join(ROOT, "bench", "team.pgbench"), url]
-    res = subprocess.run(cmd, capture_output=True, text=True)
+    # The server's session settings (api/src/db/mod.rs), so both plan the statements alike.
+    env = {**os.environ, "PGOPTIONS": "-c plan_cache_mode=force_generic_plan"}
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env)
     tps = re.search(r"^tps = ([0-9.]+)", res.stdout, re.M)
     failed = re.search(r"^number of failed transactions: (\d+)", res.stdout, re.M)
     if res.returncode != 0 or not tps or (failed and int(failed.group(1)) > 0):
