@@ -102,6 +102,15 @@ def peak_rss_mb(pid):
     return None
 
 
+def reset_peak_rss(pid):
+    """Restarts VmHWM, so each scenario reports its own peak (Linux; a no-op elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
 def machine():
     model = "unknown CPU"
     try:
@@ -425,6 +434,7 @@ def main():
             token = post(address, LOGIN, {"e": email, "p": PASSWORD})["data"]["login"]["accessToken"]
             data_lines.append("\t".join([token, child, inv, typo(family), dob, email]))
             tokens[email] = token
+        say(f"signed in; server peak RSS so far {peak_rss_mb(server.pid):.1f} MB")
         tmp = tempfile.mkdtemp(prefix="patchwork-bench-")
         data = os.path.join(tmp, "users.tsv")
         with open(data, "w") as f:
@@ -443,6 +453,7 @@ def main():
                 # Versions move with every update: read them afresh before each run.
                 more = [os.path.join(tmp, "tasks.tsv"), str(WRK_THREADS)]
                 say(f"writes: {write_tasks(url, tokens, more[0])} tasks to update")
+            reset_peak_rss(server.pid)
             say(f"{name}: warming up")
             run_wrk(address, script, data, 3, conns, *more)
             if name == "writes":
