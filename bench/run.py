@@ -200,10 +200,11 @@ end
 """
 
 
-# The writes mix: recordContact and updateTask in turn. Each wrk thread owns its own share of
-# the tasks (open ones the token's practitioner created or is assigned to) and sends an update
-# for a task only when no update of it is in flight, with the version the last response
-# returned: no two connections fight over one task, so no version conflicts. A task whose
+# The writes mix: recordContact and updateTask in turn; every other contact is a missed one,
+# which notifies the child's team. Each wrk thread owns its own share of the tasks (open ones
+# the token's practitioner created or is assigned to) and sends an update for a task only when
+# no update of it is in flight, with the version the last response returned: no two
+# connections fight over one task, so no version conflicts. A task whose
 # answer never came back (an error) stays out of the rotation; the error is counted.
 WRITES_LUA = r"""
 local tasks, by_id, cursor, turn = {}, {}, 0, 0
@@ -276,11 +277,18 @@ def body_lua(kind):
         return f"function body(r) return {lua_string(a)} .. r[4] .. {lua_string(b)} .. r[5] .. {lua_string(c)} end"
     if kind == "writes":
         at = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        a, b = parts(CONTACT, {"i": {"involvementId": "@@", "kind": "PHONE",
-                                     "outcome": "HAPPENED", "at": at}}).split("@@")
+        # Every other contact is a missed one (WAS_NOT_BROUGHT), which notifies the child's
+        # team: one outbox message per member who may see the involvement.
+        a, b, c = parts(CONTACT, {"i": {"involvementId": "@@", "kind": "PHONE",
+                                        "outcome": "@@", "at": at}}).split("@@")
         u1, u2, u3, u4 = parts(UPDATE_TASK, {"i": {"id": "@@", "expectedVersion": "@V@",
                                                   "dueOn": "@@"}}).replace('"@V@"', "@@").split("@@")
-        return (f"function body(r) return {lua_string(a)} .. r[3] .. {lua_string(b)} end\n"
+        return ("local contacts = 0\n"
+                "function body(r)\n"
+                "  contacts = contacts + 1\n"
+                "  local outcome = contacts % 2 == 0 and 'WAS_NOT_BROUGHT' or 'HAPPENED'\n"
+                f"  return {lua_string(a)} .. r[3] .. {lua_string(b)} .. outcome .. {lua_string(c)}\n"
+                "end\n"
                 + WRITES_LUA.replace("UPDATE_BODY", f"{lua_string(u1)} .. t[2] .. {lua_string(u2)} .. "
                                      f"t[3] .. {lua_string(u3)} .. due .. {lua_string(u4)}"))
     if kind == "login":
