@@ -344,3 +344,65 @@ async fn a_read_whose_audit_event_cannot_be_written_fails_closed() {
     assert_eq!(error_code(&body), Some("INTERNAL"), "{body}");
     assert!(!body.to_string().contains(&sc.child), "{body}");
 }
+
+#[tokio::test]
+async fn listing_my_children_records_exactly_the_children_shown() {
+    let sc = scene(spawn_app().await).await;
+    let app = &sc.app;
+    // Leo Marsh is already on the teacher's list; two more, so that a page of two leaves one.
+    let ava = s(&register(
+        app,
+        &sc.teacher,
+        "Ava",
+        "Bell",
+        "2016-02-01",
+        None,
+        "Teacher",
+    )
+    .await["child"]["id"]);
+    let zak = s(&register(
+        app,
+        &sc.teacher,
+        "Zak",
+        "Young",
+        "2014-09-30",
+        None,
+        "Teacher",
+    )
+    .await["child"]["id"]);
+    let q = "query($after: String) { myChildren(first: 2, after: $after) { \
+             edges { node { id } } pageInfo { hasNextPage endCursor } } }";
+    let first = app.gql_ok(Some(&sc.teacher.token), q, json!({})).await["myChildren"].clone();
+    let shown: Vec<String> = first["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| s(&e["node"]["id"]))
+        .collect();
+    assert_eq!(shown, vec![ava.clone(), sc.child.clone()], "by family name");
+    let vars = json!({ "after": first["pageInfo"]["endCursor"] });
+    let second = app.gql_ok(Some(&sc.teacher.token), q, vars).await["myChildren"].clone();
+    assert_eq!(s(&second["edges"][0]["node"]["id"]), zak);
+    assert_eq!(second["pageInfo"]["hasNextPage"], false);
+
+    let events = app
+        .gql_ok(
+            Some(&sc.admin.token),
+            EVENTS,
+            json!({ "p": sc.teacher.id, "a": "CHILDREN_LISTED" }),
+        )
+        .await["auditEvents"]["edges"]
+        .clone();
+    let events = events.as_array().unwrap();
+    assert_eq!(events.len(), 2, "{events:#?}");
+    // Newest first: the second page, then the first; each names only what it showed.
+    assert_eq!(events[0]["node"]["details"], json!({ "children": [zak] }));
+    assert_eq!(
+        events[1]["node"]["details"],
+        json!({ "children": [ava, sc.child] })
+    );
+    for e in events {
+        assert_eq!(s(&e["node"]["actor"]["id"]), sc.teacher.id);
+        assert!(e["node"]["requestId"].is_string(), "{e}");
+    }
+}
