@@ -46,6 +46,35 @@ pub fn record(
     Ok(())
 }
 
+/// An `INSERT` of one `action` event by `actor` whose details are the JSON object `details`
+/// computes, for a data-modifying `WITH` clause like [`record_per_row_sql`]'s.
+pub fn record_one_sql(
+    actor: &Actor,
+    meta: &RequestMeta,
+    action: &'static str,
+    details: BoundSql,
+) -> BoundSql {
+    BoundSql::new(
+        "INSERT INTO audit_events (actor_id, actor_agency_id, action, request_id, client_addr, \
+         details) SELECT ",
+    )
+    .uuid(actor.practitioner_id)
+    .sql(", ")
+    .uuid(actor.agency_id)
+    .sql(", ")
+    .text(action)
+    .sql(", ")
+    .optional_text(request_id(meta))
+    .sql(", ")
+    .optional_text(meta.client_addr.clone())
+    .sql(", ")
+    .append(details)
+}
+
+fn request_id(meta: &RequestMeta) -> Option<String> {
+    Some(meta.request_id.clone()).filter(|s| !s.is_empty())
+}
+
 /// Where a read's audit events come from: one per row of `source`, a name in the statement's
 /// `WITH` list, whose columns `child` and `subject` name the child and the subject.
 pub struct PerRow<'a> {
@@ -82,7 +111,7 @@ pub fn record_per_row_sql(
     .sql(format!(", {source}.{child}, "))
     .text(subject_type)
     .sql(format!(", {source}.{subject}, "))
-    .optional_text(Some(meta.request_id.clone()).filter(|s| !s.is_empty()))
+    .optional_text(request_id(meta))
     .sql(", ")
     .optional_text(meta.client_addr.clone())
     .sql(format!(" FROM {source}"))

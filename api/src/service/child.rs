@@ -253,11 +253,9 @@ pub async fn get_child(
     meta: &RequestMeta,
     id: Uuid,
 ) -> ServiceResult<Option<ChildRow>> {
-    let read = BoundSql::new(
-        "WITH c AS (SELECT children.id, children.given_name, children.family_name, \
-         children.date_of_birth, children.gender, children.postcode, children.version \
-         FROM children WHERE children.id = ",
-    )
+    let read = BoundSql::new(format!(
+        "WITH c AS (SELECT {CHILD_COLUMNS} FROM children WHERE children.id = "
+    ))
     .uuid(id)
     .sql(" AND ")
     .append(policy::child_readable_sql(&reader, "children.id"))
@@ -299,6 +297,10 @@ pub async fn children_by_ids(
 
 type ChildKey = (String, String, Uuid);
 
+/// The columns of [`ChildRow`], for statements written out in SQL.
+const CHILD_COLUMNS: &str = "children.id, children.given_name, children.family_name, \
+     children.date_of_birth, children.gender, children.postcode, children.version";
+
 /// Children the caller has an active involvement with, by family name, given name and id.
 pub async fn my_children(
     state: &AppState,
@@ -309,58 +311,47 @@ pub async fn my_children(
 ) -> ServiceResult<Page<ChildRow>> {
     let limit = page::check_first(first)?;
     let after: Option<ChildKey> = page::decode(after.as_deref())?;
-    let meta = meta.clone();
-    crate::db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
-            let me = reader.actor.practitioner_id;
-            let mut query = children::table
-                .filter(
-                    children::id.eq_any(
-                        involvements::table
-                            .filter(involvements::practitioner_id.eq(me))
-                            .filter(involvements::ended_on.is_null())
-                            .select(involvements::child_id),
-                    ),
-                )
-                .select(ChildRow::as_select())
-                .order((
-                    children::family_name.asc(),
-                    children::given_name.asc(),
-                    children::id.asc(),
-                ))
-                .limit(limit + 1)
-                .into_boxed();
-            if let Some((family, given, id)) = after {
-                query = query.filter(
-                    sql::<Bool>("(children.family_name, children.given_name, children.id) > (")
-                        .bind::<diesel::sql_types::Text, _>(family)
-                        .sql(", ")
-                        .bind::<diesel::sql_types::Text, _>(given)
-                        .sql(", ")
-                        .bind::<diesel::sql_types::Uuid, _>(id)
-                        .sql(")"),
-                );
-            }
-            let rows = query.load(conn)?;
-            let page = page::paginate(rows, limit, |c: &ChildRow| {
-                (c.family_name.clone(), c.given_name.clone(), c.id)
-            });
-            audit::record(
-                conn,
-                Some(&reader.actor),
-                &meta,
-                AuditEvent {
-                    action: "CHILDREN_LISTED",
-                    details: Some(serde_json::json!({
-                        "children": page.items.iter().map(|(_, c)| c.id).collect::<Vec<_>>()
-                    })),
-                    ..AuditEvent::default()
-                },
-            )?;
-            Ok(page)
-        })
-    })
-    .await
+    let mut mine = BoundSql::new(format!(
+        "SELECT {CHILD_COLUMNS} FROM children WHERE children.id IN \
+         (SELECT r.child_id FROM involvements r WHERE r.ended_on IS NULL AND r.practitioner_id = "
+    ))
+    .uuid(reader.actor.practitioner_id)
+    .sql(")");
+    if let Some((family, given, id)) = after {
+        mine = mine
+            .sql(" AND (children.family_name, children.given_name, children.id) > (")
+            .text(family)
+            .sql(", ")
+            .text(given)
+            .sql(", ")
+            .uuid(id)
+            .sql(")");
+    }
+    // One row more than asked tells whether another page follows; the audit event names only
+    // the rows shown.
+    let order = "ORDER BY family_name, given_name, id";
+    let listed = BoundSql::new("jsonb_build_object('children', COALESCE((SELECT jsonb_agg(s.id ")
+        .sql(order)
+        .sql(format!(") FROM (SELECT * FROM page {order} LIMIT "))
+        .bigint(limit)
+        .sql(") s), '[]'::jsonb))");
+    let read = BoundSql::new("WITH page AS (")
+        .append(mine)
+        .sql(format!(" {order} LIMIT "))
+        .bigint(limit + 1)
+        .sql("), listed AS (")
+        .append(audit::record_one_sql(
+            &reader.actor,
+            meta,
+            "CHILDREN_LISTED",
+            listed,
+        ))
+        .sql(format!(") SELECT * FROM page {order}"))
+        .query();
+    let rows: Vec<ChildRow> = crate::db::run(&state.pool, move |conn| Ok(read.load(conn)?)).await?;
+    Ok(page::paginate(rows, limit, |c: &ChildRow| {
+        (c.family_name.clone(), c.given_name.clone(), c.id)
+    }))
 }
 
 /// What a search shows: only what confirms identity.
