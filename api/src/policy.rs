@@ -128,7 +128,6 @@ use diesel::PgConnection;
 
 use crate::db::bound::BoundSql;
 use crate::db::models::{InvolvementRow, TaskRow};
-use crate::db::schema::sharing_agreements;
 use crate::domain::Sensitivity;
 
 /// What one reader may see, settled once per request.
@@ -142,16 +141,22 @@ pub struct Reader {
     pub today: NaiveDate,
 }
 
+/// Rule 5: the sharing agreement `s` is in force on `today`: not revoked, started, not ended.
+fn agreement_in_force_sql(today: NaiveDate) -> BoundSql {
+    BoundSql::new("s.revoked_at IS NULL AND s.starts_on <= ")
+        .date(today)
+        .sql(" AND (s.ends_on IS NULL OR s.ends_on >= ")
+        .date(today)
+        .sql(")")
+}
+
 /// Rule 3: the agencies that share their RESTRICTED involvements with the agency `to_agency`
 /// through an agreement in force on `today`.
 fn sharing_with_sql(to_agency: BoundSql, today: NaiveDate) -> BoundSql {
     BoundSql::new("SELECT s.from_agency_id FROM sharing_agreements s WHERE s.to_agency_id = ")
         .append(to_agency)
-        .sql(" AND s.revoked_at IS NULL AND s.starts_on <= ")
-        .date(today)
-        .sql(" AND (s.ends_on IS NULL OR s.ends_on >= ")
-        .date(today)
-        .sql(")")
+        .sql(" AND ")
+        .append(agreement_in_force_sql(today))
 }
 
 #[derive(QueryableByName)]
@@ -405,17 +410,15 @@ pub fn audience_for_involvement(
             .collect());
     }
     // Agencies holding an agreement in force from the involvement's agency.
-    let sharing: Vec<Uuid> = sharing_agreements::table
-        .filter(sharing_agreements::from_agency_id.eq(inv.agency_id))
-        .filter(sharing_agreements::revoked_at.is_null())
-        .filter(sharing_agreements::starts_on.le(today))
-        .filter(
-            sharing_agreements::ends_on
-                .is_null()
-                .or(sharing_agreements::ends_on.ge(today)),
-        )
-        .select(sharing_agreements::to_agency_id)
-        .load(conn)?;
+    let SharingRow { sharing } = BoundSql::new(
+        "SELECT ARRAY(SELECT s.to_agency_id FROM sharing_agreements s WHERE s.from_agency_id = ",
+    )
+    .uuid(inv.agency_id)
+    .sql(" AND ")
+    .append(agreement_in_force_sql(today))
+    .sql(") AS sharing")
+    .query()
+    .get_result(conn)?;
     Ok(members
         .into_iter()
         .filter(|(p, agency)| {

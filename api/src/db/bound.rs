@@ -45,8 +45,12 @@ impl BoundSql {
     }
 
     /// Appends fixed text.
-    pub fn sql(mut self, text: impl Into<Cow<'static, str>>) -> Self {
-        self.parts.push(Part::Sql(text.into()));
+    pub fn sql(self, text: impl Into<Cow<'static, str>>) -> Self {
+        self.push(Part::Sql(text.into()))
+    }
+
+    fn push(mut self, part: Part) -> Self {
+        self.parts.push(part);
         self
     }
 
@@ -56,41 +60,34 @@ impl BoundSql {
         self
     }
 
-    pub fn uuid(mut self, value: Uuid) -> Self {
-        self.parts.push(Part::Uuid(value));
-        self
+    pub fn uuid(self, value: Uuid) -> Self {
+        self.push(Part::Uuid(value))
     }
 
     /// A `uuid[]` parameter, for `= ANY(...)`: one parameter however many ids.
-    pub fn uuids(mut self, values: Vec<Uuid>) -> Self {
-        self.parts.push(Part::Uuids(values));
-        self
+    pub fn uuids(self, values: Vec<Uuid>) -> Self {
+        self.push(Part::Uuids(values))
     }
 
-    pub fn text(mut self, value: impl Into<String>) -> Self {
-        self.parts.push(Part::Text(value.into()));
-        self
+    pub fn text(self, value: impl Into<String>) -> Self {
+        self.push(Part::Text(value.into()))
     }
 
     /// A text parameter that is NULL when `value` is None.
-    pub fn optional_text(mut self, value: Option<String>) -> Self {
-        self.parts.push(Part::OptionalText(value));
-        self
+    pub fn optional_text(self, value: Option<String>) -> Self {
+        self.push(Part::OptionalText(value))
     }
 
-    pub fn date(mut self, value: NaiveDate) -> Self {
-        self.parts.push(Part::Date(value));
-        self
+    pub fn date(self, value: NaiveDate) -> Self {
+        self.push(Part::Date(value))
     }
 
-    pub fn bigint(mut self, value: i64) -> Self {
-        self.parts.push(Part::BigInt(value));
-        self
+    pub fn bigint(self, value: i64) -> Self {
+        self.push(Part::BigInt(value))
     }
 
-    pub fn timestamptz(mut self, value: DateTime<Utc>) -> Self {
-        self.parts.push(Part::Timestamptz(value));
-        self
+    pub fn timestamptz(self, value: DateTime<Utc>) -> Self {
+        self.push(Part::Timestamptz(value))
     }
 
     /// This fragment as a whole statement, whose rows load into `QueryableByName` types.

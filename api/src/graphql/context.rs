@@ -39,57 +39,43 @@ impl ContextExt for Context<'_> {
     fn actor(&self) -> Result<Actor, ServiceError> {
         match self.data_opt::<Auth>() {
             Some(Auth::Actor(actor)) => Ok(*actor),
-            Some(Auth::Unavailable) => Err(ServiceError::Unavailable(anyhow::anyhow!(
-                "could not load the caller"
-            ))),
-            _ => Err(ServiceError::Unauthenticated),
+            Some(auth) => Err(not_signed_in(*auth)),
+            None => Err(ServiceError::Unauthenticated),
         }
     }
 }
 
-/// The caller's [`Reader`], loaded at most once per request and shared by its operations and
-/// their loaders. Usually loaded with the caller when the request is authenticated.
+/// Why a request without a signed-in caller is refused.
+fn not_signed_in(auth: Auth) -> ServiceError {
+    match auth {
+        Auth::Unavailable => {
+            ServiceError::Unavailable(anyhow::anyhow!("could not load the caller"))
+        }
+        _ => ServiceError::Unauthenticated,
+    }
+}
+
+/// The caller's [`Reader`], settled with the caller when the request is authenticated and
+/// shared by its operations and their loaders.
 pub struct RequestReader {
-    state: AppState,
     auth: Auth,
-    cell: tokio::sync::OnceCell<Reader>,
+    reader: Option<Reader>,
 }
 
 impl RequestReader {
-    pub fn new(state: AppState, auth: Auth, loaded: Option<Reader>) -> RequestReader {
-        RequestReader {
-            state,
-            auth,
-            cell: tokio::sync::OnceCell::new_with(loaded),
-        }
+    pub fn new(auth: Auth, reader: Option<Reader>) -> RequestReader {
+        RequestReader { auth, reader }
     }
 
-    pub async fn get(&self) -> Result<Reader, ServiceError> {
-        let actor = match self.auth {
-            Auth::Actor(actor) => actor,
-            Auth::Unavailable => {
-                return Err(ServiceError::Unavailable(anyhow::anyhow!(
-                    "could not load the caller"
-                )))
-            }
-            _ => return Err(ServiceError::Unauthenticated),
-        };
-        self.cell
-            .get_or_try_init(|| async {
-                let today = self.state.today();
-                crate::db::run(&self.state.pool, move |conn| {
-                    Ok(Reader::load(conn, actor, today)?)
-                })
-                .await
-            })
-            .await
-            .cloned()
+    pub fn get(&self) -> Result<Reader, ServiceError> {
+        match (&self.reader, self.auth) {
+            (Some(reader), Auth::Actor(_)) => Ok(reader.clone()),
+            (_, auth) => Err(not_signed_in(auth)),
+        }
     }
 }
 
 /// The signed-in caller's reader, or UNAUTHENTICATED.
-pub async fn reader(ctx: &Context<'_>) -> Result<Reader, ServiceError> {
-    ctx.data_unchecked::<std::sync::Arc<RequestReader>>()
-        .get()
-        .await
+pub fn reader(ctx: &Context<'_>) -> Result<Reader, ServiceError> {
+    ctx.data_unchecked::<std::sync::Arc<RequestReader>>().get()
 }

@@ -83,7 +83,7 @@ impl Loader<(Uuid, bool)> for TeamLoader {
         &self,
         keys: &[(Uuid, bool)],
     ) -> Result<HashMap<(Uuid, bool), Vec<TeamMember>>, Self::Error> {
-        let reader = self.1.get().await.map_err(Arc::new)?;
+        let reader = self.1.get().map_err(Arc::new)?;
         let include_ended = keys.iter().any(|(_, ended)| *ended);
         let ids: Vec<Uuid> = keys.iter().map(|(id, _)| *id).collect();
         let teams = involvement::teams(&self.0, reader, ids, include_ended)
@@ -115,7 +115,7 @@ impl Loader<Uuid> for InvolvementLoader {
     type Error = Arc<ServiceError>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, InvolvementRow>, Self::Error> {
-        let reader = self.1.get().await.map_err(Arc::new)?;
+        let reader = self.1.get().map_err(Arc::new)?;
         involvement::involvements_by_ids(&self.0, reader, keys.to_vec())
             .await
             .map_err(Arc::new)
@@ -133,7 +133,7 @@ impl Loader<Uuid> for TaskLoader {
         &self,
         keys: &[Uuid],
     ) -> Result<HashMap<Uuid, Vec<TaskWithAssignee>>, Self::Error> {
-        let reader = self.1.get().await.map_err(Arc::new)?;
+        let reader = self.1.get().map_err(Arc::new)?;
         let mut found = task::tasks_of(&self.0, reader, keys.to_vec())
             .await
             .map_err(Arc::new)?;
@@ -152,7 +152,7 @@ impl Loader<Uuid> for TaskByIdLoader {
     type Error = Arc<ServiceError>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, TaskRow>, Self::Error> {
-        let reader = self.1.get().await.map_err(Arc::new)?;
+        let reader = self.1.get().map_err(Arc::new)?;
         task::tasks_by_ids(&self.0, reader, keys.to_vec())
             .await
             .map_err(Arc::new)

@@ -110,7 +110,7 @@ impl NotificationMutation {
         child_id: ID,
         message: String,
     ) -> Result<i32> {
-        let reader = reader(ctx).await?;
+        let reader = reader(ctx)?;
         Ok(
             notification::raise_attention(ctx.state(), reader, ctx.meta(), &child_id, message)
                 .await?,

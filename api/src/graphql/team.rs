@@ -147,7 +147,7 @@ impl Child {
         #[graphql(default_with = "Some(50)")] first: Option<i32>,
         after: Option<String>,
     ) -> Result<TimelineConnection> {
-        let reader = reader(ctx).await?;
+        let reader = reader(ctx)?;
         let page =
             child::timeline(ctx.state(), reader, self.0.id, first.unwrap_or(50), after).await?;
         Ok(TimelineConnection::from(page))
@@ -159,7 +159,7 @@ impl Child {
         &self,
         ctx: &Context<'_>,
     ) -> Result<Vec<crate::graphql::audit::RecentViewer>> {
-        let reader = reader(ctx).await?;
+        let reader = reader(ctx)?;
         Ok(
             crate::service::audit_log::recent_viewers(ctx.state(), reader, self.0.id)
                 .await?
@@ -481,7 +481,7 @@ pub struct TeamQuery;
 impl TeamQuery {
     /// Null, with no error, when the child does not exist or the reader may not see it.
     async fn child(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Child>> {
-        let reader = reader(ctx).await?;
+        let reader = reader(ctx)?;
         let id = parse_id("id", &id)?;
         Ok(child::get_child(ctx.state(), reader, ctx.meta(), id)
             .await?
@@ -495,7 +495,7 @@ impl TeamQuery {
         #[graphql(default_with = "Some(50)")] first: Option<i32>,
         after: Option<String>,
     ) -> Result<ChildConnection> {
-        let reader = reader(ctx).await?;
+        let reader = reader(ctx)?;
         let page =
             child::my_children(ctx.state(), reader, ctx.meta(), first.unwrap_or(50), after).await?;
         Ok(page.into())
@@ -510,7 +510,7 @@ impl TeamQuery {
         given_name: Option<String>,
         postcode: Option<String>,
     ) -> Result<Vec<ChildMatch>> {
-        let reader = reader(ctx).await?;
+        let reader = reader(ctx)?;
         let criteria = child::SearchCriteria {
             family_name,
             date_of_birth: date_of_birth.0,
@@ -534,7 +534,7 @@ impl TeamQuery {
         #[graphql(default_with = "Some(50)")] first: Option<i32>,
         after: Option<String>,
     ) -> Result<TaskConnection> {
-        let reader = reader(ctx).await?;
+        let reader = reader(ctx)?;
         let page = task::my_tasks(ctx.state(), reader, status, first.unwrap_or(50), after).await?;
         Ok(page.into())
     }
@@ -560,7 +560,7 @@ impl TeamMutation {
         ctx: &Context<'_>,
         input: child::RegisterChildInput,
     ) -> Result<Involvement> {
-        let reader = reader(ctx).await?;
+        let reader = reader(ctx)?;
         child::register_child(ctx.state(), reader, ctx.meta(), input)
             .await
             .map(Involvement)
@@ -572,7 +572,7 @@ impl TeamMutation {
         ctx: &Context<'_>,
         input: involvement::JoinTeamInput,
     ) -> Result<Involvement> {
-        let reader = reader(ctx).await?;
+        let reader = reader(ctx)?;
         involvement::join_team(ctx.state(), reader, ctx.meta(), input)
             .await
             .map(Involvement)
@@ -584,7 +584,7 @@ impl TeamMutation {
         ctx: &Context<'_>,
         input: involvement::UpdateInvolvementInput,
     ) -> Result<Involvement> {
-        let reader = reader(ctx).await?;
+        let reader = reader(ctx)?;
         involvement::update_involvement(ctx.state(), reader, ctx.meta(), input)
             .await
             .map(Involvement)
@@ -598,7 +598,7 @@ impl TeamMutation {
         expected_version: i32,
         reason: Option<String>,
     ) -> Result<Involvement> {
-        let reader = reader(ctx).await?;
+        let reader = reader(ctx)?;
         Ok(Involvement(
             involvement::end_involvement(
                 ctx.state(),
@@ -617,7 +617,7 @@ impl TeamMutation {
         ctx: &Context<'_>,
         input: contact::RecordContactInput,
     ) -> Result<Contact> {
-        let reader = reader(ctx).await?;
+        let reader = reader(ctx)?;
         contact::record_contact(ctx.state(), reader, ctx.meta(), input)
             .await
             .map(Contact)
@@ -625,7 +625,7 @@ impl TeamMutation {
     }
 
     async fn create_task(&self, ctx: &Context<'_>, input: task::CreateTaskInput) -> Result<Task> {
-        let reader = reader(ctx).await?;
+        let reader = reader(ctx)?;
         task::create_task(ctx.state(), reader, ctx.meta(), input)
             .await
             .map(Task)
@@ -633,7 +633,7 @@ impl TeamMutation {
     }
 
     async fn update_task(&self, ctx: &Context<'_>, input: task::UpdateTaskInput) -> Result<Task> {
-        let reader = reader(ctx).await?;
+        let reader = reader(ctx)?;
         task::update_task(ctx.state(), reader, ctx.meta(), input)
             .await
             .map(Task)

@@ -1,6 +1,8 @@
 //! `POST /graphql` and `GET /graphql`: authenticate once, run the operation, and make every
 //! error carry a contract code.
 
+use std::sync::Arc;
+
 use actix_web::http::header::{self, ContentType};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
@@ -10,8 +12,6 @@ use async_graphql::{BatchRequest, BatchResponse, Request, Response, ServerError,
 use serde::Deserialize;
 
 use crate::auth::RequestMeta;
-use std::sync::Arc;
-
 use crate::graphql::context::{Auth, RequestReader};
 use crate::graphql::error::code;
 use crate::graphql::loaders::{
@@ -239,7 +239,7 @@ async fn execute(
         other => other,
     };
     let (auth, reader) = authenticate(req, state).await;
-    let reader = Arc::new(RequestReader::new(state.clone(), auth, reader));
+    let reader = Arc::new(RequestReader::new(auth, reader));
     let span = tracing::Span::current();
     if let Auth::Actor(actor) = &auth {
         span.record("actor", tracing::field::display(actor.practitioner_id));
