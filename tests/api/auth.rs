@@ -384,6 +384,52 @@ async fn failed_logins_are_limited_per_account() {
 }
 
 #[tokio::test]
+async fn a_concurrent_burst_evaluates_at_most_the_limit() {
+    let app = spawn_app_with(|v| {
+        v.insert("LOGIN_MAX_FAILURES_PER_ACCOUNT".into(), "5".into());
+    })
+    .await;
+    let admin = app.system_admin().await;
+    // 30 wrong passwords at once.
+    let attempts: Vec<_> = (0..30)
+        .map(|_| app.login(&admin.email, "wrong wrong wrong"))
+        .collect();
+    let answers = futures_util::future::join_all(attempts).await;
+    let limited = answers
+        .iter()
+        .filter(|b| error_code(b) == Some("RATE_LIMITED"))
+        .count();
+    let evaluated = answers.len() - limited;
+    assert!(evaluated <= 5, "{evaluated} attempts were evaluated");
+    assert_eq!(
+        app.count("audit_events", "action = 'LOGIN_FAILED'") as usize,
+        evaluated
+    );
+    assert_eq!(
+        app.count("audit_events", "action = 'LOGIN_RATE_LIMITED'") as usize,
+        limited
+    );
+    // The limit now holds for the right password too.
+    let body = app.login(&admin.email, PASSWORD).await;
+    assert_eq!(error_code(&body), Some("RATE_LIMITED"), "{body}");
+}
+
+#[tokio::test]
+async fn a_very_long_email_is_a_wrong_sign_in_not_an_error() {
+    let app = spawn_app().await;
+    let email = format!("{}@example.org", "a".repeat(4000));
+    for _ in 0..3 {
+        let body = app.login(&email, "whatever it is").await;
+        assert_eq!(error_code(&body), Some("UNAUTHENTICATED"), "{body}");
+    }
+    let unknown = app.login("nobody@example.org", "whatever it is").await;
+    assert_eq!(
+        app.login(&email, "whatever it is").await["errors"][0]["message"],
+        unknown["errors"][0]["message"]
+    );
+}
+
+#[tokio::test]
 async fn failed_logins_are_limited_per_address() {
     let app = spawn_app_with(|v| {
         v.insert("LOGIN_MAX_FAILURES_PER_ADDRESS".into(), "4".into());

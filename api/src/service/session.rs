@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::auth::tokens::{new_refresh_token, refresh_digest, AccessToken};
 use crate::auth::{password, Actor, RequestMeta};
+use crate::db::bound::BoundSql;
 use crate::db::functions::lower;
 use crate::db::models::{NewRefreshTokenRow, PractitionerRow, RefreshTokenRow};
 use crate::db::schema::{login_failures, practitioners, refresh_tokens};
@@ -16,6 +17,7 @@ use crate::service::audit::{self, AuditEvent};
 use crate::service::error::{ServiceError, ServiceResult};
 use crate::service::rate::window_start;
 use crate::state::AppState;
+use sha2::{Digest, Sha256};
 
 /// What a successful sign-in or refresh hands back.
 pub struct Session {
@@ -35,38 +37,62 @@ pub async fn load_caller(state: &AppState, practitioner_id: Uuid) -> ServiceResu
     .await
 }
 
+/// The account's counter: keyed by a digest of the address, so that any length of input makes
+/// a key of the same small size.
 fn account_bucket(email: &str) -> String {
-    format!("account:{email}")
+    let digest = Sha256::digest(email.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("account:{hex}")
 }
 
 fn address_bucket(addr: &str) -> String {
     format!("address:{addr}")
 }
 
-fn failures_in(conn: &mut PgConnection, bucket: &str, since: DateTime<Utc>) -> QueryResult<i64> {
-    login_failures::table
-        .filter(login_failures::bucket.eq(bucket))
-        .filter(login_failures::window_start.ge(since))
-        .select(diesel::dsl::sum(login_failures::failures))
-        .first::<Option<i64>>(conn)
-        .map(|n| n.unwrap_or(0))
+/// Takes one attempt from `bucket`'s current window and returns the window's count, this
+/// attempt included. One atomic statement: N attempts at once see N different counts, so at
+/// most the limit of them go on to check a password. Older windows are dropped with it.
+fn take_attempt(conn: &mut PgConnection, bucket: &str, window: DateTime<Utc>) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Taken {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        failures: i32,
+    }
+    BoundSql::new("WITH gone AS (DELETE FROM login_failures WHERE bucket = ")
+        .text(bucket)
+        .sql(" AND window_start < ")
+        .timestamptz(window)
+        .sql(") INSERT INTO login_failures (bucket, window_start, failures) VALUES (")
+        .text(bucket)
+        .sql(", ")
+        .timestamptz(window)
+        .sql(
+            ", 1) ON CONFLICT (bucket, window_start) \
+             DO UPDATE SET failures = login_failures.failures + 1 RETURNING failures",
+        )
+        .query()
+        .get_result::<Taken>(conn)
+        .map(|t| i64::from(t.failures))
 }
 
-fn count_failure(conn: &mut PgConnection, bucket: &str, window: DateTime<Utc>) -> QueryResult<()> {
-    diesel::insert_into(login_failures::table)
-        .values((
-            login_failures::bucket.eq(bucket),
-            login_failures::window_start.eq(window),
-            login_failures::failures.eq(1),
-        ))
-        .on_conflict((login_failures::bucket, login_failures::window_start))
-        .do_update()
-        .set(login_failures::failures.eq(login_failures::failures + 1))
-        .execute(conn)?;
-    // Old windows are no longer consulted.
-    diesel::delete(login_failures::table)
-        .filter(login_failures::bucket.eq(bucket))
-        .filter(login_failures::window_start.lt(window))
+/// Gives back an attempt that turned out to be a success: successes are not failures.
+fn give_back_attempt(
+    conn: &mut PgConnection,
+    bucket: &str,
+    window: DateTime<Utc>,
+) -> QueryResult<()> {
+    BoundSql::new("WITH last AS (DELETE FROM login_failures WHERE bucket = ")
+        .text(bucket)
+        .sql(" AND window_start = ")
+        .timestamptz(window)
+        .sql(
+            " AND failures <= 1) UPDATE login_failures SET failures = failures - 1 WHERE bucket = ",
+        )
+        .text(bucket)
+        .sql(" AND window_start = ")
+        .timestamptz(window)
+        .sql(" AND failures > 1")
+        .query()
         .execute(conn)?;
     Ok(())
 }
@@ -75,8 +101,15 @@ fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-/// Signs in with email and password. Unknown email and wrong password answer alike; repeated
-/// failures (only failures) are limited per account and per client address.
+/// What the audit log keeps of a typed email: no address is longer than 254 characters, and
+/// an attacker's megabyte is not evidence worth storing whole.
+fn audited_email(email: &str) -> String {
+    email.chars().take(254).collect()
+}
+
+/// Signs in with email and password. Unknown email and wrong password answer alike; attempts
+/// are limited per account and per client address. Each attempt is counted before its
+/// password is checked, so a burst evaluates at most the limit; a success is given back.
 pub async fn login(
     state: &AppState,
     meta: &RequestMeta,
@@ -89,16 +122,17 @@ pub async fn login(
     let window = window_start(now, limits.window);
     let address = meta.client_addr.clone();
 
-    // 1. Limits and the stored hash, without holding a connection while hashing.
+    // 1. Take an attempt from both counters, and read the stored hash, without holding a
+    //    connection while hashing.
     let (email_c, address_c, meta_c) = (email.clone(), address.clone(), meta.clone());
     let candidate = crate::db::run(&state.pool, move |conn| {
-        let account_failures = failures_in(conn, &account_bucket(&email_c), window)?;
-        let address_failures = match &address_c {
-            Some(a) => failures_in(conn, &address_bucket(a), window)?,
+        let account_attempts = take_attempt(conn, &account_bucket(&email_c), window)?;
+        let address_attempts = match &address_c {
+            Some(a) => take_attempt(conn, &address_bucket(a), window)?,
             None => 0,
         };
-        if account_failures >= i64::from(limits.per_account)
-            || address_failures >= i64::from(limits.per_address)
+        if account_attempts > i64::from(limits.per_account)
+            || address_attempts > i64::from(limits.per_address)
         {
             audit::record(
                 conn,
@@ -106,7 +140,7 @@ pub async fn login(
                 &meta_c,
                 AuditEvent {
                     action: "LOGIN_RATE_LIMITED",
-                    details: Some(serde_json::json!({ "email": email_c })),
+                    details: Some(serde_json::json!({ "email": audited_email(&email_c) })),
                     ..AuditEvent::default()
                 },
             )?;
@@ -130,7 +164,8 @@ pub async fn login(
         .await
         .map_err(ServiceError::Internal)?;
 
-    // 3. Record the outcome and, on success, open a new refresh-token family.
+    // 3. Record the outcome and, on success, open a new refresh-token family. A failure was
+    //    counted in step 1.
     let meta = meta.clone();
     let state_c = state.clone();
     match (row, verified) {
@@ -140,6 +175,9 @@ pub async fn login(
                     diesel::delete(login_failures::table)
                         .filter(login_failures::bucket.eq(account_bucket(&email)))
                         .execute(conn)?;
+                    if let Some(a) = &address {
+                        give_back_attempt(conn, &address_bucket(a), window)?;
+                    }
                     let actor = actor_of(&row)?;
                     audit::record(
                         conn,
@@ -159,22 +197,16 @@ pub async fn login(
         }
         _ => {
             crate::db::run(&state.pool, move |conn| {
-                conn.transaction(|conn| {
-                    count_failure(conn, &account_bucket(&email), window)?;
-                    if let Some(a) = &address {
-                        count_failure(conn, &address_bucket(a), window)?;
-                    }
-                    audit::record(
-                        conn,
-                        None,
-                        &meta,
-                        AuditEvent {
-                            action: "LOGIN_FAILED",
-                            details: Some(serde_json::json!({ "email": email })),
-                            ..AuditEvent::default()
-                        },
-                    )
-                })
+                audit::record(
+                    conn,
+                    None,
+                    &meta,
+                    AuditEvent {
+                        action: "LOGIN_FAILED",
+                        details: Some(serde_json::json!({ "email": audited_email(&email) })),
+                        ..AuditEvent::default()
+                    },
+                )
             })
             .await?;
             Err(ServiceError::Unauthenticated)
