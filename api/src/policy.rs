@@ -452,6 +452,12 @@ pub fn audit_scope_sql(actor: &Actor, alias: &str) -> ServiceResult<BoundSql> {
     }
 }
 
+/// Rule 8: what an event's actor was not told (its sealed details) is for system admins alone;
+/// an agency admin reads their staff's events with only what the staff member could see.
+pub fn may_read_sealed_audit(actor: &Actor) -> bool {
+    actor.role == Role::SystemAdmin
+}
+
 /// Rule 9: a view of a child's record (the audit event `alias`) is listed to a reader only when
 /// no involvement of the viewer's agency with that child is hidden from the reader; listing it
 /// would betray that involvement.

@@ -406,3 +406,130 @@ async fn listing_my_children_records_exactly_the_children_shown() {
         assert!(e["node"]["requestId"].is_string(), "{e}");
     }
 }
+
+/// The `details` of `action` events by `actor`, oldest first, as `reader` reads the log.
+async fn details_of(app: &TestApp, reader: &User, actor: &User, action: &str) -> Vec<Value> {
+    let mut edges = app
+        .gql_ok(
+            Some(&reader.token),
+            EVENTS,
+            json!({ "p": actor.id, "a": action, "first": 100 }),
+        )
+        .await["auditEvents"]["edges"]
+        .as_array()
+        .unwrap()
+        .clone();
+    edges.reverse();
+    edges
+        .into_iter()
+        .map(|e| e["node"]["details"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_agency_admin_reads_only_what_their_staff_member_was_told() {
+    let sc = scene(spawn_app().await).await;
+    let app = &sc.app;
+    // The same raise-attention on a child with the hidden IDVA and on one without.
+    let plain = s(&register(
+        app,
+        &sc.teacher,
+        "Ada",
+        "Quill",
+        "2015-06-01",
+        None,
+        "Teacher",
+    )
+    .await["child"]["id"]);
+    join(app, &sc.officer, &plain, "Safeguarding officer").await;
+    let raise = "mutation($c: ID!) { raiseAttention(childId: $c, message: \"Please call me.\") }";
+    let told_hidden = app
+        .gql_ok(Some(&sc.teacher.token), raise, json!({ "c": sc.child }))
+        .await["raiseAttention"]
+        .clone();
+    let told_plain = app
+        .gql_ok(Some(&sc.teacher.token), raise, json!({ "c": plain }))
+        .await["raiseAttention"]
+        .clone();
+    assert_eq!(told_hidden, json!(1));
+    assert_eq!(told_plain, json!(1));
+
+    // A child known only to the IDVA, then registered by the teacher (attached), and a new one.
+    register(app, &sc.idva, "Mia", "Thorne", "2016-09-30", None, "IDVA").await;
+    register(
+        app,
+        &sc.teacher,
+        "Mia",
+        "Thorne",
+        "2016-09-30",
+        None,
+        "Teacher",
+    )
+    .await;
+    register(
+        app,
+        &sc.teacher,
+        "Mae",
+        "Thorpe",
+        "2016-10-30",
+        None,
+        "Teacher",
+    )
+    .await;
+
+    // The school's admin reads what the teacher was told, identically in both stories.
+    let raised = details_of(app, &sc.school_admin, &sc.teacher, "ATTENTION_RAISED").await;
+    assert_eq!(
+        raised,
+        vec![json!({ "recipients": 1 }), json!({ "recipients": 1 })]
+    );
+    let registered = details_of(app, &sc.school_admin, &sc.teacher, "CHILD_REGISTERED").await;
+    // Leo and Ada (the scenes), then Mia (attached) and Mae (new).
+    assert_eq!(registered.len(), 4, "{registered:?}");
+    assert_eq!(
+        registered[2], registered[3],
+        "attaching must not show: {registered:?}"
+    );
+    assert_eq!(registered[2], json!({}));
+
+    // A system admin reads everything.
+    let raised = details_of(app, &sc.admin, &sc.teacher, "ATTENTION_RAISED").await;
+    assert_eq!(
+        raised,
+        vec![json!({ "recipients": 2 }), json!({ "recipients": 1 })]
+    );
+    let registered = details_of(app, &sc.admin, &sc.teacher, "CHILD_REGISTERED").await;
+    assert_eq!(registered[2], json!({ "attachedToExisting": true }));
+    assert_eq!(registered[3], json!({ "attachedToExisting": false }));
+}
+
+#[tokio::test]
+async fn every_read_of_the_audit_log_is_itself_recorded() {
+    let sc = scene(spawn_app().await).await;
+    let app = &sc.app;
+    let other_admin = app.system_admin().await;
+    app.gql_ok(
+        Some(&sc.admin.token),
+        EVENTS,
+        json!({ "c": sc.child, "a": "CHILD_VIEWED", "first": 7 }),
+    )
+    .await;
+    app.gql_ok(Some(&sc.school_admin.token), EVENTS, json!({}))
+        .await;
+
+    let reads = details_of(app, &other_admin, &sc.admin, "AUDIT_LOG_READ").await;
+    assert_eq!(reads.len(), 1, "{reads:?}");
+    assert_eq!(reads[0]["childId"], sc.child.as_str());
+    assert_eq!(reads[0]["action"], "CHILD_VIEWED");
+    assert_eq!(reads[0]["first"], 7);
+    let reads = details_of(app, &other_admin, &sc.school_admin, "AUDIT_LOG_READ").await;
+    assert_eq!(reads.len(), 1, "{reads:?}");
+    // A refused read records nothing and changes nothing.
+    let before = app.count("audit_events", "action = 'AUDIT_LOG_READ'");
+    let body = app.gql(Some(&sc.teacher.token), EVENTS, json!({})).await;
+    assert_eq!(error_code(&body), Some("FORBIDDEN"), "{body}");
+    assert_eq!(
+        app.count("audit_events", "action = 'AUDIT_LOG_READ'"),
+        before
+    );
+}

@@ -93,6 +93,8 @@ pub struct AuditEventRow {
     pub request_id: Option<String>,
     pub reason: Option<String>,
     pub details: serde_json::Value,
+    /// What the actor was not told; for system admins only.
+    pub sealed: serde_json::Value,
 }
 
 #[derive(Debug, Insertable)]
@@ -108,6 +110,7 @@ pub struct NewAuditEventRow<'a> {
     pub client_addr: Option<&'a str>,
     pub reason: Option<&'a str>,
     pub details: serde_json::Value,
+    pub sealed: serde_json::Value,
 }
 
 #[derive(Debug, Insertable)]

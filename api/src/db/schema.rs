@@ -42,6 +42,7 @@ diesel::table! {
         client_addr -> Nullable<Text>,
         reason -> Nullable<Text>,
         details -> Jsonb,
+        sealed -> Jsonb,
     }
 }
 

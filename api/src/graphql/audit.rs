@@ -154,8 +154,15 @@ impl AuditQuery {
             from: from.map(|t| t.0),
             to: to.map(|t| t.0),
         };
-        let page =
-            audit_log::events(ctx.state(), actor, filter, first.unwrap_or(50), after).await?;
+        let page = audit_log::events(
+            ctx.state(),
+            actor,
+            ctx.meta(),
+            filter,
+            first.unwrap_or(50),
+            after,
+        )
+        .await?;
         Ok(page.into())
     }
 }

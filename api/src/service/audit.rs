@@ -19,7 +19,11 @@ pub struct AuditEvent<'a> {
     pub subject_type: Option<&'a str>,
     pub subject_id: Option<Uuid>,
     pub reason: Option<&'a str>,
+    /// What the actor could see: an agency admin reads this (rule 8).
     pub details: Option<serde_json::Value>,
+    /// What the actor was not told (e.g. a registration attached to a hidden record): only
+    /// system admins read it.
+    pub sealed: Option<serde_json::Value>,
 }
 
 /// Appends an event for `actor` (None for an anonymous caller, e.g. a failed sign-in).
@@ -41,6 +45,7 @@ pub fn record(
             client_addr: meta.client_addr.as_deref(),
             reason: event.reason,
             details: event.details.unwrap_or_else(|| serde_json::json!({})),
+            sealed: event.sealed.unwrap_or_else(|| serde_json::json!({})),
         })
         .execute(conn)?;
     Ok(())

@@ -5,11 +5,12 @@ use diesel::prelude::*;
 use diesel::sql_types::Timestamptz;
 use uuid::Uuid;
 
-use crate::auth::Actor;
+use crate::auth::{Actor, RequestMeta};
 use crate::db::bound::BoundSql;
 use crate::db::models::AuditEventRow;
 use crate::db::schema::audit_events;
 use crate::policy::{self, Reader};
+use crate::service::audit::{self, AuditEvent};
 use crate::service::error::{ServiceError, ServiceResult};
 use crate::service::page::{self, Page};
 use crate::state::AppState;
@@ -33,6 +34,7 @@ pub struct AuditFilter {
 pub async fn events(
     state: &AppState,
     actor: Actor,
+    meta: &RequestMeta,
     filter: AuditFilter,
     first: i32,
     after: Option<String>,
@@ -51,33 +53,65 @@ pub async fn events(
             "must be at most 64 characters",
         ));
     }
+    // The read is itself recorded, with what was asked, in the same transaction (rule 8).
+    let asked = serde_json::json!({
+        "childId": filter.child_id,
+        "practitionerId": filter.practitioner_id,
+        "action": filter.action,
+        "from": filter.from,
+        "to": filter.to,
+        "first": first,
+        "after": after,
+    });
+    let meta = meta.clone();
+    let unseal = policy::may_read_sealed_audit(&actor);
     crate::db::run(&state.pool, move |conn| {
-        let mut query = audit_events::table
-            .filter(scope)
-            .select(AuditEventRow::as_select())
-            .order(audit_events::id.desc())
-            .limit(limit + 1)
-            .into_boxed();
-        if let Some(child) = filter.child_id {
-            query = query.filter(audit_events::child_id.eq(child));
-        }
-        if let Some(p) = filter.practitioner_id {
-            query = query.filter(audit_events::actor_id.eq(p));
-        }
-        if let Some(action) = filter.action {
-            query = query.filter(audit_events::action.eq(action));
-        }
-        if let Some(from) = filter.from {
-            query = query.filter(audit_events::at.ge(from));
-        }
-        if let Some(to) = filter.to {
-            query = query.filter(audit_events::at.lt(to));
-        }
-        if let Some(id) = after {
-            query = query.filter(audit_events::id.lt(id));
-        }
-        let rows = query.load(conn)?;
-        Ok(page::paginate(rows, limit, |e: &AuditEventRow| e.id))
+        conn.transaction(|conn| {
+            let mut query = audit_events::table
+                .filter(scope)
+                .select(AuditEventRow::as_select())
+                .order(audit_events::id.desc())
+                .limit(limit + 1)
+                .into_boxed();
+            if let Some(child) = filter.child_id {
+                query = query.filter(audit_events::child_id.eq(child));
+            }
+            if let Some(p) = filter.practitioner_id {
+                query = query.filter(audit_events::actor_id.eq(p));
+            }
+            if let Some(action) = filter.action {
+                query = query.filter(audit_events::action.eq(action));
+            }
+            if let Some(from) = filter.from {
+                query = query.filter(audit_events::at.ge(from));
+            }
+            if let Some(to) = filter.to {
+                query = query.filter(audit_events::at.lt(to));
+            }
+            if let Some(id) = after {
+                query = query.filter(audit_events::id.lt(id));
+            }
+            let mut rows: Vec<AuditEventRow> = query.load(conn)?;
+            for row in &mut rows {
+                let sealed = std::mem::take(&mut row.sealed);
+                if let (true, serde_json::Value::Object(sealed)) = (unseal, sealed) {
+                    if let serde_json::Value::Object(details) = &mut row.details {
+                        details.extend(sealed);
+                    }
+                }
+            }
+            audit::record(
+                conn,
+                Some(&actor),
+                &meta,
+                AuditEvent {
+                    action: "AUDIT_LOG_READ",
+                    details: Some(asked),
+                    ..AuditEvent::default()
+                },
+            )?;
+            Ok(page::paginate(rows, limit, |e: &AuditEventRow| e.id))
+        })
     })
     .await
 }

@@ -225,7 +225,7 @@ pub async fn register_child(
                     child_id: Some(child_id),
                     subject_type: Some("involvement"),
                     subject_id: Some(involvement.id),
-                    details: Some(serde_json::json!({ "attachedToExisting": attached })),
+                    sealed: Some(serde_json::json!({ "attachedToExisting": attached })),
                     ..AuditEvent::default()
                 },
             )?;

@@ -100,7 +100,9 @@ pub async fn raise_attention(
                     child_id: Some(child),
                     subject_type: Some("involvement"),
                     subject_id: Some(sender.id),
-                    details: Some(serde_json::json!({ "recipients": recipients.len() })),
+                    // The sender's agency admin reads what the sender was told.
+                    details: Some(serde_json::json!({ "recipients": seen.len() })),
+                    sealed: Some(serde_json::json!({ "recipients": recipients.len() })),
                     ..AuditEvent::default()
                 },
             )?;
