@@ -226,6 +226,56 @@ impl Reader {
         Ok(Some(Reader::new(actor, row.sharing, today)))
     }
 
+    /// Many practitioners as readers, each with their agency's agreements in force on `today`,
+    /// in one statement: how a notification's recipients are settled before anything is
+    /// written for them. Unknown ids are left out.
+    pub fn load_many(
+        conn: &mut PgConnection,
+        ids: &[Uuid],
+        today: NaiveDate,
+    ) -> ServiceResult<Vec<Reader>> {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Uuid)]
+            id: Uuid,
+            #[diesel(sql_type = diesel::sql_types::Uuid)]
+            agency_id: Uuid,
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            role: String,
+            #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Uuid>)]
+            sharing: Vec<Uuid>,
+        }
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<Row> = BoundSql::new("SELECT p.id, p.agency_id, p.role, ARRAY(")
+            .append(sharing_with_sql(BoundSql::new("p.agency_id"), today))
+            .sql(") AS sharing FROM practitioners p WHERE p.id = ANY(")
+            .uuids(ids.to_vec())
+            .sql(")")
+            .query()
+            .load(conn)?;
+        let mut readers = Vec::with_capacity(rows.len());
+        for row in rows {
+            let actor = Actor {
+                practitioner_id: row.id,
+                agency_id: row.agency_id,
+                role: row.role.parse().map_err(anyhow::Error::from)?,
+            };
+            readers.push(Reader::new(actor, row.sharing, today));
+        }
+        // In the order asked, so that messages are written in a stable order.
+        readers.sort_by_key(|r| ids.iter().position(|id| *id == r.actor.practitioner_id));
+        Ok(readers)
+    }
+
+    /// Rule 3 on a practitioner's involvements with one child: the reader may see every one
+    /// of them, so naming that practitioner betrays nothing (the in-memory twin of the rule
+    /// tasks and the timeline use).
+    pub fn sees_all(&self, involvements: &[InvolvementRow]) -> bool {
+        involvements.iter().all(|inv| self.sees_involvement(inv))
+    }
+
     /// Rule 3 on an in-memory involvement: the same rule as [`involvement_visible_sql`].
     pub fn sees_involvement(&self, inv: &InvolvementRow) -> bool {
         inv.sensitivity == Sensitivity::Standard.as_str()
@@ -288,6 +338,18 @@ fn names_nobody_hidden(reader: &Reader, child_expr: &str, practitioner_expr: &st
     ))
     .append(involvement_visible_sql(reader, "h"))
     .sql(")")
+}
+
+/// Rule 6: none of `practitioners` has an involvement with the child `child` that the reader
+/// may not see. Everyone a task names and the person changing it must pass this for each other.
+pub fn sees_all_of_sql(reader: &Reader, child: Uuid, practitioners: Vec<Uuid>) -> BoundSql {
+    BoundSql::new("NOT EXISTS (SELECT 1 FROM involvements h WHERE h.child_id = ")
+        .uuid(child)
+        .sql(" AND h.practitioner_id = ANY(")
+        .uuids(practitioners)
+        .sql(") AND NOT ")
+        .append(involvement_visible_sql(reader, "h"))
+        .sql(")")
 }
 
 /// Rule 6: a task is visible only to readers who may see every practitioner it names.
@@ -441,13 +503,18 @@ pub fn ensure_system_admin(actor: &Actor) -> ServiceResult<()> {
 // The audit log (rules 8 and 9).
 
 /// Rule 8: which audit events `actor` may read — system admins all; agency admins those whose
-/// actor was one of their agency's staff at the time; nobody else any.
+/// actor was one of their agency's staff at the time, other than system admins; nobody else any.
 pub fn audit_scope_sql(actor: &Actor, alias: &str) -> ServiceResult<BoundSql> {
     match actor.role {
         Role::SystemAdmin => Ok(BoundSql::new("TRUE")),
-        Role::AgencyAdmin => {
-            Ok(BoundSql::new(format!("{alias}.actor_agency_id = ")).uuid(actor.agency_id))
-        }
+        // A system admin's investigations (what they looked at, their reads of the log) are
+        // for other system admins, though they belong to an agency.
+        Role::AgencyAdmin => Ok(BoundSql::new(format!("{alias}.actor_agency_id = "))
+            .uuid(actor.agency_id)
+            .sql(format!(
+                " AND NOT EXISTS (SELECT 1 FROM practitioners sa WHERE sa.id = {alias}.actor_id \
+                 AND sa.role = 'SYSTEM_ADMIN')"
+            ))),
         Role::Practitioner => Err(ServiceError::Forbidden),
     }
 }

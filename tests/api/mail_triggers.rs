@@ -1246,3 +1246,151 @@ async fn outsiders_get_the_same_mail_with_or_without_a_restricted_involvement() 
         );
     }
 }
+
+// Tasks name only people everyone on them may see (rule 6).
+
+/// The error of an answer, without the request's own id.
+fn refusal(body: &Value) -> Value {
+    let mut errors = body["errors"].clone();
+    for e in errors.as_array_mut().expect("errors") {
+        if let Some(ext) = e["extensions"].as_object_mut() {
+            ext.remove("requestId");
+        }
+    }
+    errors
+}
+
+#[tokio::test]
+async fn a_task_never_names_to_anyone_a_practitioner_they_may_not_see() {
+    let smtp = SmtpServer::start().await;
+    let app = spawn_app_with(with_mail(&smtp)).await;
+    let t = town(&app).await;
+    let youth = app
+        .given_agency(&t.admin, "Pier Road Youth Club", "YOUTH", false)
+        .await;
+    let stranger = person(
+        &app,
+        &t.admin,
+        &youth,
+        "PRACTITIONER",
+        "Yusuf Obi",
+        "Youth worker",
+    )
+    .await;
+    let da_admin = person(
+        &app,
+        &t.admin,
+        &t.da,
+        "AGENCY_ADMIN",
+        "Ada Mensah",
+        "Manager",
+    )
+    .await;
+    let idva = person(
+        &app,
+        &t.admin,
+        &t.da,
+        "PRACTITIONER",
+        "Megan Harris",
+        "IDVA",
+    )
+    .await;
+    crate::team_access::agreement(
+        &app,
+        &da_admin,
+        &t.social_care,
+        (today(&app) - Duration::days(1)).to_string(),
+        None,
+    )
+    .await;
+    let joined = join(&app, &idva, &t.child, "IDVA").await;
+    assert_eq!(joined["sensitivity"], "RESTRICTED");
+    let mut seen = 0;
+    new_mail(&app, &smtp, &mut seen).await;
+
+    // The social worker (who may see the IDVA) gives her a task; she may not hand it to the
+    // teacher (who may not see her), and the refusal is the one for a stranger.
+    let task = create_task(
+        &app,
+        &t.social_worker,
+        &t.child,
+        "Safety plan",
+        Some(&idva),
+        None,
+    )
+    .await;
+    let handover = |to: &User| json!({ "i": { "id": task.0, "expectedVersion": task.1, "assigneeId": to.id } });
+    let to_teacher = app
+        .gql(Some(&idva.token), UPDATE_TASK, handover(&t.teacher))
+        .await;
+    assert_eq!(
+        error_code(&to_teacher),
+        Some("BAD_USER_INPUT"),
+        "{to_teacher}"
+    );
+    let to_stranger = app
+        .gql(Some(&idva.token), UPDATE_TASK, handover(&stranger))
+        .await;
+    assert_eq!(refusal(&to_teacher), refusal(&to_stranger));
+
+    // The teacher's own task, given to the social worker, may not be handed to the IDVA: the
+    // teacher could not see the task any more, and nor is it allowed to vanish.
+    let mine = create_task(
+        &app,
+        &t.teacher,
+        &t.child,
+        "Attendance plan",
+        Some(&t.social_worker),
+        None,
+    )
+    .await;
+    let body = app
+        .gql(
+            Some(&t.social_worker.token),
+            UPDATE_TASK,
+            json!({ "i": { "id": mine.0, "expectedVersion": mine.1, "assigneeId": idva.id } }),
+        )
+        .await;
+    assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+    let to_stranger = app
+        .gql(
+            Some(&t.social_worker.token),
+            UPDATE_TASK,
+            json!({ "i": { "id": mine.0, "expectedVersion": mine.1, "assigneeId": stranger.id } }),
+        )
+        .await;
+    assert_eq!(refusal(&body), refusal(&to_stranger));
+    let tasks = app
+        .gql_ok(
+            Some(&t.teacher.token),
+            "query($id: ID!) { child(id: $id) { tasks { id version assignee { id } } } }",
+            json!({ "id": t.child }),
+        )
+        .await;
+    assert_eq!(
+        tasks["child"]["tasks"],
+        json!([{ "id": mine.0, "version": mine.1, "assignee": { "id": t.social_worker.id } }])
+    );
+
+    // The IDVA completes her task: the social worker, who may see her, is told by whom.
+    update_task(&app, &idva, &task, json!({ "status": "DONE" })).await;
+    let mails = new_mail(&app, &smtp, &mut seen).await;
+    let to_sw: Vec<Received> = mails
+        .iter()
+        .filter(|m| m.recipient() == t.social_worker.email)
+        .cloned()
+        .collect();
+    assert!(
+        to_sw
+            .iter()
+            .any(|m| everything(m).contains("Completed by Megan Harris")),
+        "{mails:#?}"
+    );
+    // Nobody who may not see the IDVA heard of her.
+    let outside: Vec<Received> = smtp
+        .received()
+        .into_iter()
+        .filter(|m| m.recipient() != t.social_worker.email && m.recipient() != idva.email)
+        .collect();
+    assert_mentions_none(&outside, &["Megan", "Harris", "Safe Harbour", &idva.email]);
+}

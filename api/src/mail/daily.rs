@@ -10,6 +10,7 @@ use crate::db::schema::{children, daily_runs, notifications, task_overdue_notice
 use crate::domain::NotificationKind;
 use crate::mail::compose::{self, Links};
 use crate::mail::outbox;
+use crate::policy::{self, Reader};
 use crate::service::error::ServiceResult;
 use crate::state::AppState;
 
@@ -56,8 +57,10 @@ pub async fn run_daily(state: &AppState, today: NaiveDate) -> ServiceResult<Dail
     .await
 }
 
-/// Tells each assignee about their open tasks past due (once a day per task).
-fn overdue(conn: &mut PgConnection, links: &Links, today: NaiveDate) -> QueryResult<usize> {
+/// Tells each assignee about their open tasks past due (once a day per task), when they may
+/// still see the task: one that names a practitioner since hidden from them is not theirs to
+/// hear about.
+fn overdue(conn: &mut PgConnection, links: &Links, today: NaiveDate) -> ServiceResult<usize> {
     let due: Vec<(Uuid, Uuid, Uuid, NaiveDate, String, String)> = tasks::table
         .inner_join(children::table)
         .filter(tasks::status.eq("OPEN"))
@@ -85,13 +88,25 @@ fn overdue(conn: &mut PgConnection, links: &Links, today: NaiveDate) -> QueryRes
                 task_overdue_notices::noticed_on.eq(today),
             ))
             .execute(conn)?;
+        let Some(assignee) = Reader::load_many(conn, &[assignee], today)?.pop() else {
+            continue;
+        };
+        let visible: bool = diesel::select(diesel::dsl::exists(
+            tasks::table
+                .filter(tasks::id.eq(task))
+                .filter(policy::task_readable_sql(&assignee, "tasks")),
+        ))
+        .get_result(conn)?;
+        if !visible {
+            continue;
+        }
         let initials = compose::initials(&given, &family);
         let due_text = format!("It was due on {}.", due_on.format("%-d %B %Y"));
         sent += outbox::enqueue(
             conn,
             NotificationKind::TaskOverdue,
             Some(child),
-            &[assignee],
+            std::slice::from_ref(&assignee),
             |_| {
                 compose::about_child(
                     links,

@@ -1,5 +1,7 @@
 //! The notification triggers, called by the services inside the transaction of the change.
-//! Each decides who is told (through the policy) and what they are told (through `compose`).
+//! Each decides who is told (through the policy) and what each recipient is told: a message
+//! is composed for one recipient's reader, and names a practitioner only through [`Named`],
+//! which shows them only to recipients who may see every involvement they have with the child.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -7,11 +9,12 @@ use diesel::PgConnection;
 use uuid::Uuid;
 
 use crate::db::models::{InvolvementRow, TaskRow};
-use crate::db::schema::{agencies, children, practitioners};
+use crate::db::schema::{agencies, children, involvements, practitioners};
 use crate::domain::{ContactOutcome, NotificationKind, Sensitivity};
 use crate::mail::compose::{self, Links};
 use crate::mail::outbox;
-use crate::policy;
+use crate::policy::{self, Reader};
+use crate::service::error::ServiceResult;
 
 /// What every trigger needs to know about where it runs.
 pub struct Context<'a> {
@@ -29,24 +32,56 @@ fn child_initials(conn: &mut PgConnection, child: Uuid) -> QueryResult<String> {
     Ok(compose::initials(&given, &family))
 }
 
-/// "Tom Whitfield (Kestrel Bay Children's Social Care)", and how to reach them.
-fn who(conn: &mut PgConnection, practitioner: Uuid) -> QueryResult<(String, String)> {
-    let (name, email, phone, agency): (String, String, Option<String>, String) =
-        practitioners::table
-            .inner_join(agencies::table)
-            .filter(practitioners::id.eq(practitioner))
-            .select((
-                practitioners::display_name,
-                practitioners::email,
-                practitioners::phone,
-                agencies::name,
-            ))
-            .first(conn)?;
-    let reach = match phone {
-        Some(p) => format!("Contact: {email}, {p}"),
-        None => format!("Contact: {email}"),
-    };
-    Ok((format!("{name} ({agency})"), reach))
+/// A practitioner a message may name: "Tom Whitfield (Kestrel Bay Children's Social Care)",
+/// how to reach them, and their involvements with the child. Naming them to a recipient who
+/// may not see one of those involvements would betray it (rule 3), so the only way to the
+/// name is [`Named::shown_to`].
+struct Named {
+    person: String,
+    reach: String,
+    involvements: Vec<InvolvementRow>,
+}
+
+impl Named {
+    fn load(conn: &mut PgConnection, child: Uuid, practitioner: Uuid) -> QueryResult<Named> {
+        let (name, email, phone, agency): (String, String, Option<String>, String) =
+            practitioners::table
+                .inner_join(agencies::table)
+                .filter(practitioners::id.eq(practitioner))
+                .select((
+                    practitioners::display_name,
+                    practitioners::email,
+                    practitioners::phone,
+                    agencies::name,
+                ))
+                .first(conn)?;
+        let involvements = involvements::table
+            .filter(involvements::child_id.eq(child))
+            .filter(involvements::practitioner_id.eq(practitioner))
+            .select(InvolvementRow::as_select())
+            .load(conn)?;
+        let reach = match phone {
+            Some(p) => format!("Contact: {email}, {p}"),
+            None => format!("Contact: {email}"),
+        };
+        Ok(Named {
+            person: format!("{name} ({agency})"),
+            reach,
+            involvements,
+        })
+    }
+
+    /// The name and contact line, for a recipient who may see this practitioner.
+    fn shown_to(&self, recipient: &Reader) -> Option<(&str, &str)> {
+        recipient
+            .sees_all(&self.involvements)
+            .then_some((self.person.as_str(), self.reach.as_str()))
+    }
+}
+
+/// The recipients as readers, so that each message is composed for what its reader may see.
+fn readers(conn: &mut PgConnection, ids: &[Uuid], today: NaiveDate) -> ServiceResult<Vec<Reader>> {
+    Reader::load_many(conn, ids, today)
 }
 
 fn restricted(inv: &InvolvementRow) -> bool {
@@ -59,34 +94,42 @@ pub fn team_changed(
     cx: &Context,
     inv: &InvolvementRow,
     joined: bool,
-) -> QueryResult<usize> {
+) -> ServiceResult<usize> {
     let audience =
         policy::audience_for_involvement(conn, inv, &[cx.actor, inv.practitioner_id], cx.today)?;
     if audience.is_empty() {
         return Ok(0);
     }
+    let recipients = readers(conn, &audience, cx.today)?;
     let initials = child_initials(conn, inv.child_id)?;
-    let (headline, details) = if restricted(inv) {
-        ("the team has changed".to_owned(), Vec::new())
+    let named = Named::load(conn, inv.child_id, inv.practitioner_id)?;
+    let verb = if joined {
+        "joined the team"
     } else {
-        let (person, reach) = who(conn, inv.practitioner_id)?;
-        let verb = if joined {
-            "joined the team"
-        } else {
-            "left the team"
-        };
-        (
-            format!("{person} {verb}"),
-            vec![format!("Role: {}", inv.role), reach],
-        )
+        "left the team"
     };
-    outbox::enqueue(
+    Ok(outbox::enqueue(
         conn,
         NotificationKind::TeamChanged,
         Some(inv.child_id),
-        &audience,
-        |_| compose::about_child(cx.links, inv.child_id, &initials, &headline, &details),
-    )
+        &recipients,
+        |recipient| match named.shown_to(recipient).filter(|_| !restricted(inv)) {
+            Some((person, reach)) => compose::about_child(
+                cx.links,
+                inv.child_id,
+                &initials,
+                &format!("{person} {verb}"),
+                &[format!("Role: {}", inv.role), reach.to_owned()],
+            ),
+            None => compose::about_child(
+                cx.links,
+                inv.child_id,
+                &initials,
+                "the team has changed",
+                &[],
+            ),
+        },
+    )?)
 }
 
 /// The lead professional changed (to `lead`, or to nobody): told to the whole team, since a
@@ -97,33 +140,40 @@ pub fn lead_changed(
     child: Uuid,
     lead: Option<&InvolvementRow>,
     previous: Option<&InvolvementRow>,
-) -> QueryResult<usize> {
+) -> ServiceResult<usize> {
     let anchor = match lead.or(previous) {
         Some(inv) => inv,
         None => return Ok(0),
     };
     let audience = policy::audience_for_involvement(conn, anchor, &[cx.actor], cx.today)?;
+    let recipients = readers(conn, &audience, cx.today)?;
     let initials = child_initials(conn, child)?;
-    let (headline, details) = match lead {
-        Some(inv) => {
-            let (person, reach) = who(conn, inv.practitioner_id)?;
-            (
-                format!("{person} is now the lead professional"),
-                vec![reach],
-            )
-        }
-        None => (
-            "the team has no lead professional now".to_owned(),
-            Vec::new(),
-        ),
+    let named = match lead {
+        Some(inv) => Some(Named::load(conn, child, inv.practitioner_id)?),
+        None => None,
     };
-    outbox::enqueue(
+    Ok(outbox::enqueue(
         conn,
         NotificationKind::LeadChanged,
         Some(child),
-        &audience,
-        |_| compose::about_child(cx.links, child, &initials, &headline, &details),
-    )
+        &recipients,
+        |recipient| match named.as_ref().and_then(|n| n.shown_to(recipient)) {
+            Some((person, reach)) => compose::about_child(
+                cx.links,
+                child,
+                &initials,
+                &format!("{person} is now the lead professional"),
+                &[reach.to_owned()],
+            ),
+            None => compose::about_child(
+                cx.links,
+                child,
+                &initials,
+                "the team has no lead professional now",
+                &[],
+            ),
+        },
+    )?)
 }
 
 /// A contact did not happen because the child was not brought or nobody answered: told to the
@@ -134,35 +184,35 @@ pub fn contact_missed(
     inv: &InvolvementRow,
     outcome: ContactOutcome,
     at: DateTime<Utc>,
-) -> QueryResult<usize> {
+) -> ServiceResult<usize> {
     let audience = policy::audience_for_involvement(conn, inv, &[cx.actor], cx.today)?;
     if audience.is_empty() {
         return Ok(0);
     }
+    let recipients = readers(conn, &audience, cx.today)?;
     let initials = child_initials(conn, inv.child_id)?;
+    let named = Named::load(conn, inv.child_id, inv.practitioner_id)?;
     let what = match outcome {
         ContactOutcome::WasNotBrought => "was not brought to a contact",
         _ => "could not be seen: no access",
     };
-    let (headline, details) = if restricted(inv) {
-        (format!("the child {what}"), Vec::new())
-    } else {
-        let (person, reach) = who(conn, inv.practitioner_id)?;
-        (
-            format!("the child {what}"),
-            vec![
-                format!("On {} — recorded by {person}.", at.format("%-d %B %Y")),
-                reach,
-            ],
-        )
-    };
-    outbox::enqueue(
+    let headline = format!("the child {what}");
+    Ok(outbox::enqueue(
         conn,
         NotificationKind::ContactMissed,
         Some(inv.child_id),
-        &audience,
-        |_| compose::about_child(cx.links, inv.child_id, &initials, &headline, &details),
-    )
+        &recipients,
+        |recipient| {
+            let details = match named.shown_to(recipient).filter(|_| !restricted(inv)) {
+                Some((person, reach)) => vec![
+                    format!("On {} — recorded by {person}.", at.format("%-d %B %Y")),
+                    reach.to_owned(),
+                ],
+                None => Vec::new(),
+            };
+            compose::about_child(cx.links, inv.child_id, &initials, &headline, &details)
+        },
+    )?)
 }
 
 /// A task was assigned to `assignee`.
@@ -171,22 +221,27 @@ pub fn task_assigned(
     cx: &Context,
     task: &TaskRow,
     assignee: Uuid,
-) -> QueryResult<usize> {
+) -> ServiceResult<usize> {
     if assignee == cx.actor {
         return Ok(0);
     }
+    let recipients = readers(conn, &[assignee], cx.today)?;
     let initials = child_initials(conn, task.child_id)?;
-    let (person, reach) = who(conn, cx.actor)?;
-    let mut details = vec![format!("Assigned by {person}."), reach];
-    if let Some(due) = task.due_on {
-        details.insert(0, format!("Due on {}.", due.format("%-d %B %Y")));
-    }
-    outbox::enqueue(
+    let named = Named::load(conn, task.child_id, cx.actor)?;
+    Ok(outbox::enqueue(
         conn,
         NotificationKind::TaskAssigned,
         Some(task.child_id),
-        &[assignee],
-        |_| {
+        &recipients,
+        |recipient| {
+            let mut details = Vec::new();
+            if let Some(due) = task.due_on {
+                details.push(format!("Due on {}.", due.format("%-d %B %Y")));
+            }
+            if let Some((person, reach)) = named.shown_to(recipient) {
+                details.push(format!("Assigned by {person}."));
+                details.push(reach.to_owned());
+            }
             compose::about_child(
                 cx.links,
                 task.child_id,
@@ -195,7 +250,7 @@ pub fn task_assigned(
                 &details,
             )
         },
-    )
+    )?)
 }
 
 /// A task was reassigned away from `previous`.
@@ -204,16 +259,17 @@ pub fn task_unassigned(
     cx: &Context,
     task: &TaskRow,
     previous: Uuid,
-) -> QueryResult<usize> {
+) -> ServiceResult<usize> {
     if previous == cx.actor {
         return Ok(0);
     }
+    let recipients = readers(conn, &[previous], cx.today)?;
     let initials = child_initials(conn, task.child_id)?;
-    outbox::enqueue(
+    Ok(outbox::enqueue(
         conn,
         NotificationKind::TaskAssigned,
         Some(task.child_id),
-        &[previous],
+        &recipients,
         |_| {
             compose::about_child(
                 cx.links,
@@ -223,23 +279,35 @@ pub fn task_unassigned(
                 &[],
             )
         },
-    )
+    )?)
 }
 
-/// A task was completed: told to its creator.
-pub fn task_completed(conn: &mut PgConnection, cx: &Context, task: &TaskRow) -> QueryResult<usize> {
+/// A task was completed: told to its creator, when the creator may still see the task (it
+/// names the one who completed it, the assignee).
+pub fn task_completed(
+    conn: &mut PgConnection,
+    cx: &Context,
+    task: &TaskRow,
+) -> ServiceResult<usize> {
     if task.created_by == cx.actor {
         return Ok(0);
     }
+    let named = Named::load(conn, task.child_id, cx.actor)?;
+    let recipients: Vec<Reader> = readers(conn, &[task.created_by], cx.today)?
+        .into_iter()
+        .filter(|r| named.shown_to(r).is_some())
+        .collect();
     let initials = child_initials(conn, task.child_id)?;
-    let (person, _) = who(conn, cx.actor)?;
-    let details = vec![format!("Completed by {person}.")];
-    outbox::enqueue(
+    Ok(outbox::enqueue(
         conn,
         NotificationKind::TaskCompleted,
         Some(task.child_id),
-        &[task.created_by],
-        |_| {
+        &recipients,
+        |recipient| {
+            let details = match named.shown_to(recipient) {
+                Some((person, _)) => vec![format!("Completed by {person}.")],
+                None => Vec::new(),
+            };
             compose::about_child(
                 cx.links,
                 task.child_id,
@@ -248,7 +316,7 @@ pub fn task_completed(conn: &mut PgConnection, cx: &Context, task: &TaskRow) -> 
                 &details,
             )
         },
-    )
+    )?)
 }
 
 /// A team member raised attention: every other team member who may see the sender's
@@ -258,25 +326,36 @@ pub fn attention(
     cx: &Context,
     sender: &InvolvementRow,
     message: &str,
-) -> QueryResult<Vec<Uuid>> {
+) -> ServiceResult<Vec<Uuid>> {
     let audience = policy::audience_for_involvement(conn, sender, &[cx.actor], cx.today)?;
     if audience.is_empty() {
         return Ok(audience);
     }
+    let recipients = readers(conn, &audience, cx.today)?;
     let initials = child_initials(conn, sender.child_id)?;
-    let (headline, mut details) = if restricted(sender) {
-        ("a team member raised attention".to_owned(), Vec::new())
-    } else {
-        let (person, reach) = who(conn, sender.practitioner_id)?;
-        (format!("{person} raised attention"), vec![reach])
-    };
-    details.insert(0, format!("“{message}”"));
+    let named = Named::load(conn, sender.child_id, sender.practitioner_id)?;
+    let quoted = format!("“{message}”");
     outbox::enqueue(
         conn,
         NotificationKind::AttentionRaised,
         Some(sender.child_id),
-        &audience,
-        |_| compose::about_child(cx.links, sender.child_id, &initials, &headline, &details),
+        &recipients,
+        |recipient| match named.shown_to(recipient).filter(|_| !restricted(sender)) {
+            Some((person, reach)) => compose::about_child(
+                cx.links,
+                sender.child_id,
+                &initials,
+                &format!("{person} raised attention"),
+                &[quoted.clone(), reach.to_owned()],
+            ),
+            None => compose::about_child(
+                cx.links,
+                sender.child_id,
+                &initials,
+                "a team member raised attention",
+                std::slice::from_ref(&quoted),
+            ),
+        },
     )?;
     Ok(audience)
 }

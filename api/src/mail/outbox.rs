@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::db::schema::{notification_preferences, notifications, practitioners};
 use crate::domain::{Delivery, NotificationKind};
 use crate::mail::compose::Content;
+use crate::policy::Reader;
 
 /// Each recipient's delivery choice for `kind` (IMMEDIATE unless they chose otherwise).
 pub fn deliveries(
@@ -45,10 +46,40 @@ pub fn deliveries(
     Ok(out)
 }
 
-/// Queues one message per recipient, each rendered by `render`. Recipients who turned the kind
-/// off, or whose account is inactive, get nothing; digest readers' messages wait for the digest.
-/// Returns how many messages were queued.
+/// Queues one message about `child` per recipient, each rendered by `render` for that
+/// recipient's reader, so that it holds only what they may see. Recipients who turned the kind
+/// off, or whose account is inactive, get nothing; digest readers' messages wait for the
+/// digest. Returns how many messages were queued.
 pub fn enqueue(
+    conn: &mut PgConnection,
+    kind: NotificationKind,
+    child: Option<Uuid>,
+    recipients: &[Reader],
+    render: impl Fn(&Reader) -> Content,
+) -> QueryResult<usize> {
+    let ids: Vec<Uuid> = recipients.iter().map(|r| r.actor.practitioner_id).collect();
+    let by_id: Vec<(Uuid, &Reader)> = ids.iter().copied().zip(recipients).collect();
+    write(conn, kind, child, &ids, |id| {
+        let reader = by_id
+            .iter()
+            .find(|(r, _)| *r == id)
+            .map(|(_, reader)| *reader)
+            .expect("a recipient's reader");
+        render(reader)
+    })
+}
+
+/// Queues a message that concerns no child and names nobody else (an invitation).
+pub fn enqueue_personal(
+    conn: &mut PgConnection,
+    kind: NotificationKind,
+    recipient: Uuid,
+    content: Content,
+) -> QueryResult<usize> {
+    write(conn, kind, None, &[recipient], |_| content.clone())
+}
+
+fn write(
     conn: &mut PgConnection,
     kind: NotificationKind,
     child: Option<Uuid>,

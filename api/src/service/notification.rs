@@ -236,13 +236,7 @@ pub fn invite(
         &secret.token,
         INVITATION_HOURS,
     );
-    outbox::enqueue(
-        conn,
-        NotificationKind::Invitation,
-        None,
-        &[practitioner.id],
-        |_| content.clone(),
-    )?;
+    outbox::enqueue_personal(conn, NotificationKind::Invitation, practitioner.id, content)?;
     Ok(())
 }
 

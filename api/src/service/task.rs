@@ -11,8 +11,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::auth::RequestMeta;
-use crate::db::bound::BoundSql;
-use crate::db::models::{PractitionerRow, TaskRow};
+use crate::db::models::{InvolvementRow, PractitionerRow, TaskRow};
 use crate::db::schema::{involvements, practitioners, tasks};
 use crate::domain::{Date, TaskStatus};
 use crate::mail::compose::Links;
@@ -72,54 +71,82 @@ fn visible_member(
     .get_result(conn)?)
 }
 
-/// Checks an assignee: a visible team member who can in turn see the creator (otherwise the
-/// task would be hidden from its own assignee).
-fn check_assignee(
+/// Rule 6 on an assignment: the assignee is an active team member the changer may see, and
+/// everyone the task would name (creator, assignee) and the changer can all see one another.
+/// Every refusal is the same answer as for an assignee who is not on the team: a different one
+/// would betray whose involvement is hidden from whom.
+fn check_assignment(
     conn: &mut PgConnection,
-    reader: &Reader,
+    changer: &Reader,
     child: Uuid,
     assignee: Uuid,
     creator: Uuid,
 ) -> ServiceResult<()> {
-    if !visible_member(conn, reader, child, assignee)? {
-        return Err(ServiceError::invalid(
-            "assigneeId",
-            "is not a member of this child's team",
-        ));
+    let refused = || ServiceError::invalid("assigneeId", "is not a member of this child's team");
+    if !visible_member(conn, changer, child, assignee)? {
+        return Err(refused());
     }
-    if assignee != creator {
-        let (agency, role): (Uuid, String) = crate::db::schema::practitioners::table
-            .find(assignee)
-            .select((
-                crate::db::schema::practitioners::agency_id,
-                crate::db::schema::practitioners::role,
-            ))
-            .first(conn)?;
-        let assignee_reader = Reader::load(
-            conn,
-            crate::auth::Actor {
-                practitioner_id: assignee,
-                agency_id: agency,
-                role: role.parse().map_err(anyhow::Error::from)?,
-            },
-            reader.today,
-        )?;
-        let creator_hidden: bool = diesel::select(diesel::dsl::exists(
-            involvements::table
-                .filter(involvements::child_id.eq(child))
-                .filter(involvements::practitioner_id.eq(creator))
-                .filter(
-                    BoundSql::new("NOT ").append(policy::involvement_visible_sql(
-                        &assignee_reader,
-                        "involvements",
-                    )),
-                ),
-        ))
-        .get_result(conn)?;
-        if creator_hidden {
+    let mut people = vec![changer.actor.practitioner_id, creator, assignee];
+    people.sort();
+    people.dedup();
+    let others: Vec<Uuid> = people
+        .iter()
+        .copied()
+        .filter(|p| *p != changer.actor.practitioner_id)
+        .collect();
+    let readers = Reader::load_many(conn, &others, changer.today)?;
+    let mut views = vec![changer.clone()];
+    views.extend(readers);
+    for view in &views {
+        let rest: Vec<Uuid> = people
+            .iter()
+            .copied()
+            .filter(|p| *p != view.actor.practitioner_id)
+            .collect();
+        let sees_all: bool =
+            diesel::select(policy::sees_all_of_sql(view, child, rest)).get_result(conn)?;
+        if !sees_all {
+            return Err(refused());
+        }
+    }
+    Ok(())
+}
+
+/// Rule 6 on a reassignment: everyone on the team who may see the task now may still see it
+/// afterwards. A task that vanished from someone's screens would tell them that it now names
+/// a practitioner hidden from them; the refusal is the answer for a stranger as assignee.
+fn check_nobody_loses_sight(
+    conn: &mut PgConnection,
+    changer: &Reader,
+    task: &TaskRow,
+    new_assignee: Uuid,
+) -> ServiceResult<()> {
+    let all: Vec<InvolvementRow> = involvements::table
+        .filter(involvements::child_id.eq(task.child_id))
+        .select(InvolvementRow::as_select())
+        .load(conn)?;
+    let of = |p: Uuid| -> Vec<InvolvementRow> {
+        all.iter()
+            .filter(|i| i.practitioner_id == p)
+            .cloned()
+            .collect()
+    };
+    let creator = of(task.created_by);
+    let before = task.assignee_id.map(of).unwrap_or_default();
+    let after = of(new_assignee);
+    let mut members: Vec<Uuid> = all
+        .iter()
+        .filter(|i| i.ended_on.is_none())
+        .map(|i| i.practitioner_id)
+        .collect();
+    members.sort();
+    members.dedup();
+    for member in Reader::load_many(conn, &members, changer.today)? {
+        let saw = member.sees_all(&creator) && member.sees_all(&before);
+        if saw && !member.sees_all(&after) {
             return Err(ServiceError::invalid(
                 "assigneeId",
-                "cannot see your involvement, so could not see this task",
+                "is not a member of this child's team",
             ));
         }
     }
@@ -177,7 +204,7 @@ pub async fn create_task(
                 return Err(ServiceError::NotFound);
             }
             if let Some(a) = assignee {
-                check_assignee(conn, &reader, child_id, a, me)?;
+                check_assignment(conn, &reader, child_id, a, me)?;
             }
             let id = Uuid::now_v7();
             let task: TaskRow = diesel::insert_into(tasks::table)
@@ -273,8 +300,9 @@ pub async fn update_task(
                     current_version: row.version,
                 });
             }
-            if let Some(a) = assignee {
-                check_assignee(conn, &reader, row.child_id, a, row.created_by)?;
+            if let Some(a) = assignee.filter(|a| Some(*a) != row.assignee_id) {
+                check_assignment(conn, &reader, row.child_id, a, row.created_by)?;
+                check_nobody_loses_sight(conn, &reader, &row, a)?;
             }
             let status = input
                 .status
