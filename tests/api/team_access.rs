@@ -1498,6 +1498,66 @@ async fn a_restricted_involvement_becomes_standard_only_once_consent_is_given() 
 }
 
 #[tokio::test]
+async fn consent_withdrawn_makes_a_sensitive_services_involvement_restricted_again() {
+    let w = World::build().await;
+    let inv = involvement_as(&w.app, &w.idva, &w.child, &w.idva_inv).await;
+    let v = inv["version"].as_i64().unwrap();
+    let body = update(
+        &w.app,
+        &w.idva,
+        json!({ "id": w.idva_inv, "expectedVersion": v, "sensitivity": "STANDARD", "consent": "GIVEN",
+                "isLead": true }),
+    )
+    .await;
+    assert_eq!(
+        body["data"]["updateInvolvement"]["isLead"], true,
+        "{body:#}"
+    );
+    let lead = &child_as(&w.app, &w.teacher, &w.child).await["leadProfessional"];
+    assert_eq!(s(&lead["id"]), w.idva_inv);
+
+    // Refused consent cannot keep it standard when the update asks for both.
+    let before = fingerprint(&w.app);
+    let body = update(
+        &w.app,
+        &w.idva,
+        json!({ "id": w.idva_inv, "expectedVersion": v + 1, "consent": "REFUSED", "sensitivity": "STANDARD" }),
+    )
+    .await;
+    assert_bad(&body, &["input.sensitivity"]);
+    assert_eq!(fingerprint(&w.app), before, "nothing written");
+
+    // Consent withdrawn: restricted again, and no longer the lead, in the same update.
+    let body = update(
+        &w.app,
+        &w.idva,
+        json!({ "id": w.idva_inv, "expectedVersion": v + 1, "consent": "REFUSED" }),
+    )
+    .await;
+    let u = &body["data"]["updateInvolvement"];
+    assert_eq!(u["sensitivity"], "RESTRICTED", "{body:#}");
+    assert_eq!(u["consent"], "REFUSED");
+    assert_eq!(u["isLead"], false);
+    let child = child_as(&w.app, &w.teacher, &w.child).await;
+    assert!(!ids(&child["team"], Some("practitioner")).contains(&w.idva.id));
+    assert_eq!(child["leadProfessional"], Value::Null);
+
+    // Another agency's standard involvement stays as it is when consent is refused.
+    let inv = involvement_as(&w.app, &w.teacher, &w.child, &w.teacher_inv).await;
+    let v = inv["version"].as_i64().unwrap();
+    let body = update(
+        &w.app,
+        &w.teacher,
+        json!({ "id": w.teacher_inv, "expectedVersion": v, "consent": "REFUSED" }),
+    )
+    .await;
+    assert_eq!(
+        body["data"]["updateInvolvement"]["sensitivity"], "STANDARD",
+        "{body:#}"
+    );
+}
+
+#[tokio::test]
 async fn a_sensitive_agencys_practitioner_cannot_join_or_register_as_standard() {
     let w = World::build().await;
     let before = fingerprint(&w.app);

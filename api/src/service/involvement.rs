@@ -238,26 +238,39 @@ pub async fn update_involvement(
             }
             let now = Utc::now();
             let current: Sensitivity = row.sensitivity.parse().map_err(anyhow::Error::from)?;
-            let sensitivity = input.sensitivity.unwrap_or(current);
+            let mut sensitivity = input.sensitivity.unwrap_or(current);
             let consent = match input.consent {
                 Some(c) => c,
                 None => row.consent.parse().map_err(anyhow::Error::from)?,
             };
-            let is_lead = input.is_lead.unwrap_or(row.is_lead);
+            let mut is_lead = input.is_lead.unwrap_or(row.is_lead);
+            let sensitive = crate::service::child::agency_is_sensitive(conn, row.agency_id)?;
 
-            // Rule 4: a sensitive service's restricted involvement becomes standard only with
-            // consent given.
-            if current == Sensitivity::Restricted && sensitivity == Sensitivity::Standard {
-                let sensitive = crate::db::schema::agencies::table
-                    .find(row.agency_id)
-                    .select(crate::db::schema::agencies::sensitive)
-                    .first::<bool>(conn)?;
-                if sensitive && consent != ConsentStatus::Given {
+            // Rule 4: a sensitive service's restricted involvement becomes standard only once
+            // consent is GIVEN; consent recorded as refused or withdrawn on its standard one
+            // makes it restricted again in the same update, and so no longer the lead.
+            let refused_now = input.consent == Some(ConsentStatus::Refused);
+            if sensitive && current == Sensitivity::Standard && refused_now {
+                if input.sensitivity == Some(Sensitivity::Standard) {
                     return Err(ServiceError::invalid(
                         "sensitivity",
-                        "a sensitive service's involvement can be made STANDARD only once consent is GIVEN",
+                        "a sensitive service's involvement cannot stay STANDARD once consent is REFUSED",
                     ));
                 }
+                sensitivity = Sensitivity::Restricted;
+                if input.is_lead.is_none() {
+                    is_lead = false;
+                }
+            }
+            if sensitive
+                && current == Sensitivity::Restricted
+                && sensitivity == Sensitivity::Standard
+                && consent != ConsentStatus::Given
+            {
+                return Err(ServiceError::invalid(
+                    "sensitivity",
+                    "a sensitive service's involvement can be made STANDARD only once consent is GIVEN",
+                ));
             }
             // Rule 6: only a standard involvement may lead.
             if is_lead && sensitivity != Sensitivity::Standard {
