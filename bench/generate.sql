@@ -58,17 +58,22 @@ SELECT pg_temp.uid('agreement', a * 10 + g), pg_temp.uid('agency', a),
        DATE '2025-01-01', pg_temp.uid('practitioner', a)
 FROM generate_series(0, :n_agencies - 1, 10) a, generate_series(0, 4) g;
 
-INSERT INTO children (id, given_name, family_name, date_of_birth, postcode)
-SELECT pg_temp.uid('child', c),
+-- Each child's details, recorded below through every one of its involvements (identity per
+-- source: here every agency knows the child alike).
+CREATE TEMP TABLE child_names AS
+SELECT c,
        (ARRAY['Oliver','Amelia','Noah','Isla','Leo','Ava','Arthur','Mia','Oscar','Ivy','Theo','Freya',
-              'Finley','Elsie','Ezra','Rosie','Hugo','Ada','Jude','Nell'])[1 + c % 20],
+              'Finley','Elsie','Ezra','Rosie','Hugo','Ada','Jude','Nell'])[1 + c % 20] AS given_name,
        (ARRAY['Marsh','Whitlock','Penrose','Thackeray','Ollerton','Brackley','Cawthorne','Dimmock',
               'Fairweather','Gransden','Hebden','Kilburn','Lowther','Merriman','Nettleship','Pendleton',
               'Quarrie','Rushworth','Stainton','Tolhurst','Underwood','Vickery','Wheatcroft','Yardley'])
-           [1 + (c / 20) % 24] || CASE WHEN c % 7 = 0 THEN '-' || (ARRAY['Hale','Bury','Cross'])[1 + c % 3] ELSE '' END,
-       DATE '2008-01-01' + (c * 37 % 6200),
-       format('KB%s %s%s', 1 + c % 9, c % 10, chr(65 + c % 26) || chr(65 + (c / 26) % 26))
+           [1 + (c / 20) % 24] || CASE WHEN c % 7 = 0 THEN '-' || (ARRAY['Hale','Bury','Cross'])[1 + c % 3] ELSE '' END AS family_name,
+       DATE '2008-01-01' + (c * 37 % 6200) AS date_of_birth,
+       format('KB%s %s%s', 1 + c % 9, c % 10, chr(65 + c % 26) || chr(65 + (c / 26) % 26)) AS postcode
 FROM generate_series(0, :n_children - 1) c;
+
+INSERT INTO children (id, date_of_birth)
+SELECT pg_temp.uid('child', c), date_of_birth FROM child_names;
 
 -- Involvement ix: child ix % n_children, k = ix / n_children.
 INSERT INTO involvements (id, child_id, practitioner_id, agency_id, role, sensitivity, is_lead,
@@ -84,6 +89,12 @@ SELECT pg_temp.uid('involvement', ix), pg_temp.uid('child', c), pg_temp.uid('pra
 FROM (SELECT ix, ix % :n_children AS c, ix / :n_children AS k,
              pg_temp.prac(ix % :n_children, ix / :n_children, :n_practitioners) AS p
       FROM generate_series(0, :n_involvements - 1) ix) s;
+
+INSERT INTO child_identities (id, child_id, involvement_id, given_name, family_name, postcode,
+                              recorded_at)
+SELECT pg_temp.uid('identity', ix), pg_temp.uid('child', n.c), pg_temp.uid('involvement', ix),
+       n.given_name, n.family_name, n.postcode, TIMESTAMPTZ '2024-01-01' + (ix % 600) * interval '1 day'
+FROM generate_series(0, :n_involvements - 1) ix JOIN child_names n ON n.c = ix % :n_children;
 
 INSERT INTO contacts (id, involvement_id, kind, outcome, at, recorded_by)
 SELECT pg_temp.uid('contact', j), pg_temp.uid('involvement', ix),

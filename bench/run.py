@@ -429,9 +429,10 @@ def main():
             except OSError:
                 time.sleep(0.1)
         rows = psql(url, "-F", "\t", "-c", f"""
-            SELECT DISTINCT ON (p.id) p.email, i.child_id, i.id, c.family_name, c.date_of_birth
+            SELECT DISTINCT ON (p.id) p.email, i.child_id, i.id, n.family_name, c.date_of_birth
             FROM involvements i JOIN practitioners p ON p.id = i.practitioner_id
             JOIN children c ON c.id = i.child_id
+            JOIN child_identities n ON n.involvement_id = i.id
             WHERE i.ended_on IS NULL AND p.role = 'PRACTITIONER'
             ORDER BY p.id, md5(i.id::text) LIMIT {USERS}""").splitlines()
         say(f"signing in {len(rows)} practitioners")

@@ -318,6 +318,30 @@ pub fn child_readable_sql(reader: &Reader, child_expr: &str) -> BoundSql {
         .sql(")")
 }
 
+/// Rule 2 (identity per source): the identity details of the child `child_expr` as the reader
+/// sees them: the row of `child_identities` most recently recorded through an involvement the
+/// reader may see. Nothing a hidden service recorded is ever chosen.
+pub fn identity_seen_sql(reader: &Reader, child_expr: &str) -> BoundSql {
+    BoundSql::new(format!(
+        "SELECT ci.* FROM child_identities ci JOIN involvements iv ON iv.id = ci.involvement_id \
+         WHERE ci.child_id = {child_expr} AND "
+    ))
+    .append(involvement_visible_sql(reader, "iv"))
+    .sql(" ORDER BY ci.recorded_at DESC, ci.id DESC LIMIT 1")
+}
+
+/// Rule 2: children as the reader sees them, in the columns of
+/// [`crate::db::models::ChildRow`]; callers add `WHERE` with the rule that lets them read or
+/// find the rows. A child with no details the reader may see has no row.
+pub fn child_as_seen_sql(reader: &Reader) -> BoundSql {
+    BoundSql::new(
+        "SELECT children.id, idn.given_name, idn.family_name, children.date_of_birth, \
+         idn.gender, idn.postcode, children.version FROM children CROSS JOIN LATERAL (",
+    )
+    .append(identity_seen_sql(reader, "children.id"))
+    .sql(") idn")
+}
+
 /// Rule 2: a child can be found (and joined) only through an active involvement the searcher
 /// may see; a child known only to hidden services is not found.
 pub fn child_findable_sql(reader: &Reader, child_alias: &str) -> BoundSql {

@@ -244,11 +244,7 @@ pub fn seed(conn: &mut PgConnection, town: &Town) -> anyhow::Result<SeedReport> 
             report.children += diesel::insert_into(children::table)
                 .values((
                     children::id.eq(id(&c.key)),
-                    children::given_name.eq(&c.given_name),
-                    children::family_name.eq(&c.family_name),
                     children::date_of_birth.eq(c.date_of_birth),
-                    children::gender.eq(&c.gender),
-                    children::postcode.eq(&c.postcode),
                 ))
                 .on_conflict_do_nothing()
                 .execute(conn)?;
@@ -290,6 +286,22 @@ pub fn seed(conn: &mut PgConnection, town: &Town) -> anyhow::Result<SeedReport> 
             report.involvements += added;
             if added > 0 {
                 let at = i.started_on.and_hms_opt(9, 0, 0).map(|t| t.and_utc());
+                // Each agency recorded the child's details as the town's file has them.
+                if let Some(c) = town.children.iter().find(|c| c.key == i.child) {
+                    diesel::insert_into(child_identities::table)
+                        .values((
+                            child_identities::id.eq(id(&format!("identity:{}", i.key))),
+                            child_identities::child_id.eq(id(&c.key)),
+                            child_identities::involvement_id.eq(id(&i.key)),
+                            child_identities::given_name.eq(&c.given_name),
+                            child_identities::family_name.eq(&c.family_name),
+                            child_identities::gender.eq(&c.gender),
+                            child_identities::postcode.eq(&c.postcode),
+                            child_identities::recorded_at.eq(at.unwrap_or_else(Utc::now)),
+                        ))
+                        .on_conflict_do_nothing()
+                        .execute(conn)?;
+                }
                 activity(
                     conn,
                     &format!("activity:{}", i.key),

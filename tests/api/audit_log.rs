@@ -163,6 +163,8 @@ async fn recent_viewers_show_who_opened_the_record_but_never_a_hidden_service() 
 async fn audit_events_for_system_admins_and_agency_admins_only() {
     let sc = scene(spawn_app().await).await;
     let app = &sc.app;
+    // The scene's own answers (registering, joining) showed the child too: count from here.
+    let since = chrono::Utc::now().to_rfc3339();
     for who in [&sc.teacher, &sc.idva, &sc.officer] {
         child_as(app, who, &sc.child).await;
     }
@@ -174,7 +176,7 @@ async fn audit_events_for_system_admins_and_agency_admins_only() {
     assert_eq!(error_code(&body), Some("UNAUTHENTICATED"), "{body}");
 
     // A system admin reads everything: the child's views, newest first, page by page.
-    let vars = json!({ "c": sc.child, "a": "CHILD_VIEWED", "first": 2 });
+    let vars = json!({ "c": sc.child, "a": "CHILD_VIEWED", "first": 2, "from": since });
     let first = app
         .gql_ok(Some(&sc.admin.token), EVENTS, vars.clone())
         .await["auditEvents"]
@@ -385,26 +387,46 @@ async fn listing_my_children_records_exactly_the_children_shown() {
     assert_eq!(s(&second["edges"][0]["node"]["id"]), zak);
     assert_eq!(second["pageInfo"]["hasNextPage"], false);
 
+    // One event per child shown, against that child, and none for the row that only told
+    // whether another page follows.
     let events = app
         .gql_ok(
             Some(&sc.admin.token),
             EVENTS,
-            json!({ "p": sc.teacher.id, "a": "CHILDREN_LISTED" }),
+            json!({ "p": sc.teacher.id, "a": "CHILD_LISTED" }),
         )
         .await["auditEvents"]["edges"]
         .clone();
     let events = events.as_array().unwrap();
-    assert_eq!(events.len(), 2, "{events:#?}");
-    // Newest first: the second page, then the first; each names only what it showed.
-    assert_eq!(events[0]["node"]["details"], json!({ "children": [zak] }));
+    assert_eq!(events.len(), 3, "{events:#?}");
+    // Newest first: the second page, then the first.
+    assert_eq!(s(&events[0]["node"]["childId"]), zak);
+    let mut first_page = vec![
+        s(&events[1]["node"]["childId"]),
+        s(&events[2]["node"]["childId"]),
+    ];
+    first_page.sort();
+    let mut expected = vec![ava, sc.child.clone()];
+    expected.sort();
+    assert_eq!(first_page, expected);
     assert_eq!(
-        events[1]["node"]["details"],
-        json!({ "children": [ava, sc.child] })
+        events[1]["node"]["requestId"], events[2]["node"]["requestId"],
+        "one page, one request"
     );
     for e in events {
         assert_eq!(s(&e["node"]["actor"]["id"]), sc.teacher.id);
         assert!(e["node"]["requestId"].is_string(), "{e}");
     }
+    // auditEvents(childId:) finds the listing against the child.
+    let events = app
+        .gql_ok(
+            Some(&sc.admin.token),
+            EVENTS,
+            json!({ "c": sc.child, "a": "CHILD_LISTED" }),
+        )
+        .await["auditEvents"]["edges"]
+        .clone();
+    assert_eq!(events.as_array().unwrap().len(), 1);
 }
 
 /// The `details` of `action` events by `actor`, oldest first, as `reader` reads the log.
@@ -532,4 +554,53 @@ async fn every_read_of_the_audit_log_is_itself_recorded() {
         app.count("audit_events", "action = 'AUDIT_LOG_READ'"),
         before
     );
+}
+
+#[tokio::test]
+async fn a_child_shown_through_a_task_or_an_involvement_is_recorded_against_the_child() {
+    let sc = scene(spawn_app().await).await;
+    let app = &sc.app;
+    for _ in 0..3 {
+        app.gql_ok(
+            Some(&sc.teacher.token),
+            "mutation($i: CreateTaskInput!) { createTask(input: $i) { id } }",
+            json!({ "i": { "childId": sc.child, "title": "Call home", "assigneeId": sc.officer.id } }),
+        )
+        .await;
+    }
+    let since = chrono::Utc::now().to_rfc3339();
+    let data = app
+        .gql_ok(
+            Some(&sc.officer.token),
+            "{ myTasks { edges { node { child { dateOfBirth postcode team { practitioner { phone } } } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["myTasks"]["edges"].as_array().unwrap().len(), 3);
+    let views = app
+        .gql_ok(
+            Some(&sc.admin.token),
+            EVENTS,
+            json!({ "c": sc.child, "p": sc.officer.id, "a": "CHILD_VIEWED", "from": since }),
+        )
+        .await["auditEvents"]["edges"]
+        .clone();
+    // Three tasks of one child: one read of that child, against it.
+    assert_eq!(views.as_array().unwrap().len(), 1, "{views:#?}");
+    let viewers = app
+        .gql_ok(Some(&sc.teacher.token), VIEWERS, json!({ "id": sc.child }))
+        .await;
+    assert!(viewer_ids(&viewers["child"]).contains(&sc.officer.id));
+
+    // Someone off the team is shown nothing of the child, and nothing is recorded.
+    let before = app.count("audit_events", "action = 'CHILD_VIEWED'");
+    let inv = app
+        .gql_ok(
+            Some(&sc.outsider.token),
+            "query($id: ID!) { child(id: $id) { id } }",
+            json!({ "id": sc.child }),
+        )
+        .await;
+    assert_eq!(inv["child"], Value::Null);
+    assert_eq!(app.count("audit_events", "action = 'CHILD_VIEWED'"), before);
 }

@@ -289,13 +289,13 @@ async fn the_service_recovers_by_itself_when_the_database_connections_are_cut() 
     // exactly the registrations that answered OK exist.
     let succeeded = outcomes.iter().filter(|(_, b)| ok(b)).count() as i64;
     assert_eq!(
-        direct.count("children", "family_name LIKE 'Stream%'"),
+        direct.count("child_identities", "family_name LIKE 'Stream%'"),
         succeeded
     );
     assert_eq!(
         direct.count(
-            "children c",
-            "c.family_name LIKE 'Stream%' AND (SELECT count(*) FROM involvements i WHERE i.child_id = c.id) <> 1"
+            "child_identities c",
+            "c.family_name LIKE 'Stream%' AND (SELECT count(*) FROM involvements i WHERE i.child_id = c.child_id) <> 1"
         ),
         0
     );
@@ -308,8 +308,8 @@ async fn the_service_recovers_by_itself_when_the_database_connections_are_cut() 
             let id = s(&b["data"]["registerChild"]["child"]["id"]);
             assert_eq!(
                 direct.count(
-                    "children",
-                    &format!("id = '{id}' AND given_name = 'Child{i}'")
+                    "child_identities",
+                    &format!("child_id = '{id}' AND given_name = 'Child{i}'")
                 ),
                 1
             );

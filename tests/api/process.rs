@@ -37,6 +37,9 @@ async fn serve(app: &TestApp) -> Served {
         .env("HTTP_WORKERS", "2")
         .env("MAIL_WORKER", "off")
         .env("DAILY_JOBS_HOUR", "24")
+        // Each sign-in holds a place under the account's limit while its password is checked:
+        // room for the load tests' concurrent sign-ins.
+        .env("LOGIN_MAX_FAILURES_PER_ACCOUNT", "50")
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -612,3 +612,141 @@ async fn joining_either_family_answers_alike() {
         normalise(&edges[1], &b.words())
     );
 }
+
+/// Identity per source (rule 2): what a hidden service recorded never reaches anyone outside
+/// it. Registering a child known only to the hidden service answers, then and later, with
+/// exactly what the registrant typed, as a new record does; and anyone who later finds the
+/// child through the registrant sees the registrant's details, not the hidden service's.
+#[tokio::test]
+async fn identity_recorded_by_a_hidden_service_never_reaches_anyone_outside_it() {
+    let app = spawn_app().await;
+    let admin = app.system_admin().await;
+    let health = app
+        .given_agency(&admin, "Kestrel Bay Health Visiting", "HEALTH", false)
+        .await;
+    let school = app
+        .given_agency(&admin, "Gull Street Primary School", "EDUCATION", false)
+        .await;
+    let da = app
+        .given_agency(&admin, "Safe Harbour", "DOMESTIC_ABUSE", true)
+        .await;
+    let idva = person(&app, &admin, &da, "PRACTITIONER", "Indigo Vance").await;
+    let visitor = person(&app, &admin, &health, "PRACTITIONER", "Olive Bakare").await;
+    let teacher = person(&app, &admin, &school, "PRACTITIONER", "Grace Lin").await;
+    let register =
+        "mutation($i: RegisterChildInput!) { registerChild(input: $i) { id role sensitivity \
+         child { id givenName familyName dateOfBirth gender postcode version } } }";
+    let child_q = "query($id: ID!) { child(id: $id) { id givenName familyName dateOfBirth gender postcode version } }";
+
+    // Known only to the IDVA, with all she knows.
+    let hidden = app
+        .gql_ok(
+            Some(&idva.token),
+            register,
+            json!({ "i": { "givenName": "Ellie", "familyName": "Parsons", "dateOfBirth": "2018-03-09",
+                           "gender": "Female", "postcode": "KB3 7QP", "role": "IDVA" } }),
+        )
+        .await["registerChild"]["child"]
+        .clone();
+
+    // The health visitor does not find her, and registers her as she knows her.
+    let found = app
+        .gql_ok(
+            Some(&visitor.token),
+            SEARCH,
+            json!({ "f": "Parsons", "d": "2018-03-09" }),
+        )
+        .await;
+    assert_eq!(found["searchChildren"], json!([]), "{found}");
+    let attached = app
+        .gql_ok(
+            Some(&visitor.token),
+            register,
+            json!({ "i": { "givenName": "ellie", "familyName": "parsons", "dateOfBirth": "2018-03-09",
+                           "role": "Health visitor" } }),
+        )
+        .await["registerChild"]
+        .clone();
+    let fresh = app
+        .gql_ok(
+            Some(&visitor.token),
+            register,
+            json!({ "i": { "givenName": "maya", "familyName": "quinn", "dateOfBirth": "2018-04-09",
+                           "role": "Health visitor" } }),
+        )
+        .await["registerChild"]
+        .clone();
+    assert_eq!(attached["child"]["id"], hidden["id"], "one record");
+    let words_a = [("ellie", "<given>"), ("parsons", "<family>")];
+    let words_b = [("maya", "<given>"), ("quinn", "<family>")];
+    assert_eq!(
+        normalise(&attached, &words_a),
+        normalise(&fresh, &words_b),
+        "attaching answers as a new record does:\n{attached:#}\n{fresh:#}"
+    );
+    assert_eq!(attached["child"]["givenName"], "ellie");
+    assert_eq!(attached["child"]["gender"], Value::Null);
+    assert_eq!(attached["child"]["postcode"], Value::Null);
+    // And every later read.
+    let later_a = app
+        .gql_ok(
+            Some(&visitor.token),
+            child_q,
+            json!({ "id": attached["child"]["id"] }),
+        )
+        .await;
+    let later_b = app
+        .gql_ok(
+            Some(&visitor.token),
+            child_q,
+            json!({ "id": fresh["child"]["id"] }),
+        )
+        .await;
+    assert_eq!(normalise(&later_a, &words_a), normalise(&later_b, &words_b));
+
+    // The IDVA sees the newest details she may see: the visitor's, recorded after hers.
+    let idva_view = app
+        .gql_ok(Some(&idva.token), child_q, json!({ "id": hidden["id"] }))
+        .await;
+    assert_eq!(idva_view["child"]["givenName"], "ellie", "{idva_view}");
+
+    // A teacher finds her through the visitor, by what the visitor recorded, and joins.
+    let by_visitor = app
+        .gql_ok(
+            Some(&teacher.token),
+            SEARCH,
+            json!({ "f": "parsons", "d": "2018-03-09", "p": "KB3 7QP" }),
+        )
+        .await["searchChildren"]
+        .clone();
+    let by_fresh = app
+        .gql_ok(
+            Some(&teacher.token),
+            SEARCH,
+            json!({ "f": "quinn", "d": "2018-04-09", "p": "KB3 7QP" }),
+        )
+        .await["searchChildren"]
+        .clone();
+    assert_eq!(
+        normalise(&by_visitor, &words_a),
+        normalise(&by_fresh, &words_b),
+        "a postcode only the hidden service recorded changes neither match nor score"
+    );
+    let joined = join(&app, &teacher, &s(&hidden["id"]), "Class teacher").await;
+    let view = app
+        .gql_ok(
+            Some(&teacher.token),
+            child_q,
+            json!({ "id": joined["child"]["id"] }),
+        )
+        .await;
+    assert_eq!(view["child"]["givenName"], "ellie");
+    assert_eq!(view["child"]["postcode"], Value::Null);
+    let all = app
+        .gql_ok(Some(&teacher.token), &my_children_query(), json!({}))
+        .await
+        .to_string();
+    for secret in ["Ellie", "Parsons", "Female", "KB3 7QP"] {
+        assert!(!all.contains(secret), "{secret} reached the teacher: {all}");
+    }
+}

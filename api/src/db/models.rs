@@ -113,26 +113,24 @@ pub struct NewAuditEventRow<'a> {
     pub sealed: serde_json::Value,
 }
 
-#[derive(Debug, Insertable)]
-#[diesel(table_name = children)]
-pub struct NewChildRow<'a> {
-    pub id: Uuid,
-    pub given_name: &'a str,
-    pub family_name: &'a str,
-    pub date_of_birth: NaiveDate,
-    pub gender: Option<&'a str>,
-    pub postcode: Option<&'a str>,
-}
-
-#[derive(Clone, Debug, Queryable, QueryableByName, Selectable, Identifiable)]
-#[diesel(table_name = children, check_for_backend(diesel::pg::Pg))]
+/// A child as one reader sees it: the identity details most recently recorded through an
+/// involvement the reader may see (rule 2), read only through
+/// [`crate::policy::child_as_seen_sql`].
+#[derive(Clone, Debug, QueryableByName)]
 pub struct ChildRow {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
     pub id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
     pub given_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
     pub family_name: String,
+    #[diesel(sql_type = diesel::sql_types::Date)]
     pub date_of_birth: NaiveDate,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     pub gender: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     pub postcode: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
     pub version: i32,
 }
 

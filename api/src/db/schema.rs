@@ -56,16 +56,25 @@ diesel::table! {
 }
 
 diesel::table! {
-    children (id) {
+    child_identities (id) {
         id -> Uuid,
+        child_id -> Uuid,
+        involvement_id -> Nullable<Uuid>,
         given_name -> Text,
         family_name -> Text,
-        date_of_birth -> Date,
         gender -> Nullable<Text>,
         postcode -> Nullable<Text>,
         nhs_number -> Nullable<Text>,
         school_upn -> Nullable<Text>,
         la_id -> Nullable<Text>,
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    children (id) {
+        id -> Uuid,
+        date_of_birth -> Date,
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
@@ -248,6 +257,8 @@ diesel::table! {
 }
 
 diesel::joinable!(activity -> children (child_id));
+diesel::joinable!(child_identities -> children (child_id));
+diesel::joinable!(child_identities -> involvements (involvement_id));
 diesel::joinable!(activity -> contacts (contact_id));
 diesel::joinable!(activity -> involvements (involvement_id));
 diesel::joinable!(activity -> practitioners (actor_id));
@@ -269,6 +280,7 @@ diesel::joinable!(task_overdue_notices -> tasks (task_id));
 diesel::joinable!(tasks -> children (child_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    child_identities,
     activity,
     agencies,
     audit_events,

@@ -53,20 +53,23 @@ use crate::db::models::{ChildRow, ContactRow, InvolvementRow, TaskRow};
 pub type Practitioners = DataLoader<PractitionerLoader, HashMapCache>;
 /// Agencies, cached likewise.
 pub type Agencies = DataLoader<AgencyLoader, HashMapCache>;
+use crate::auth::RequestMeta;
 use crate::graphql::context::RequestReader;
 use crate::service::involvement::TeamMember;
 use crate::service::task::TaskWithAssignee;
 use crate::service::{child, contact, involvement, task};
 
-/// Children by id (only reached through things already shown to the reader).
-pub struct ChildLoader(pub AppState);
+/// Children by id as the reader sees them: only those whose record the reader may read, each
+/// read recorded against the child.
+pub struct ChildLoader(pub AppState, pub Arc<RequestReader>, pub RequestMeta);
 
 impl Loader<Uuid> for ChildLoader {
     type Value = ChildRow;
     type Error = Arc<ServiceError>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, ChildRow>, Self::Error> {
-        child::children_by_ids(&self.0, keys.to_vec())
+        let reader = self.1.get().map_err(Arc::new)?;
+        child::children_by_ids(&self.0, reader, &self.2, keys.to_vec())
             .await
             .map_err(Arc::new)
     }
@@ -160,7 +163,7 @@ impl Loader<Uuid> for TaskByIdLoader {
 }
 
 /// The newest contacts of an involvement; the key carries how many.
-pub struct ContactLoader(pub AppState);
+pub struct ContactLoader(pub AppState, pub Arc<RequestReader>);
 
 impl Loader<(Uuid, i64)> for ContactLoader {
     type Value = Vec<ContactRow>;
@@ -172,7 +175,8 @@ impl Loader<(Uuid, i64)> for ContactLoader {
     ) -> Result<HashMap<(Uuid, i64), Vec<ContactRow>>, Self::Error> {
         let most = keys.iter().map(|(_, n)| *n).max().unwrap_or(0);
         let ids: Vec<Uuid> = keys.iter().map(|(id, _)| *id).collect();
-        let found = contact::contacts_of(&self.0, ids, most)
+        let reader = self.1.get().map_err(Arc::new)?;
+        let found = contact::contacts_of(&self.0, reader, ids, most)
             .await
             .map_err(Arc::new)?;
         Ok(keys

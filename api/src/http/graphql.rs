@@ -85,8 +85,14 @@ fn prepare(
             tokio::spawn,
             HashMapCache::default(),
         ))
-        .data(DataLoader::new(ChildLoader(s()), tokio::spawn))
-        .data(DataLoader::new(ContactLoader(s()), tokio::spawn))
+        .data(DataLoader::new(
+            ChildLoader(s(), reader.clone(), meta.clone()),
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(
+            ContactLoader(s(), reader.clone()),
+            tokio::spawn,
+        ))
         .data(DataLoader::new(
             TeamLoader(s(), reader.clone()),
             tokio::spawn,

@@ -6,9 +6,10 @@ use diesel::prelude::*;
 use diesel::PgConnection;
 use uuid::Uuid;
 
-use crate::db::schema::{children, daily_runs, notifications, task_overdue_notices, tasks};
+use crate::db::schema::{daily_runs, notifications, task_overdue_notices, tasks};
 use crate::domain::NotificationKind;
 use crate::mail::compose::{self, Links};
+use crate::mail::notify::Initials;
 use crate::mail::outbox;
 use crate::policy::{self, Reader};
 use crate::service::error::ServiceResult;
@@ -61,8 +62,7 @@ pub async fn run_daily(state: &AppState, today: NaiveDate) -> ServiceResult<Dail
 /// still see the task: one that names a practitioner since hidden from them is not theirs to
 /// hear about.
 fn overdue(conn: &mut PgConnection, links: &Links, today: NaiveDate) -> ServiceResult<usize> {
-    let due: Vec<(Uuid, Uuid, Uuid, NaiveDate, String, String)> = tasks::table
-        .inner_join(children::table)
+    let due: Vec<(Uuid, Uuid, Uuid, NaiveDate)> = tasks::table
         .filter(tasks::status.eq("OPEN"))
         .filter(tasks::due_on.lt(today))
         .filter(tasks::assignee_id.is_not_null())
@@ -76,12 +76,10 @@ fn overdue(conn: &mut PgConnection, links: &Links, today: NaiveDate) -> ServiceR
             tasks::child_id,
             tasks::assignee_id.assume_not_null(),
             tasks::due_on.assume_not_null(),
-            children::given_name,
-            children::family_name,
         ))
         .load(conn)?;
     let mut sent = 0;
-    for (task, child, assignee, due_on, given, family) in due {
+    for (task, child, assignee, due_on) in due {
         diesel::insert_into(task_overdue_notices::table)
             .values((
                 task_overdue_notices::task_id.eq(task),
@@ -100,7 +98,7 @@ fn overdue(conn: &mut PgConnection, links: &Links, today: NaiveDate) -> ServiceR
         if !visible {
             continue;
         }
-        let initials = compose::initials(&given, &family);
+        let initials = Initials::load(conn, child, std::slice::from_ref(&assignee))?;
         let due_text = format!("It was due on {}.", due_on.format("%-d %B %Y"));
         sent += outbox::enqueue(
             conn,
@@ -111,7 +109,7 @@ fn overdue(conn: &mut PgConnection, links: &Links, today: NaiveDate) -> ServiceR
                 compose::about_child(
                     links,
                     child,
-                    &initials,
+                    initials.of(&assignee),
                     "a task assigned to you is overdue",
                     std::slice::from_ref(&due_text),
                 )

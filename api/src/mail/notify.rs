@@ -8,8 +8,9 @@ use diesel::prelude::*;
 use diesel::PgConnection;
 use uuid::Uuid;
 
+use crate::db::bound::BoundSql;
 use crate::db::models::{InvolvementRow, TaskRow};
-use crate::db::schema::{agencies, children, involvements, practitioners};
+use crate::db::schema::{agencies, involvements, practitioners};
 use crate::domain::{ContactOutcome, NotificationKind, Sensitivity};
 use crate::mail::compose::{self, Links};
 use crate::mail::outbox;
@@ -24,12 +25,50 @@ pub struct Context<'a> {
     pub actor: Uuid,
 }
 
-fn child_initials(conn: &mut PgConnection, child: Uuid) -> QueryResult<String> {
-    let (given, family): (String, String) = children::table
-        .find(child)
-        .select((children::given_name, children::family_name))
-        .first(conn)?;
-    Ok(compose::initials(&given, &family))
+/// The child's initials as each recipient knows the child: from the details most recently
+/// recorded through an involvement that recipient may see (rule 2).
+pub(crate) struct Initials(Vec<(Uuid, String)>);
+
+impl Initials {
+    pub(crate) fn load(
+        conn: &mut PgConnection,
+        child: Uuid,
+        recipients: &[Reader],
+    ) -> QueryResult<Initials> {
+        #[derive(QueryableByName)]
+        struct Names {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            given_name: String,
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            family_name: String,
+        }
+        let mut out = Vec::with_capacity(recipients.len());
+        for recipient in recipients {
+            let names: Option<Names> = BoundSql::new(
+                "SELECT s.given_name, s.family_name FROM children c CROSS JOIN LATERAL (",
+            )
+            .append(policy::identity_seen_sql(recipient, "c.id"))
+            .sql(") s WHERE c.id = ")
+            .uuid(child)
+            .query()
+            .get_result(conn)
+            .optional()?;
+            if let Some(n) = names {
+                out.push((
+                    recipient.actor.practitioner_id,
+                    compose::initials(&n.given_name, &n.family_name),
+                ));
+            }
+        }
+        Ok(Initials(out))
+    }
+
+    pub(crate) fn of(&self, recipient: &Reader) -> &str {
+        self.0
+            .iter()
+            .find(|(id, _)| *id == recipient.actor.practitioner_id)
+            .map_or("?", |(_, i)| i.as_str())
+    }
 }
 
 /// A practitioner a message may name: "Tom Whitfield (Kestrel Bay Children's Social Care)",
@@ -101,7 +140,7 @@ pub fn team_changed(
         return Ok(0);
     }
     let recipients = readers(conn, &audience, cx.today)?;
-    let initials = child_initials(conn, inv.child_id)?;
+    let initials = Initials::load(conn, inv.child_id, &recipients)?;
     let named = Named::load(conn, inv.child_id, inv.practitioner_id)?;
     let verb = if joined {
         "joined the team"
@@ -117,14 +156,14 @@ pub fn team_changed(
             Some((person, reach)) => compose::about_child(
                 cx.links,
                 inv.child_id,
-                &initials,
+                initials.of(recipient),
                 &format!("{person} {verb}"),
                 &[format!("Role: {}", inv.role), reach.to_owned()],
             ),
             None => compose::about_child(
                 cx.links,
                 inv.child_id,
-                &initials,
+                initials.of(recipient),
                 "the team has changed",
                 &[],
             ),
@@ -147,7 +186,7 @@ pub fn lead_changed(
     };
     let audience = policy::audience_for_involvement(conn, anchor, &[cx.actor], cx.today)?;
     let recipients = readers(conn, &audience, cx.today)?;
-    let initials = child_initials(conn, child)?;
+    let initials = Initials::load(conn, child, &recipients)?;
     let named = match lead {
         Some(inv) => Some(Named::load(conn, child, inv.practitioner_id)?),
         None => None,
@@ -161,14 +200,14 @@ pub fn lead_changed(
             Some((person, reach)) => compose::about_child(
                 cx.links,
                 child,
-                &initials,
+                initials.of(recipient),
                 &format!("{person} is now the lead professional"),
                 &[reach.to_owned()],
             ),
             None => compose::about_child(
                 cx.links,
                 child,
-                &initials,
+                initials.of(recipient),
                 "the team has no lead professional now",
                 &[],
             ),
@@ -190,7 +229,7 @@ pub fn contact_missed(
         return Ok(0);
     }
     let recipients = readers(conn, &audience, cx.today)?;
-    let initials = child_initials(conn, inv.child_id)?;
+    let initials = Initials::load(conn, inv.child_id, &recipients)?;
     let named = Named::load(conn, inv.child_id, inv.practitioner_id)?;
     let what = match outcome {
         ContactOutcome::WasNotBrought => "was not brought to a contact",
@@ -210,7 +249,13 @@ pub fn contact_missed(
                 ],
                 None => Vec::new(),
             };
-            compose::about_child(cx.links, inv.child_id, &initials, &headline, &details)
+            compose::about_child(
+                cx.links,
+                inv.child_id,
+                initials.of(recipient),
+                &headline,
+                &details,
+            )
         },
     )?)
 }
@@ -226,7 +271,7 @@ pub fn task_assigned(
         return Ok(0);
     }
     let recipients = readers(conn, &[assignee], cx.today)?;
-    let initials = child_initials(conn, task.child_id)?;
+    let initials = Initials::load(conn, task.child_id, &recipients)?;
     let named = Named::load(conn, task.child_id, cx.actor)?;
     Ok(outbox::enqueue(
         conn,
@@ -245,7 +290,7 @@ pub fn task_assigned(
             compose::about_child(
                 cx.links,
                 task.child_id,
-                &initials,
+                initials.of(recipient),
                 "a task was assigned to you",
                 &details,
             )
@@ -264,17 +309,17 @@ pub fn task_unassigned(
         return Ok(0);
     }
     let recipients = readers(conn, &[previous], cx.today)?;
-    let initials = child_initials(conn, task.child_id)?;
+    let initials = Initials::load(conn, task.child_id, &recipients)?;
     Ok(outbox::enqueue(
         conn,
         NotificationKind::TaskAssigned,
         Some(task.child_id),
         &recipients,
-        |_| {
+        |recipient| {
             compose::about_child(
                 cx.links,
                 task.child_id,
-                &initials,
+                initials.of(recipient),
                 "a task is no longer assigned to you",
                 &[],
             )
@@ -297,7 +342,7 @@ pub fn task_completed(
         .into_iter()
         .filter(|r| named.shown_to(r).is_some())
         .collect();
-    let initials = child_initials(conn, task.child_id)?;
+    let initials = Initials::load(conn, task.child_id, &recipients)?;
     Ok(outbox::enqueue(
         conn,
         NotificationKind::TaskCompleted,
@@ -311,7 +356,7 @@ pub fn task_completed(
             compose::about_child(
                 cx.links,
                 task.child_id,
-                &initials,
+                initials.of(recipient),
                 "a task you created was completed",
                 &details,
             )
@@ -332,7 +377,7 @@ pub fn attention(
         return Ok(audience);
     }
     let recipients = readers(conn, &audience, cx.today)?;
-    let initials = child_initials(conn, sender.child_id)?;
+    let initials = Initials::load(conn, sender.child_id, &recipients)?;
     let named = Named::load(conn, sender.child_id, sender.practitioner_id)?;
     let quoted = format!("“{message}”");
     outbox::enqueue(
@@ -344,14 +389,14 @@ pub fn attention(
             Some((person, reach)) => compose::about_child(
                 cx.links,
                 sender.child_id,
-                &initials,
+                initials.of(recipient),
                 &format!("{person} raised attention"),
                 &[quoted.clone(), reach.to_owned()],
             ),
             None => compose::about_child(
                 cx.links,
                 sender.child_id,
-                &initials,
+                initials.of(recipient),
                 "a team member raised attention",
                 std::slice::from_ref(&quoted),
             ),

@@ -14,7 +14,7 @@ use crate::auth::RequestMeta;
 use crate::db::bound::BoundSql;
 use crate::db::functions::lower;
 use crate::db::models::{ActivityRow, ChildRow, InvolvementRow};
-use crate::db::schema::{activity, agencies, children, involvements};
+use crate::db::schema::{activity, agencies, child_identities, children, involvements};
 use crate::domain::{Date, LawfulBasis, Sensitivity};
 use crate::mail::compose::Links;
 use crate::mail::notify;
@@ -138,20 +138,36 @@ pub async fn register_child(
             let postcode = trimmed(input.postcode.as_deref()).map(tidy_postcode);
             let gender = trimmed(input.gender.as_deref());
 
-            let existing: Option<ChildRow> = children::table
-                .filter(lower(children::given_name).eq(given.to_lowercase()))
-                .filter(lower(children::family_name).eq(family.to_lowercase()))
+            // One registration of these names and date of birth at a time, so that two at
+            // once cannot make two records of one child.
+            BoundSql::new("SELECT pg_advisory_xact_lock(hashtextextended(")
+                .text(format!(
+                    "child:{}:{}:{}",
+                    given.to_lowercase(),
+                    family.to_lowercase(),
+                    input.date_of_birth.0
+                ))
+                .sql(", 0))")
+                .query()
+                .execute(conn)?;
+            // The same names as any source wrote them, and the same date of birth.
+            let existing: Option<Uuid> = children::table
                 .filter(children::date_of_birth.eq(input.date_of_birth.0))
+                .filter(diesel::dsl::exists(
+                    child_identities::table
+                        .filter(child_identities::child_id.eq(children::id))
+                        .filter(lower(child_identities::given_name).eq(given.to_lowercase()))
+                        .filter(lower(child_identities::family_name).eq(family.to_lowercase())),
+                ))
                 .order((children::created_at.asc(), children::id.asc()))
-                .select(ChildRow::as_select())
-                .for_update()
+                .select(children::id)
                 .first(conn)
                 .optional()?;
             let (child_id, attached) = match existing {
                 Some(child) => {
                     let on_team: bool = diesel::select(diesel::dsl::exists(
                         involvements::table
-                            .filter(involvements::child_id.eq(child.id))
+                            .filter(involvements::child_id.eq(child))
                             .filter(involvements::practitioner_id.eq(actor.practitioner_id))
                             .filter(involvements::ended_on.is_null()),
                     ))
@@ -162,31 +178,16 @@ pub async fn register_child(
                             "you are already on the team of a child with these names and date of birth",
                         ));
                     }
-                    // Fill what the record lacks; never overwrite another agency's details. The
-                    // version stays, as a new record's would: it must not betray the old one.
-                    let fill_gender = child.gender.is_none() && gender.is_some();
-                    let fill_postcode = child.postcode.is_none() && postcode.is_some();
-                    if fill_gender || fill_postcode {
-                        diesel::update(children::table.find(child.id))
-                            .set((
-                                children::gender.eq(child.gender.as_deref().or(gender)),
-                                children::postcode.eq(child.postcode.clone().or(postcode.clone())),
-                                children::updated_at.eq(Utc::now()),
-                            ))
-                            .execute(conn)?;
-                    }
-                    (child.id, true)
+                    // The record is shared; the details are the caller's own (rule 2), and
+                    // nothing of the record changes: the answer must look like a new one.
+                    (child, true)
                 }
                 None => {
                     let id = Uuid::new_v4();
                     diesel::insert_into(children::table)
                         .values((
                             children::id.eq(id),
-                            children::given_name.eq(given),
-                            children::family_name.eq(family),
                             children::date_of_birth.eq(input.date_of_birth.0),
-                            children::gender.eq(gender),
-                            children::postcode.eq(&postcode),
                         ))
                         .execute(conn)?;
                     (id, false)
@@ -200,6 +201,17 @@ pub async fn register_child(
                 sensitivity,
                 input.lawful_basis,
             )?;
+            diesel::insert_into(child_identities::table)
+                .values((
+                    child_identities::id.eq(Uuid::now_v7()),
+                    child_identities::child_id.eq(child_id),
+                    child_identities::involvement_id.eq(involvement.id),
+                    child_identities::given_name.eq(given),
+                    child_identities::family_name.eq(family),
+                    child_identities::gender.eq(gender),
+                    child_identities::postcode.eq(&postcode),
+                ))
+                .execute(conn)?;
             changes::record(
                 conn,
                 Change {
@@ -253,53 +265,68 @@ pub async fn get_child(
     meta: &RequestMeta,
     id: Uuid,
 ) -> ServiceResult<Option<ChildRow>> {
-    let read = BoundSql::new(format!(
-        "WITH c AS (SELECT {CHILD_COLUMNS} FROM children WHERE children.id = "
-    ))
-    .uuid(id)
-    .sql(" AND ")
-    .append(policy::child_readable_sql(&reader, "children.id"))
-    .sql("), viewed AS (")
-    .append(audit::record_per_row_sql(
-        &reader.actor,
-        meta,
-        "CHILD_VIEWED",
-        "child",
-        audit::PerRow {
-            source: "c",
-            child: "id",
-            subject: "id",
-        },
-    ))
-    .sql(") SELECT * FROM c")
-    .query();
+    let read = BoundSql::new("WITH c AS (")
+        .append(policy::child_as_seen_sql(&reader))
+        .sql(" WHERE children.id = ")
+        .uuid(id)
+        .sql(" AND ")
+        .append(policy::child_readable_sql(&reader, "children.id"))
+        .sql("), viewed AS (")
+        .append(audit::record_per_row_sql(
+            &reader.actor,
+            meta,
+            "CHILD_VIEWED",
+            "child",
+            audit::PerRow {
+                source: "c",
+                child: "id",
+                subject: "id",
+            },
+        ))
+        .sql(") SELECT * FROM c")
+        .query();
     crate::db::run(&state.pool, move |conn| {
         Ok(read.get_result::<ChildRow>(conn).optional()?)
     })
     .await
 }
 
-/// Children by id, for batch loading. Only reached from things the reader was already shown
-/// (their own involvements, a visible team's, a visible task's).
+/// Children by id as the reader sees them, for batch loading: only those whose record the
+/// reader may read, each read audited (`CHILD_VIEWED`) in the same statement.
 pub async fn children_by_ids(
     state: &AppState,
+    reader: Reader,
+    meta: &RequestMeta,
     ids: Vec<Uuid>,
 ) -> ServiceResult<HashMap<Uuid, ChildRow>> {
+    let read = BoundSql::new("WITH c AS (")
+        .append(policy::child_as_seen_sql(&reader))
+        .sql(" WHERE children.id = ANY(")
+        .uuids(ids)
+        .sql(") AND ")
+        .append(policy::child_readable_sql(&reader, "children.id"))
+        .sql("), viewed AS (")
+        .append(audit::record_per_row_sql(
+            &reader.actor,
+            meta,
+            "CHILD_VIEWED",
+            "child",
+            audit::PerRow {
+                source: "c",
+                child: "id",
+                subject: "id",
+            },
+        ))
+        .sql(") SELECT * FROM c")
+        .query();
     crate::db::run(&state.pool, move |conn| {
-        let rows: Vec<ChildRow> = children::table
-            .filter(children::id.eq_any(&ids))
-            .select(ChildRow::as_select())
-            .load(conn)?;
+        let rows: Vec<ChildRow> = read.load(conn)?;
         Ok(rows.into_iter().map(|r| (r.id, r)).collect())
     })
     .await
 }
 
 type ChildKey = (String, String, Uuid);
-
-/// The columns of [`ChildRow`], for statements written out in SQL.
-const CHILD_COLUMNS: &str = "children.id, children.given_name, children.family_name, \
-     children.date_of_birth, children.gender, children.postcode, children.version";
 
 /// Children the caller has an active involvement with, by family name, given name and id.
 pub async fn my_children(
@@ -311,15 +338,16 @@ pub async fn my_children(
 ) -> ServiceResult<Page<ChildRow>> {
     let limit = page::check_first(first)?;
     let after: Option<ChildKey> = page::decode(after.as_deref())?;
-    let mut mine = BoundSql::new(format!(
-        "SELECT {CHILD_COLUMNS} FROM children WHERE children.id IN \
-         (SELECT r.child_id FROM involvements r WHERE r.ended_on IS NULL AND r.practitioner_id = "
-    ))
-    .uuid(reader.actor.practitioner_id)
-    .sql(")");
+    let mut mine = policy::child_as_seen_sql(&reader)
+        .sql(
+            " WHERE children.id IN (SELECT r.child_id FROM involvements r \
+             WHERE r.ended_on IS NULL AND r.practitioner_id = ",
+        )
+        .uuid(reader.actor.practitioner_id)
+        .sql(")");
     if let Some((family, given, id)) = after {
         mine = mine
-            .sql(" AND (children.family_name, children.given_name, children.id) > (")
+            .sql(" AND (idn.family_name, idn.given_name, children.id) > (")
             .text(family)
             .sql(", ")
             .text(given)
@@ -327,24 +355,26 @@ pub async fn my_children(
             .uuid(id)
             .sql(")");
     }
-    // One row more than asked tells whether another page follows; the audit event names only
-    // the rows shown.
+    // One row more than asked tells whether another page follows; each child shown, and only
+    // those, is recorded as listed, against that child.
     let order = "ORDER BY family_name, given_name, id";
-    let listed = BoundSql::new("jsonb_build_object('children', COALESCE((SELECT jsonb_agg(s.id ")
-        .sql(order)
-        .sql(format!(") FROM (SELECT * FROM page {order} LIMIT "))
-        .bigint(limit)
-        .sql(") s), '[]'::jsonb))");
     let read = BoundSql::new("WITH page AS (")
         .append(mine)
         .sql(format!(" {order} LIMIT "))
         .bigint(limit + 1)
+        .sql(format!("), shown AS (SELECT * FROM page {order} LIMIT "))
+        .bigint(limit)
         .sql("), listed AS (")
-        .append(audit::record_one_sql(
+        .append(audit::record_per_row_sql(
             &reader.actor,
             meta,
-            "CHILDREN_LISTED",
-            listed,
+            "CHILD_LISTED",
+            "child",
+            audit::PerRow {
+                source: "shown",
+                child: "id",
+                subject: "id",
+            },
         ))
         .sql(format!(") SELECT * FROM page {order}"))
         .query();
@@ -436,11 +466,13 @@ pub async fn search_children(
                 )?;
                 return Ok(None);
             }
-            let findable = policy::child_findable_sql(&reader, "children");
-            let candidates: Vec<ChildRow> = children::table
-                .filter(children::date_of_birth.eq(criteria.date_of_birth))
-                .filter(findable)
-                .select(ChildRow::as_select())
+            // Matched and scored on the details the searcher may see, and nothing else.
+            let candidates: Vec<ChildRow> = policy::child_as_seen_sql(&reader)
+                .sql(" WHERE children.date_of_birth = ")
+                .date(criteria.date_of_birth)
+                .sql(" AND ")
+                .append(policy::child_findable_sql(&reader, "children"))
+                .query()
                 .load(conn)?;
             let mut matches: Vec<ChildMatch> = candidates
                 .into_iter()

@@ -148,27 +148,31 @@ pub async fn record_contact(
     .await
 }
 
-/// The newest `first` contacts of each involvement (already shown to the reader), newest first.
+/// The newest `first` contacts of each involvement the reader may see on a child whose record
+/// they may read, newest first.
 pub async fn contacts_of(
     state: &AppState,
+    reader: Reader,
     involvement_ids: Vec<Uuid>,
     first: i64,
 ) -> ServiceResult<HashMap<Uuid, Vec<ContactRow>>> {
     crate::db::run(&state.pool, move |conn| {
         // One index range scan per involvement, however many contacts each has.
         let rows: Vec<ContactRow> =
-            BoundSql::new("SELECT c.id, c.involvement_id, c.kind, c.outcome, c.at FROM unnest(")
-                .uuids(involvement_ids)
-                .sql(
-                    "::uuid[]) AS i(id) CROSS JOIN LATERAL ( \
-                 SELECT * FROM contacts WHERE contacts.involvement_id = i.id \
-                 ORDER BY contacts.at DESC, contacts.id DESC LIMIT ",
-                )
+            BoundSql::new("SELECT c.id, c.involvement_id, c.kind, c.outcome, c.at FROM involvements v CROSS JOIN LATERAL ( \
+                 SELECT * FROM contacts WHERE contacts.involvement_id = v.id \
+                 ORDER BY contacts.at DESC, contacts.id DESC LIMIT ")
                 .bigint(first)
-                .sql(") c ORDER BY c.involvement_id, c.at DESC, c.id DESC")
+                .sql(") c WHERE v.id = ANY(")
+                .uuids(involvement_ids)
+                .sql(") AND ")
+                .append(policy::involvement_visible_sql(&reader, "v"))
+                .sql(" AND ")
+                .append(policy::child_readable_sql(&reader, "v.child_id"))
+                .sql(" ORDER BY c.involvement_id, c.at DESC, c.id DESC")
                 .query()
                 .load(conn)?;
-        let mut out: HashMap<Uuid, Vec<ContactRow>> = HashMap::new();
+    let mut out: HashMap<Uuid, Vec<ContactRow>> = HashMap::new();
         for row in rows {
             out.entry(row.involvement_id).or_default().push(row);
         }

@@ -130,6 +130,24 @@ pub async fn join_team(
                 sensitivity,
                 input.lawful_basis,
             )?;
+            // The joiner's agency now knows the child by the details the joiner was shown
+            // (rule 2): recorded through the new involvement, so that those who see it see them.
+            BoundSql::new(
+                "INSERT INTO child_identities (id, child_id, involvement_id, given_name, \
+                 family_name, gender, postcode, nhs_number, school_upn, la_id) SELECT ",
+            )
+            .uuid(Uuid::now_v7())
+            .sql(", s.child_id, ")
+            .uuid(involvement.id)
+            .sql(
+                ", s.given_name, s.family_name, s.gender, s.postcode, s.nhs_number, \
+                 s.school_upn, s.la_id FROM children c CROSS JOIN LATERAL (",
+            )
+            .append(policy::identity_seen_sql(&reader, "c.id"))
+            .sql(") s WHERE c.id = ")
+            .uuid(child_id)
+            .query()
+            .execute(conn)?;
             changes::record(
                 conn,
                 Change {
