@@ -1,6 +1,7 @@
-//! Checks on a document before it runs, beyond the engine's depth and complexity limits: a cap
-//! on aliases (so one request cannot ask the same field hundreds of times) and, outside
-//! development, no introspection (`schema.graphql` is how clients learn the schema).
+//! Checks on a document before it runs, beyond the engine's depth and complexity limits: a
+//! bound on bracket nesting checked before the parser recurses, a cap on aliases (so one
+//! request cannot ask the same field hundreds of times) and, outside development, no
+//! introspection (`schema.graphql` is how clients learn the schema).
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use async_graphql::{ErrorExtensionValues, ServerError, ServerResult, Variables};
 use async_graphql_value::{ConstValue, Value};
 
 use crate::graphql::error::code;
+use crate::graphql::nesting::{self, MAX_NESTING};
 
 /// At most this many aliased fields in one document.
 pub const MAX_ALIASES: usize = 15;
@@ -118,6 +120,12 @@ impl Extension for Limits {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
+        // The HTTP door checks this too, with a 400; this covers every door into the schema.
+        if nesting::exceeds(query, MAX_NESTING) {
+            return Err(refused(format!(
+                "the document nests deeper than {MAX_NESTING} levels"
+            )));
+        }
         let doc = next.run(ctx, query, variables).await?;
         let tally = tally(&doc, variables);
         if let Some(field) = tally.nul_argument {
@@ -183,6 +191,41 @@ mod tests {
                 .nul_argument
                 .is_none()
         );
+    }
+
+    #[tokio::test]
+    async fn refuses_deep_documents_before_the_parser_on_any_door() {
+        struct Query;
+        #[async_graphql::Object]
+        impl Query {
+            async fn echo(&self, value: async_graphql::Json<serde_json::Value>) -> bool {
+                value.0.is_null()
+            }
+        }
+        let schema = async_graphql::Schema::build(
+            Query,
+            async_graphql::EmptyMutation,
+            async_graphql::EmptySubscription,
+        )
+        .extension(DocumentLimits {
+            introspection: false,
+        })
+        .finish();
+        let deep = format!(
+            "{{ echo(value: {}1{}) }}",
+            "{a:".repeat(2_000),
+            "}".repeat(2_000)
+        );
+        let response = schema.execute(deep).await;
+        let error = &response.errors[0];
+        assert!(error.message.contains("nests deeper than"), "{error:?}");
+        let code = error.extensions.as_ref().and_then(|e| e.get("code"));
+        assert_eq!(
+            code,
+            Some(&ConstValue::from(code::GRAPHQL_VALIDATION_FAILED))
+        );
+        let shallow = schema.execute("{ echo(value: {a: [{b: null}]}) }").await;
+        assert!(shallow.errors.is_empty(), "{:?}", shallow.errors);
     }
 
     #[test]

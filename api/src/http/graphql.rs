@@ -18,6 +18,7 @@ use crate::graphql::loaders::{
     AgencyLoader, ChildLoader, ContactLoader, InvolvementLoader, PractitionerLoader,
     TaskByIdLoader, TaskLoader, TeamLoader,
 };
+use crate::graphql::nesting::{self, MAX_NESTING};
 use crate::graphql::PatchworkSchema;
 use crate::http::request_id::RequestId;
 use crate::policy::Reader;
@@ -109,6 +110,17 @@ fn refusal(status: StatusCode, message: &str) -> HttpResponse {
     }))
 }
 
+/// The refusal for a document whose brackets nest too deeply for the parser to be trusted
+/// with it; checked before anything parses the document.
+fn too_deep(query: &str) -> Option<HttpResponse> {
+    nesting::exceeds(query, MAX_NESTING).then(|| {
+        refusal(
+            StatusCode::BAD_REQUEST,
+            &format!("the document nests deeper than {MAX_NESTING} levels"),
+        )
+    })
+}
+
 pub async fn post(
     req: HttpRequest,
     body: web::Bytes,
@@ -157,6 +169,9 @@ pub async fn get(
             "a GET request needs a `query` parameter",
         );
     };
+    if let Some(refused) = too_deep(&query) {
+        return refused;
+    }
     if has_mutation(&query) {
         return refusal(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -238,6 +253,9 @@ async fn execute(
         }
         other => other,
     };
+    if let Some(refused) = batch.iter().find_map(|r| too_deep(&r.query)) {
+        return refused;
+    }
     let (auth, reader) = authenticate(req, state).await;
     let reader = Arc::new(RequestReader::new(auth, reader));
     let span = tracing::Span::current();
