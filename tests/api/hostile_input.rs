@@ -1,8 +1,10 @@
-//! Hostile input: documents and variables nested deep enough to exhaust a parser's stack. Each
-//! is refused with a coded JSON error, and the same process goes on answering.
+//! Hostile input: documents and variables nested deep enough to exhaust a parser's stack, and
+//! oversized and unreadable requests. Each is refused with a coded JSON error, and the same
+//! process goes on answering.
 
 use patchwork_tests::serde_json::{json, Value};
 use patchwork_tests::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The depth of the payloads that aborted a release build. A debug build's larger frames trip
 /// the parser's own stack guard at that depth but overflow at a few hundred levels, hence the
@@ -185,4 +187,97 @@ async fn deeply_nested_variables_answer_a_coded_error() {
     let code = error_code(&body);
     assert!(code.is_some() && code != Some("INTERNAL"), "{body}");
     still_answers(&app).await;
+}
+
+#[tokio::test]
+async fn refusals_before_graphql_runs_are_coded_json() {
+    let app = spawn_app().await;
+    let url = format!("{}/graphql", app.address);
+
+    // Over the size limit, with a Content-Length.
+    let padding = " ".repeat(1024 * 1024);
+    let res = app
+        .client
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(format!(r#"{{"query":"{{ __typename }}{padding}"}}"#))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().contains_key("x-request-id"));
+    let body = assert_refused(res, 413, "GRAPHQL_VALIDATION_FAILED", "sized body").await;
+    assert_eq!(
+        body["errors"][0]["message"],
+        "the body is larger than 1048576 bytes"
+    );
+
+    // Over the size limit, streamed in chunks with no length announced.
+    let (status, body) = chunked_post(&app, 1024 * 1024 + 4096).await;
+    assert_eq!(status, 413, "{body}");
+    let body: Value = serde_json::from_str(&body).expect("JSON body");
+    assert_eq!(
+        error_code(&body),
+        Some("GRAPHQL_VALIDATION_FAILED"),
+        "{body}"
+    );
+
+    // A query string that is not a GraphQL request.
+    let res = app
+        .client
+        .get(format!(
+            "{url}?query=%7B%20me%20%7B%20id%20%7D%20%7D&query=x"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_refused(res, 400, "GRAPHQL_VALIDATION_FAILED", "duplicated query").await;
+
+    // A method the endpoint does not take.
+    let res = app
+        .client
+        .put(&url)
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["allow"], "GET, POST");
+    assert_refused(res, 405, "GRAPHQL_VALIDATION_FAILED", "PUT").await;
+
+    still_answers(&app).await;
+}
+
+/// POSTs a body of `size` bytes with `Transfer-Encoding: chunked`; returns the status and body.
+async fn chunked_post(app: &TestApp, size: usize) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
+        .await
+        .unwrap();
+    let head = "POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+                Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let chunk = vec![b' '; 64 * 1024];
+    let mut sent = 0;
+    while sent < size {
+        let mut frame = format!("{:x}\r\n", chunk.len()).into_bytes();
+        frame.extend_from_slice(&chunk);
+        frame.extend_from_slice(b"\r\n");
+        // The server may answer and stop reading before the body ends.
+        if stream.write_all(&frame).await.is_err() {
+            break;
+        }
+        sent += chunk.len();
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("an HTTP answer: {answer:?}"));
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
 }

@@ -21,6 +21,7 @@ use crate::graphql::loaders::{
 use crate::graphql::nesting::{self, MAX_NESTING};
 use crate::graphql::PatchworkSchema;
 use crate::http::request_id::RequestId;
+use crate::http::MAX_BODY_BYTES;
 use crate::policy::Reader;
 use crate::service::error::ServiceError;
 use crate::service::session;
@@ -121,12 +122,40 @@ fn too_deep(query: &str) -> Option<HttpResponse> {
     })
 }
 
+/// Any method but GET and POST on `/graphql`.
+pub async fn other_method() -> HttpResponse {
+    let mut res = refusal(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "use POST, or GET for queries",
+    );
+    res.headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static("GET, POST"));
+    res
+}
+
 pub async fn post(
     req: HttpRequest,
-    body: web::Bytes,
+    body: Result<web::Bytes, actix_web::Error>,
     state: web::Data<AppState>,
     schema: web::Data<PatchworkSchema>,
 ) -> HttpResponse {
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => {
+            let status = e.as_response_error().status_code();
+            return if status == StatusCode::PAYLOAD_TOO_LARGE {
+                refusal(
+                    status,
+                    &format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+                )
+            } else {
+                refusal(
+                    StatusCode::BAD_REQUEST,
+                    "the request body could not be read",
+                )
+            };
+        }
+    };
     let batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(batch) => batch,
         Err(e) => {
@@ -149,10 +178,16 @@ pub struct GetParams {
 
 pub async fn get(
     req: HttpRequest,
-    params: web::Query<GetParams>,
+    params: Result<web::Query<GetParams>, actix_web::Error>,
     state: web::Data<AppState>,
     schema: web::Data<PatchworkSchema>,
 ) -> HttpResponse {
+    let Ok(params) = params else {
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            "the query string is not a GraphQL request",
+        );
+    };
     let params = params.into_inner();
     let Some(query) = params.query else {
         if state.config.is_development() {
