@@ -1,6 +1,6 @@
-//! Hostile input: documents and variables nested deep enough to exhaust a parser's stack, and
-//! oversized and unreadable requests. Each is refused with a coded JSON error, and the same
-//! process goes on answering.
+//! Hostile input: documents and variables nested deep enough to exhaust a parser's stack,
+//! oversized and unreadable bodies, and text longer than any field needs. Each is refused
+//! with a coded JSON error, and the same process goes on answering.
 
 use patchwork_tests::serde_json::{json, Value};
 use patchwork_tests::*;
@@ -280,4 +280,57 @@ async fn chunked_post(app: &TestApp, size: usize) -> (u16, String) {
         .map(|(_, b)| b.to_owned())
         .unwrap_or_default();
     (status, body)
+}
+
+#[tokio::test]
+async fn text_longer_than_any_field_needs_is_bad_input_naming_the_argument() {
+    let app = spawn_app().await;
+    let admin = app.system_admin().await;
+    let long = "x".repeat(10_001);
+
+    let body = app
+        .gql(
+            Some(&admin.token),
+            &format!(r#"{{ child(id: "{long}") {{ id }} }}"#),
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+    assert_eq!(error_fields(&body), ["id"]);
+    assert!(body.get("data").is_none_or(Value::is_null), "{body}");
+
+    let body = app
+        .gql(
+            Some(&admin.token),
+            "mutation($i: RegisterChildInput!) { registerChild(input: $i) { id } }",
+            json!({ "i": { "givenName": "Leo", "familyName": long, "dateOfBirth": "2015-01-01" } }),
+        )
+        .await;
+    assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+    assert_eq!(error_fields(&body), ["input.familyName"]);
+    assert_eq!(
+        body["errors"][0]["extensions"]["fields"][0]["message"],
+        "must be at most 10000 characters"
+    );
+
+    // Below the cap, the field's own rule answers, in the same shape.
+    let school = app
+        .given_agency(&admin, "Gull Street Primary School", "EDUCATION", false)
+        .await;
+    let teacher = app
+        .given_practitioner(&admin, &school, "PRACTITIONER")
+        .await;
+    let body = app
+        .gql(
+            Some(&teacher.token),
+            "query($f: String!) { searchChildren(familyName: $f, dateOfBirth: \"2015-01-01\") { id } }",
+            json!({ "f": "x".repeat(10_000) }),
+        )
+        .await;
+    assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+    assert_eq!(error_fields(&body), ["familyName"]);
+    assert_eq!(
+        body["errors"][0]["extensions"]["fields"][0]["message"],
+        "must be at most 100 characters"
+    );
 }
