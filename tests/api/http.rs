@@ -99,6 +99,8 @@ async fn bodies_over_one_mebibyte_are_refused() {
         .unwrap();
     assert_eq!(res.status(), 413);
     assert!(res.headers().contains_key("x-request-id"));
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(error_code(&body), Some("GRAPHQL_VALIDATION_FAILED"));
 
     let res = app
         .client

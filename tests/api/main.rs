@@ -7,6 +7,7 @@ mod auth;
 mod batching;
 mod contract;
 mod database;
+mod hostile_input;
 mod http;
 mod mail;
 mod mail_delivery;

@@ -6,6 +6,7 @@ pub mod context;
 pub mod error;
 pub mod limits;
 pub mod loaders;
+pub mod nesting;
 pub mod notifications;
 pub mod team;
 pub mod types;

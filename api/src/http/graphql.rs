@@ -18,8 +18,10 @@ use crate::graphql::loaders::{
     AgencyLoader, ChildLoader, ContactLoader, InvolvementLoader, PractitionerLoader,
     TaskByIdLoader, TaskLoader, TeamLoader,
 };
+use crate::graphql::nesting::{self, MAX_NESTING};
 use crate::graphql::PatchworkSchema;
 use crate::http::request_id::RequestId;
+use crate::http::MAX_BODY_BYTES;
 use crate::policy::Reader;
 use crate::service::error::ServiceError;
 use crate::service::session;
@@ -115,12 +117,51 @@ fn refusal(status: StatusCode, message: &str) -> HttpResponse {
     }))
 }
 
+/// The refusal for a document whose brackets nest too deeply for the parser to be trusted
+/// with it; checked before anything parses the document.
+fn too_deep(query: &str) -> Option<HttpResponse> {
+    nesting::exceeds(query, MAX_NESTING).then(|| {
+        refusal(
+            StatusCode::BAD_REQUEST,
+            &format!("the document nests deeper than {MAX_NESTING} levels"),
+        )
+    })
+}
+
+/// Any method but GET and POST on `/graphql`.
+pub async fn other_method() -> HttpResponse {
+    let mut res = refusal(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "use POST, or GET for queries",
+    );
+    res.headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static("GET, POST"));
+    res
+}
+
 pub async fn post(
     req: HttpRequest,
-    body: web::Bytes,
+    body: Result<web::Bytes, actix_web::Error>,
     state: web::Data<AppState>,
     schema: web::Data<PatchworkSchema>,
 ) -> HttpResponse {
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => {
+            let status = e.as_response_error().status_code();
+            return if status == StatusCode::PAYLOAD_TOO_LARGE {
+                refusal(
+                    status,
+                    &format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+                )
+            } else {
+                refusal(
+                    StatusCode::BAD_REQUEST,
+                    "the request body could not be read",
+                )
+            };
+        }
+    };
     let batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(batch) => batch,
         Err(e) => {
@@ -143,10 +184,16 @@ pub struct GetParams {
 
 pub async fn get(
     req: HttpRequest,
-    params: web::Query<GetParams>,
+    params: Result<web::Query<GetParams>, actix_web::Error>,
     state: web::Data<AppState>,
     schema: web::Data<PatchworkSchema>,
 ) -> HttpResponse {
+    let Ok(params) = params else {
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            "the query string is not a GraphQL request",
+        );
+    };
     let params = params.into_inner();
     let Some(query) = params.query else {
         if state.config.is_development() {
@@ -163,6 +210,9 @@ pub async fn get(
             "a GET request needs a `query` parameter",
         );
     };
+    if let Some(refused) = too_deep(&query) {
+        return refused;
+    }
     if has_mutation(&query) {
         return refusal(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -244,6 +294,9 @@ async fn execute(
         }
         other => other,
     };
+    if let Some(refused) = batch.iter().find_map(|r| too_deep(&r.query)) {
+        return refused;
+    }
     let (auth, reader) = authenticate(req, state).await;
     let reader = Arc::new(RequestReader::new(auth, reader));
     let span = tracing::Span::current();

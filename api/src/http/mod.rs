@@ -9,7 +9,7 @@ use actix_web::{middleware, web};
 use crate::graphql::PatchworkSchema;
 use crate::state::AppState;
 
-/// Request bodies larger than this are refused with 413.
+/// Request bodies larger than this are refused with 413 (a coded JSON error on `/graphql`).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Registers every route; shared by the server and nothing else.
@@ -25,7 +25,8 @@ pub fn configure(state: AppState, schema: PatchworkSchema) -> impl FnOnce(&mut w
             .service(
                 web::resource("/graphql")
                     .route(web::post().to(graphql::post))
-                    .route(web::get().to(graphql::get)),
+                    .route(web::get().to(graphql::get))
+                    .default_service(web::to(graphql::other_method)),
             );
     }
 }
