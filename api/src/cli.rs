@@ -1,4 +1,4 @@
-//! The `patchwork` command: serve | migrate | seed | create-admin.
+//! The `patchwork` command: serve | worker | migrate | seed | audit | create-admin.
 
 use std::path::PathBuf;
 
@@ -37,6 +37,11 @@ pub enum Command {
         #[arg(long, default_value = "fixtures")]
         fixtures: PathBuf,
     },
+    /// The audit log's tamper evidence.
+    Audit {
+        #[command(subcommand)]
+        action: AuditCommand,
+    },
     /// Create a system admin (and the agency it belongs to) for a fresh install.
     CreateAdmin {
         #[arg(long)]
@@ -49,6 +54,14 @@ pub enum Command {
         #[arg(long, default_value = "Patchwork Administration")]
         agency: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check every seal against the log; exits 1 and names the first broken seal if any.
+    Verify,
+    /// Seal what has been recorded since the last seal (servers do this every minute).
+    Seal,
 }
 
 /// Resolves on SIGTERM or Ctrl-C.
@@ -112,11 +125,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .ok_or_else(|| anyhow::anyhow!("SMTP_URL: is required to deliver mail"))?;
             let state = crate::state::AppState::new(config);
             let (stop, stopped) = tokio::sync::watch::channel(false);
+            let sealer = tokio::spawn(crate::service::audit_seal::run(
+                state.clone(),
+                stopped.clone(),
+            ));
             let worker = tokio::spawn(crate::mail::worker::run(state, transport, stopped));
             shutdown_signal().await;
             tracing::info!("stopping: finishing the message in flight");
             let _ = stop.send(true);
             worker.await?;
+            sealer.await?;
             Ok(())
         }
         Command::Migrate => {
@@ -134,6 +152,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     println!("granted the server's role '{role}' its rights");
                 }
             }
+            Ok(())
+        }
+        Command::Audit { action } => {
+            let url = database_url()?;
+            let verdict = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
+                let mut conn = PgConnection::establish(&url)?;
+                Ok(match action {
+                    AuditCommand::Verify => {
+                        let verdict = crate::service::audit_seal::verify(&mut conn)?;
+                        if let crate::service::audit_seal::Verdict::Broken { .. } = verdict {
+                            anyhow::bail!("audit log {verdict}");
+                        }
+                        format!("audit log {verdict}")
+                    }
+                    AuditCommand::Seal => match crate::service::audit_seal::seal(&mut conn)? {
+                        Some(n) => format!("sealed {n} event(s)"),
+                        None => "nothing to seal (or another process is sealing)".to_owned(),
+                    },
+                })
+            })
+            .await??;
+            println!("{verdict}");
             Ok(())
         }
         Command::Seed { fixtures } => {

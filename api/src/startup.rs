@@ -64,6 +64,10 @@ impl Application {
     /// finishes the message in flight and gives back the rest of its batch.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let (stop, stopped) = watch::channel(false);
+        let sealer = tokio::spawn(crate::service::audit_seal::run(
+            self.state.clone(),
+            stopped.clone(),
+        ));
         let worker = match (self.transport, self.state.config.mail.worker_in_server) {
             (Some(transport), true) => Some(tokio::spawn(worker::run(
                 self.state.clone(),
@@ -81,6 +85,7 @@ impl Application {
         if let Some(worker) = worker {
             let _ = worker.await;
         }
+        let _ = sealer.await;
         served
     }
 }

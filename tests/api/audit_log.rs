@@ -604,3 +604,90 @@ async fn a_child_shown_through_a_task_or_an_involvement_is_recorded_against_the_
     assert_eq!(inv["child"], Value::Null);
     assert_eq!(app.count("audit_events", "action = 'CHILD_VIEWED'"), before);
 }
+
+/// Runs `patchwork audit <action>` against the app's database: (succeeded, stdout + stderr).
+fn audit_command(app: &TestApp, action: &str) -> (bool, String) {
+    let out = std::process::Command::new(patchwork_binary())
+        .args(["audit", action])
+        .env_clear()
+        .env("DATABASE_URL", &app.database_url)
+        .output()
+        .expect("run patchwork audit");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[tokio::test]
+async fn a_row_forged_into_the_sealed_log_is_reported() {
+    let sc = scene(spawn_app().await).await;
+    child_as(&sc.app, &sc.teacher, &sc.child).await;
+    let (ok, out) = audit_command(&sc.app, "seal");
+    assert!(ok, "{out}");
+    let (ok, out) = audit_command(&sc.app, "verify");
+    assert!(ok && out.contains("intact"), "{out}");
+    assert!(sc.app.count("audit_seals", "events > 0") >= 1);
+
+    // The server's role may insert: a view that never happened, dated into a sealed window.
+    use diesel::connection::SimpleConnection;
+    sc.app
+        .db()
+        .batch_execute(&format!(
+            "INSERT INTO audit_events (at, actor_id, action, child_id) \
+             SELECT min(at), '{}', 'CHILD_VIEWED', '{}' FROM audit_events",
+            sc.outsider.id, sc.child
+        ))
+        .unwrap();
+    let (ok, out) = audit_command(&sc.app, "verify");
+    assert!(!ok, "{out}");
+    // The first seal broken is the one whose window the forged time falls in.
+    let seals = sc.app.count("audit_seals", "TRUE");
+    let window = (1..=seals)
+        .find(|k| {
+            sc.app.count(
+                "audit_seals",
+                &format!(
+                    "seq = {k} AND covers_from <= (SELECT min(at) FROM audit_events) \
+                     AND covers_to > (SELECT min(at) FROM audit_events)"
+                ),
+            ) == 1
+        })
+        .expect("a seal covers the forged time");
+    assert!(out.contains(&format!("broken at seal {window}:")), "{out}");
+}
+
+#[tokio::test]
+async fn an_owner_side_edit_of_a_sealed_event_is_reported() {
+    let sc = scene(spawn_app().await).await;
+    let (ok, out) = audit_command(&sc.app, "seal");
+    assert!(ok, "{out}");
+    // Later events, sealed in a second window.
+    child_as(&sc.app, &sc.teacher, &sc.child).await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let (ok, out) = audit_command(&sc.app, "seal");
+    assert!(ok, "{out}");
+    let (ok, out) = audit_command(&sc.app, "verify");
+    assert!(ok && out.contains("intact"), "{out}");
+
+    // The table's owner can lift the append-only trigger and rewrite a row; the seal knows.
+    use diesel::connection::SimpleConnection;
+    sc.app
+        .db()
+        .batch_execute(
+            "ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update_delete; \
+             UPDATE audit_events SET reason = 'routine check' \
+             WHERE id = (SELECT max(id) FROM audit_events WHERE action = 'CHILD_VIEWED'); \
+             ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update_delete;",
+        )
+        .unwrap();
+    let (ok, out) = audit_command(&sc.app, "verify");
+    assert!(!ok, "{out}");
+    let last = sc.app.count("audit_seals", "TRUE");
+    assert!(
+        out.contains(&format!("broken at seal {last}:")),
+        "the edit is in the last window: {out}"
+    );
+}

@@ -103,6 +103,7 @@ pub fn prepare_runtime_role(owner_url: &str, runtime_url: &str) -> anyhow::Resul
              REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {runtime};
              GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {runtime};
              REVOKE UPDATE, DELETE ON audit_events FROM {runtime};
+             REVOKE UPDATE, DELETE ON audit_seals FROM {runtime};
              REVOKE INSERT, UPDATE, DELETE ON __diesel_schema_migrations FROM {runtime};
              GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {runtime};"
         ))

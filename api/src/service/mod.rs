@@ -5,6 +5,7 @@ pub mod activity;
 pub mod agency;
 pub mod audit;
 pub mod audit_log;
+pub mod audit_seal;
 pub mod child;
 pub mod contact;
 pub mod error;
