@@ -39,6 +39,38 @@ macro_rules! text_enum {
     };
 }
 
+/// Like `text_enum!`, for kinds the server stores but never publishes as a GraphQL enum.
+macro_rules! stored_kind {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            /// The stored spelling.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownValue;
+            fn from_str(s: &str) -> Result<Self, UnknownValue> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(UnknownValue { kind: stringify!($name), value: s.to_owned() }),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 /// A stored value that no variant spells: a sign of a database changed outside the service.
 #[derive(Debug, thiserror::Error)]
 #[error("unknown {kind} '{value}' in the database")]
@@ -284,3 +316,64 @@ impl NotificationKind {
         )
     }
 }
+
+stored_kind!(
+    /// What an audit event records: each read or write of personal data, and sign-in.
+    AuditAction {
+        AgencyCreated => "AGENCY_CREATED",
+        AttentionRaised => "ATTENTION_RAISED",
+        AuditLogRead => "AUDIT_LOG_READ",
+        ChildListed => "CHILD_LISTED",
+        ChildRegistered => "CHILD_REGISTERED",
+        ChildSearched => "CHILD_SEARCHED",
+        ChildViewed => "CHILD_VIEWED",
+        ContactRecorded => "CONTACT_RECORDED",
+        InvolvementEnded => "INVOLVEMENT_ENDED",
+        InvolvementUpdated => "INVOLVEMENT_UPDATED",
+        LoginFailed => "LOGIN_FAILED",
+        LoginRateLimited => "LOGIN_RATE_LIMITED",
+        LoginSucceeded => "LOGIN_SUCCEEDED",
+        NotificationPreferencesUpdated => "NOTIFICATION_PREFERENCES_UPDATED",
+        NotificationRetried => "NOTIFICATION_RETRIED",
+        PasswordSetFromInvitation => "PASSWORD_SET_FROM_INVITATION",
+        PractitionerCreated => "PRACTITIONER_CREATED",
+        PractitionerDeactivated => "PRACTITIONER_DEACTIVATED",
+        RefreshTokenReused => "REFRESH_TOKEN_REUSED",
+        SearchRateLimited => "SEARCH_RATE_LIMITED",
+        SharingAgreementCreated => "SHARING_AGREEMENT_CREATED",
+        SharingAgreementRevoked => "SHARING_AGREEMENT_REVOKED",
+        TaskCreated => "TASK_CREATED",
+        TaskUpdated => "TASK_UPDATED",
+        TeamJoined => "TEAM_JOINED",
+    }
+);
+
+stored_kind!(
+    /// A change to a child's team, as the timeline shows it.
+    ActivityKind {
+        AttentionRaised => "ATTENTION_RAISED",
+        ContactRecorded => "CONTACT_RECORDED",
+        InvolvementEnded => "INVOLVEMENT_ENDED",
+        InvolvementStarted => "INVOLVEMENT_STARTED",
+        InvolvementUpdated => "INVOLVEMENT_UPDATED",
+        LeadAssigned => "LEAD_ASSIGNED",
+        LeadRemoved => "LEAD_REMOVED",
+        TaskAssigned => "TASK_ASSIGNED",
+        TaskCancelled => "TASK_CANCELLED",
+        TaskCompleted => "TASK_COMPLETED",
+        TaskCreated => "TASK_CREATED",
+        TaskReopened => "TASK_REOPENED",
+        TaskUpdated => "TASK_UPDATED",
+    }
+);
+
+stored_kind!(
+    /// Where a notification is on its way out.
+    OutboxStatus {
+        Waiting => "WAITING",
+        Pending => "PENDING",
+        Sent => "SENT",
+        Failed => "FAILED",
+        Digested => "DIGESTED",
+    }
+);

@@ -12,6 +12,7 @@ use prometheus::{
     TextEncoder,
 };
 
+use crate::domain::OutboxStatus;
 use crate::state::AppState;
 
 /// The process's metrics; cheap to clone.
@@ -193,7 +194,10 @@ pub async fn endpoint(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
     .await;
     match counts {
         Ok(rows) => {
-            for status in ["PENDING", "FAILED"] {
+            for status in [
+                OutboxStatus::Pending.as_str(),
+                OutboxStatus::Failed.as_str(),
+            ] {
                 let n = rows.iter().find(|r| r.status == status).map_or(0, |r| r.n);
                 metrics
                     .0

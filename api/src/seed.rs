@@ -307,7 +307,7 @@ pub fn seed(conn: &mut PgConnection, town: &Town) -> anyhow::Result<SeedReport> 
                     &format!("activity:{}", i.key),
                     &i.child,
                     &i.practitioner,
-                    "INVOLVEMENT_STARTED",
+                    ActivityKind::InvolvementStarted,
                     at,
                 )
                 .involvement(id(&i.key))
@@ -338,7 +338,7 @@ pub fn seed(conn: &mut PgConnection, town: &Town) -> anyhow::Result<SeedReport> 
                     &format!("activity:{}", c.key),
                     &involvement.child,
                     &involvement.practitioner,
-                    "CONTACT_RECORDED",
+                    ActivityKind::ContactRecorded,
                     // Recorded when it happened, or today for one planned ahead.
                     Some(c.at.min(Utc::now())),
                 )
@@ -373,7 +373,7 @@ pub fn seed(conn: &mut PgConnection, town: &Town) -> anyhow::Result<SeedReport> 
                     &format!("activity:{}", t.key),
                     &t.child,
                     &t.created_by,
-                    "TASK_CREATED",
+                    ActivityKind::TaskCreated,
                     // Agreed a fortnight before it falls due.
                     t.due_on
                         .and_then(|d| (d - chrono::Duration::days(14)).and_hms_opt(9, 0, 0))
@@ -407,7 +407,7 @@ struct ActivityRow<'c> {
     id: Uuid,
     child: Uuid,
     actor: Uuid,
-    kind: &'static str,
+    kind: ActivityKind,
     at: Option<DateTime<Utc>>,
     involvement: Option<Uuid>,
     task: Option<Uuid>,
@@ -420,7 +420,7 @@ fn activity<'c>(
     key: &str,
     child: &str,
     actor: &str,
-    kind: &'static str,
+    kind: ActivityKind,
     at: Option<DateTime<Utc>>,
 ) -> ActivityRow<'c> {
     ActivityRow {
@@ -460,7 +460,7 @@ impl ActivityRow<'_> {
                 activity::id.eq(self.id),
                 activity::child_id.eq(self.child),
                 activity::actor_id.eq(self.actor),
-                activity::kind.eq(self.kind),
+                activity::kind.eq(self.kind.as_str()),
                 activity::involvement_id.eq(self.involvement),
                 activity::task_id.eq(self.task),
                 activity::contact_id.eq(self.contact),

@@ -8,8 +8,8 @@ use crate::db::models::{
     ActivityRow, ChildRow, ContactRow, InvolvementRow, SharingAgreementRow, TaskRow,
 };
 use crate::domain::{
-    ConsentStatus, ContactKind, ContactOutcome, Date, LawfulBasis, Sensitivity, TaskStatus,
-    Timestamp,
+    ActivityKind, ConsentStatus, ContactKind, ContactOutcome, Date, LawfulBasis, Sensitivity,
+    TaskStatus, Timestamp,
 };
 use crate::graphql::context::{reader, ContextExt};
 use crate::graphql::loaders::*;
@@ -366,24 +366,27 @@ pub struct TimelineEvent(pub ActivityRow);
 
 fn describe(kind: &str, details: &serde_json::Value) -> String {
     let words = |v: &serde_json::Value| v.as_str().unwrap_or("").to_lowercase().replace('_', " ");
+    let Ok(kind) = kind.parse::<ActivityKind>() else {
+        return kind.to_lowercase().replace('_', " ");
+    };
     match kind {
-        "INVOLVEMENT_STARTED" => "joined the team".to_owned(),
-        "INVOLVEMENT_ENDED" => "left the team".to_owned(),
-        "INVOLVEMENT_UPDATED" => "updated their involvement".to_owned(),
-        "LEAD_ASSIGNED" => "became the lead professional".to_owned(),
-        "LEAD_REMOVED" => "is no longer the lead professional".to_owned(),
-        "CONTACT_RECORDED" => format!(
+        ActivityKind::InvolvementStarted => "joined the team".to_owned(),
+        ActivityKind::InvolvementEnded => "left the team".to_owned(),
+        ActivityKind::InvolvementUpdated => "updated their involvement".to_owned(),
+        ActivityKind::LeadAssigned => "became the lead professional".to_owned(),
+        ActivityKind::LeadRemoved => "is no longer the lead professional".to_owned(),
+        ActivityKind::ContactRecorded => format!(
             "recorded a contact: {}, {}",
             words(&details["kind"]),
             words(&details["outcome"])
         ),
-        "TASK_CREATED" => "created a task".to_owned(),
-        "TASK_ASSIGNED" => "reassigned a task".to_owned(),
-        "TASK_COMPLETED" => "completed a task".to_owned(),
-        "TASK_CANCELLED" => "cancelled a task".to_owned(),
-        "TASK_REOPENED" => "reopened a task".to_owned(),
-        "TASK_UPDATED" => "updated a task".to_owned(),
-        other => other.to_lowercase().replace('_', " "),
+        ActivityKind::TaskCreated => "created a task".to_owned(),
+        ActivityKind::TaskAssigned => "reassigned a task".to_owned(),
+        ActivityKind::TaskCompleted => "completed a task".to_owned(),
+        ActivityKind::TaskCancelled => "cancelled a task".to_owned(),
+        ActivityKind::TaskReopened => "reopened a task".to_owned(),
+        ActivityKind::TaskUpdated => "updated a task".to_owned(),
+        ActivityKind::AttentionRaised => "attention raised".to_owned(),
     }
 }
 

@@ -7,7 +7,7 @@ use diesel::PgConnection;
 use uuid::Uuid;
 
 use crate::db::schema::{daily_runs, notifications, task_overdue_notices, tasks};
-use crate::domain::NotificationKind;
+use crate::domain::{NotificationKind, OutboxStatus};
 use crate::mail::compose::{self, Links};
 use crate::mail::notify::Initials;
 use crate::mail::outbox;
@@ -122,7 +122,7 @@ fn overdue(conn: &mut PgConnection, links: &Links, today: NaiveDate) -> ServiceR
 /// Folds each recipient's waiting messages into one digest.
 fn digests(conn: &mut PgConnection, links: &Links) -> QueryResult<usize> {
     let waiting: Vec<(Uuid, Uuid, Option<String>)> = notifications::table
-        .filter(notifications::status.eq("WAITING"))
+        .filter(notifications::status.eq(OutboxStatus::Waiting.as_str()))
         .select((
             notifications::id,
             notifications::recipient_id,
@@ -153,7 +153,7 @@ fn digests(conn: &mut PgConnection, links: &Links) -> QueryResult<usize> {
                 notifications::id.eq(digest_id),
                 notifications::recipient_id.eq(recipient),
                 notifications::kind.eq("DIGEST"),
-                notifications::status.eq("PENDING"),
+                notifications::status.eq(OutboxStatus::Pending.as_str()),
                 notifications::subject.eq(&content.subject),
                 notifications::body_text.eq(&content.text),
                 notifications::body_html.eq(&content.html),

@@ -8,7 +8,7 @@ use diesel::PgConnection;
 use uuid::Uuid;
 
 use crate::db::schema::{notification_preferences, notifications, practitioners};
-use crate::domain::{Delivery, NotificationKind};
+use crate::domain::{Delivery, NotificationKind, OutboxStatus};
 use crate::mail::compose::Content;
 use crate::policy::Reader;
 
@@ -94,8 +94,8 @@ fn write(
     for recipient in recipients {
         let status = match choices.get(recipient) {
             None | Some(Delivery::Off) => continue,
-            Some(Delivery::Immediate) => "PENDING",
-            Some(Delivery::DailyDigest) => "WAITING",
+            Some(Delivery::Immediate) => OutboxStatus::Pending,
+            Some(Delivery::DailyDigest) => OutboxStatus::Waiting,
         };
         let content = render(*recipient);
         diesel::insert_into(notifications::table)
@@ -104,7 +104,7 @@ fn write(
                 notifications::recipient_id.eq(recipient),
                 notifications::kind.eq(kind.as_str()),
                 notifications::child_id.eq(child),
-                notifications::status.eq(status),
+                notifications::status.eq(status.as_str()),
                 notifications::subject.eq(&content.subject),
                 notifications::body_text.eq(&content.text),
                 notifications::body_html.eq(&content.html),

@@ -5,18 +5,34 @@ use diesel::PgConnection;
 use uuid::Uuid;
 
 use crate::db::schema::activity;
+use crate::domain::ActivityKind;
 use crate::service::error::ServiceResult;
 
 /// One change to record, in the same transaction as the change.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Change {
     pub child_id: Uuid,
     pub actor_id: Option<Uuid>,
-    pub kind: &'static str,
+    pub kind: ActivityKind,
     pub involvement_id: Option<Uuid>,
     pub task_id: Option<Uuid>,
     pub contact_id: Option<Uuid>,
     pub details: Option<serde_json::Value>,
+}
+
+impl Change {
+    /// A change of `kind`; the caller sets the child and what else it concerns.
+    pub fn of(kind: ActivityKind) -> Change {
+        Change {
+            child_id: Uuid::nil(),
+            actor_id: None,
+            kind,
+            involvement_id: None,
+            task_id: None,
+            contact_id: None,
+            details: None,
+        }
+    }
 }
 
 pub fn record(conn: &mut PgConnection, change: Change) -> ServiceResult<Uuid> {
@@ -26,7 +42,7 @@ pub fn record(conn: &mut PgConnection, change: Change) -> ServiceResult<Uuid> {
             activity::id.eq(id),
             activity::child_id.eq(change.child_id),
             activity::actor_id.eq(change.actor_id),
-            activity::kind.eq(change.kind),
+            activity::kind.eq(change.kind.as_str()),
             activity::involvement_id.eq(change.involvement_id),
             activity::task_id.eq(change.task_id),
             activity::contact_id.eq(change.contact_id),

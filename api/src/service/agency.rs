@@ -10,6 +10,7 @@ use crate::auth::{Actor, RequestMeta};
 use crate::db::models::{AgencyRow, NewAgencyRow};
 use crate::db::schema::agencies;
 use crate::domain::AgencyKind;
+use crate::domain::AuditAction;
 use crate::policy;
 use crate::service::audit::{self, AuditEvent};
 use crate::service::error::{
@@ -72,10 +73,9 @@ pub async fn create_agency(
                 Some(&actor),
                 &meta,
                 AuditEvent {
-                    action: "AGENCY_CREATED",
                     subject_type: Some("agency"),
                     subject_id: Some(id),
-                    ..AuditEvent::default()
+                    ..AuditEvent::of(AuditAction::AgencyCreated)
                 },
             )?;
             Ok(row)

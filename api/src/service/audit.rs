@@ -9,12 +9,13 @@ use crate::auth::{Actor, RequestMeta};
 use crate::db::bound::BoundSql;
 use crate::db::models::NewAuditEventRow;
 use crate::db::schema::audit_events;
+use crate::domain::AuditAction;
 use crate::service::error::ServiceResult;
 
 /// One event to record.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct AuditEvent<'a> {
-    pub action: &'a str,
+    pub action: AuditAction,
     pub child_id: Option<Uuid>,
     pub subject_type: Option<&'a str>,
     pub subject_id: Option<Uuid>,
@@ -24,6 +25,21 @@ pub struct AuditEvent<'a> {
     /// What the actor was not told (e.g. a registration attached to a hidden record): only
     /// system admins read it.
     pub sealed: Option<serde_json::Value>,
+}
+
+impl AuditEvent<'_> {
+    /// An event of `action`; the caller sets what it concerns.
+    pub fn of(action: AuditAction) -> Self {
+        AuditEvent {
+            action,
+            child_id: None,
+            subject_type: None,
+            subject_id: None,
+            reason: None,
+            details: None,
+            sealed: None,
+        }
+    }
 }
 
 /// Appends an event for `actor` (None for an anonymous caller, e.g. a failed sign-in).
@@ -37,7 +53,7 @@ pub fn record(
         .values(NewAuditEventRow {
             actor_id: actor.map(|a| a.practitioner_id),
             actor_agency_id: actor.map(|a| a.agency_id),
-            action: event.action,
+            action: event.action.as_str(),
             child_id: event.child_id,
             subject_type: event.subject_type,
             subject_id: event.subject_id,
@@ -56,7 +72,7 @@ pub fn record(
 pub fn record_one_sql(
     actor: &Actor,
     meta: &RequestMeta,
-    action: &'static str,
+    action: AuditAction,
     details: BoundSql,
 ) -> BoundSql {
     BoundSql::new(
@@ -67,7 +83,7 @@ pub fn record_one_sql(
     .sql(", ")
     .uuid(actor.agency_id)
     .sql(", ")
-    .text(action)
+    .text(action.as_str())
     .sql(", ")
     .optional_text(request_id(meta))
     .sql(", ")
@@ -95,7 +111,7 @@ pub struct PerRow<'a> {
 pub fn record_per_row_sql(
     actor: &Actor,
     meta: &RequestMeta,
-    action: &'static str,
+    action: AuditAction,
     subject_type: &'static str,
     rows: PerRow<'_>,
 ) -> BoundSql {
@@ -112,7 +128,7 @@ pub fn record_per_row_sql(
     .sql(", ")
     .uuid(actor.agency_id)
     .sql(", ")
-    .text(action)
+    .text(action.as_str())
     .sql(format!(", {source}.{child}, "))
     .text(subject_type)
     .sql(format!(", {source}.{subject}, "))

@@ -9,6 +9,7 @@ use crate::auth::{Actor, RequestMeta};
 use crate::db::bound::BoundSql;
 use crate::db::models::AuditEventRow;
 use crate::db::schema::audit_events;
+use crate::domain::AuditAction;
 use crate::policy::{self, Reader};
 use crate::service::audit::{self, AuditEvent};
 use crate::service::error::{ServiceError, ServiceResult};
@@ -105,9 +106,8 @@ pub async fn events(
                 Some(&actor),
                 &meta,
                 AuditEvent {
-                    action: "AUDIT_LOG_READ",
                     details: Some(asked),
-                    ..AuditEvent::default()
+                    ..AuditEvent::of(AuditAction::AuditLogRead)
                 },
             )?;
             Ok(page::paginate(rows, limit, |e: &AuditEventRow| e.id))
@@ -136,9 +136,10 @@ pub async fn recent_viewers(
         let since = Utc::now() - chrono::Duration::days(RECENT_VIEW_DAYS);
         Ok(BoundSql::new(
             "SELECT a.actor_id AS practitioner_id, max(a.at) AS last_viewed_at \
-             FROM audit_events a \
-             WHERE a.action = 'CHILD_VIEWED' AND a.child_id = ",
+             FROM audit_events a WHERE a.action = ",
         )
+        .text(AuditAction::ChildViewed.as_str())
+        .sql(" AND a.child_id = ")
         .uuid(child)
         .sql(" AND a.at >= ")
         .timestamptz(since)

@@ -15,6 +15,7 @@ use crate::db::bound::BoundSql;
 use crate::db::functions::lower;
 use crate::db::models::{ActivityRow, ChildRow, InvolvementRow};
 use crate::db::schema::{activity, agencies, child_identities, children, involvements};
+use crate::domain::{ActivityKind, AuditAction};
 use crate::domain::{Date, LawfulBasis, Sensitivity};
 use crate::mail::compose::Links;
 use crate::mail::notify;
@@ -217,9 +218,8 @@ pub async fn register_child(
                 Change {
                     child_id,
                     actor_id: Some(actor.practitioner_id),
-                    kind: "INVOLVEMENT_STARTED",
                     involvement_id: Some(involvement.id),
-                    ..Change::default()
+                    ..Change::of(ActivityKind::InvolvementStarted)
                 },
             )?;
             let cx = notify::Context {
@@ -233,12 +233,11 @@ pub async fn register_child(
                 Some(&actor),
                 &meta,
                 AuditEvent {
-                    action: "CHILD_REGISTERED",
                     child_id: Some(child_id),
                     subject_type: Some("involvement"),
                     subject_id: Some(involvement.id),
                     sealed: Some(serde_json::json!({ "attachedToExisting": attached })),
-                    ..AuditEvent::default()
+                    ..AuditEvent::of(AuditAction::ChildRegistered)
                 },
             )?;
             Ok(involvement)
@@ -275,7 +274,7 @@ pub async fn get_child(
         .append(audit::record_per_row_sql(
             &reader.actor,
             meta,
-            "CHILD_VIEWED",
+            AuditAction::ChildViewed,
             "child",
             audit::PerRow {
                 source: "c",
@@ -309,7 +308,7 @@ pub async fn children_by_ids(
         .append(audit::record_per_row_sql(
             &reader.actor,
             meta,
-            "CHILD_VIEWED",
+            AuditAction::ChildViewed,
             "child",
             audit::PerRow {
                 source: "c",
@@ -368,7 +367,7 @@ pub async fn my_children(
         .append(audit::record_per_row_sql(
             &reader.actor,
             meta,
-            "CHILD_LISTED",
+            AuditAction::ChildListed,
             "child",
             audit::PerRow {
                 source: "shown",
@@ -459,9 +458,8 @@ pub async fn search_children(
                     Some(&reader.actor),
                     &meta,
                     AuditEvent {
-                        action: "SEARCH_RATE_LIMITED",
                         details: Some(criteria_json),
-                        ..AuditEvent::default()
+                        ..AuditEvent::of(AuditAction::SearchRateLimited)
                     },
                 )?;
                 return Ok(None);
@@ -501,7 +499,6 @@ pub async fn search_children(
                 Some(&reader.actor),
                 &meta,
                 AuditEvent {
-                    action: "CHILD_SEARCHED",
                     details: Some({
                         let mut details = criteria_json;
                         details["matches"] = serde_json::json!(matches
@@ -510,7 +507,7 @@ pub async fn search_children(
                             .collect::<Vec<_>>());
                         details
                     }),
-                    ..AuditEvent::default()
+                    ..AuditEvent::of(AuditAction::ChildSearched)
                 },
             )?;
             Ok(Some(matches))

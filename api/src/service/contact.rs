@@ -10,6 +10,7 @@ use crate::auth::RequestMeta;
 use crate::db::bound::BoundSql;
 use crate::db::models::ContactRow;
 use crate::db::schema::{contacts, involvements};
+use crate::domain::{ActivityKind, AuditAction};
 use crate::domain::{ContactKind, ContactOutcome, Timestamp};
 use crate::mail::compose::Links;
 use crate::mail::notify;
@@ -110,13 +111,12 @@ pub async fn record_contact(
                 Change {
                     child_id: inv.child_id,
                     actor_id: Some(reader.actor.practitioner_id),
-                    kind: "CONTACT_RECORDED",
                     involvement_id: Some(involvement_id),
                     contact_id: Some(id),
                     details: Some(
                         serde_json::json!({ "kind": input.kind, "outcome": input.outcome }),
                     ),
-                    ..Change::default()
+                    ..Change::of(ActivityKind::ContactRecorded)
                 },
             )?;
             if matches!(
@@ -135,11 +135,10 @@ pub async fn record_contact(
                 Some(&reader.actor),
                 &meta,
                 AuditEvent {
-                    action: "CONTACT_RECORDED",
                     child_id: Some(inv.child_id),
                     subject_type: Some("contact"),
                     subject_id: Some(id),
-                    ..AuditEvent::default()
+                    ..AuditEvent::of(AuditAction::ContactRecorded)
                 },
             )?;
             Ok(contact)

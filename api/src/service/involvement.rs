@@ -13,6 +13,7 @@ use crate::auth::RequestMeta;
 use crate::db::bound::BoundSql;
 use crate::db::models::{AgencyRow, InvolvementRow, PractitionerRow};
 use crate::db::schema::{agencies, children, involvements, practitioners};
+use crate::domain::{ActivityKind, AuditAction};
 use crate::domain::{ConsentStatus, LawfulBasis, Sensitivity, Timestamp};
 use crate::mail::compose::Links;
 use crate::mail::notify;
@@ -153,10 +154,9 @@ pub async fn join_team(
                 Change {
                     child_id,
                     actor_id: Some(reader.actor.practitioner_id),
-                    kind: "INVOLVEMENT_STARTED",
                     involvement_id: Some(involvement.id),
                     details: Some(serde_json::json!({ "joined": true })),
-                    ..Change::default()
+                    ..Change::of(ActivityKind::InvolvementStarted)
                 },
             )?;
             let cx = notify::Context {
@@ -170,12 +170,11 @@ pub async fn join_team(
                 Some(&reader.actor),
                 &meta,
                 AuditEvent {
-                    action: "TEAM_JOINED",
                     child_id: Some(child_id),
                     subject_type: Some("involvement"),
                     subject_id: Some(involvement.id),
                     reason: Some(input.reason.trim()),
-                    ..AuditEvent::default()
+                    ..AuditEvent::of(AuditAction::TeamJoined)
                 },
             )?;
             Ok(involvement)
@@ -321,9 +320,8 @@ pub async fn update_involvement(
                         Change {
                             child_id: row.child_id,
                             actor_id: Some(reader.actor.practitioner_id),
-                            kind: "LEAD_REMOVED",
                             involvement_id: Some(p.id),
-                            ..Change::default()
+                            ..Change::of(ActivityKind::LeadRemoved)
                         },
                     )?;
                 }
@@ -354,11 +352,11 @@ pub async fn update_involvement(
                 .returning(InvolvementRow::as_returning())
                 .get_result(conn)?;
             let kind = if lead_changed && is_lead {
-                "LEAD_ASSIGNED"
+                ActivityKind::LeadAssigned
             } else if lead_changed {
-                "LEAD_REMOVED"
+                ActivityKind::LeadRemoved
             } else {
-                "INVOLVEMENT_UPDATED"
+                ActivityKind::InvolvementUpdated
             };
             if lead_changed {
                 let cx = notify::Context {
@@ -377,9 +375,8 @@ pub async fn update_involvement(
                 Change {
                     child_id: row.child_id,
                     actor_id: Some(reader.actor.practitioner_id),
-                    kind,
                     involvement_id: Some(id),
-                    ..Change::default()
+                    ..Change::of(kind)
                 },
             )?;
             audit::record(
@@ -387,14 +384,13 @@ pub async fn update_involvement(
                 Some(&reader.actor),
                 &meta,
                 AuditEvent {
-                    action: "INVOLVEMENT_UPDATED",
                     child_id: Some(row.child_id),
                     subject_type: Some("involvement"),
                     subject_id: Some(id),
                     details: Some(serde_json::json!({
                         "sensitivity": sensitivity, "consent": consent, "isLead": is_lead,
                     })),
-                    ..AuditEvent::default()
+                    ..AuditEvent::of(AuditAction::InvolvementUpdated)
                 },
             )?;
             Ok(updated)
@@ -459,10 +455,9 @@ pub async fn end_involvement(
                 Change {
                     child_id: row.child_id,
                     actor_id: Some(reader.actor.practitioner_id),
-                    kind: "INVOLVEMENT_ENDED",
                     involvement_id: Some(id),
                     details: Some(serde_json::json!({ "wasLead": row.is_lead })),
-                    ..Change::default()
+                    ..Change::of(ActivityKind::InvolvementEnded)
                 },
             )?;
             audit::record(
@@ -470,12 +465,11 @@ pub async fn end_involvement(
                 Some(&reader.actor),
                 &meta,
                 AuditEvent {
-                    action: "INVOLVEMENT_ENDED",
                     child_id: Some(row.child_id),
                     subject_type: Some("involvement"),
                     subject_id: Some(id),
                     reason: reason.as_deref(),
-                    ..AuditEvent::default()
+                    ..AuditEvent::of(AuditAction::InvolvementEnded)
                 },
             )?;
             Ok(updated)

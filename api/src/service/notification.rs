@@ -12,7 +12,8 @@ use crate::db::models::{InvolvementRow, PractitionerRow};
 use crate::db::schema::{
     invitations, involvements, notification_preferences, notifications, practitioners,
 };
-use crate::domain::{Delivery, NotificationKind, Role};
+use crate::domain::{ActivityKind, AuditAction};
+use crate::domain::{Delivery, NotificationKind, OutboxStatus, Role};
 use crate::mail::compose::{self, Links};
 use crate::mail::{notify, outbox};
 use crate::policy::{self, Reader};
@@ -86,9 +87,8 @@ pub async fn raise_attention(
                 Change {
                     child_id: child,
                     actor_id: Some(me),
-                    kind: "ATTENTION_RAISED",
                     involvement_id: Some(sender.id),
-                    ..Change::default()
+                    ..Change::of(ActivityKind::AttentionRaised)
                 },
             )?;
             audit::record(
@@ -96,14 +96,13 @@ pub async fn raise_attention(
                 Some(&reader.actor),
                 &meta,
                 AuditEvent {
-                    action: "ATTENTION_RAISED",
                     child_id: Some(child),
                     subject_type: Some("involvement"),
                     subject_id: Some(sender.id),
                     // The sender's agency admin reads what the sender was told.
                     details: Some(serde_json::json!({ "recipients": seen.len() })),
                     sealed: Some(serde_json::json!({ "recipients": recipients.len() })),
-                    ..AuditEvent::default()
+                    ..AuditEvent::of(AuditAction::AttentionRaised)
                 },
             )?;
             Ok(seen.len() as i32)
@@ -199,10 +198,9 @@ pub async fn update_preferences(
                 Some(&actor),
                 &meta,
                 AuditEvent {
-                    action: "NOTIFICATION_PREFERENCES_UPDATED",
                     subject_type: Some("practitioner"),
                     subject_id: Some(actor.practitioner_id),
-                    ..AuditEvent::default()
+                    ..AuditEvent::of(AuditAction::NotificationPreferencesUpdated)
                 },
             )?;
             load_preferences(conn, actor.practitioner_id)
@@ -310,10 +308,9 @@ pub async fn set_password(
                 Some(&actor),
                 &meta,
                 AuditEvent {
-                    action: "PASSWORD_SET_FROM_INVITATION",
                     subject_type: Some("practitioner"),
                     subject_id: Some(row.id),
-                    ..AuditEvent::default()
+                    ..AuditEvent::of(AuditAction::PasswordSetFromInvitation)
                 },
             )?;
             session::open_session(conn, &state_c, row, Uuid::new_v4())
@@ -341,7 +338,7 @@ pub async fn failed(state: &AppState, actor: Actor, first: i32) -> ServiceResult
     let limit = crate::service::page::check_first(first)?;
     crate::db::run(&state.pool, move |conn| {
         Ok(notifications::table
-            .filter(notifications::status.eq("FAILED"))
+            .filter(notifications::status.eq(OutboxStatus::Failed.as_str()))
             .select(FailedRow::as_select())
             .order((notifications::created_at.desc(), notifications::id.desc()))
             .limit(limit)
@@ -363,9 +360,9 @@ pub async fn retry(
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let row: FailedRow = diesel::update(notifications::table.find(id))
-                .filter(notifications::status.eq("FAILED"))
+                .filter(notifications::status.eq(OutboxStatus::Failed.as_str()))
                 .set((
-                    notifications::status.eq("PENDING"),
+                    notifications::status.eq(OutboxStatus::Pending.as_str()),
                     notifications::attempts.eq(0),
                     notifications::next_attempt_at.eq(Utc::now()),
                     notifications::locked_until.eq(None::<DateTime<Utc>>),
@@ -379,10 +376,9 @@ pub async fn retry(
                 Some(&actor),
                 &meta,
                 AuditEvent {
-                    action: "NOTIFICATION_RETRIED",
                     subject_type: Some("notification"),
                     subject_id: Some(id),
-                    ..AuditEvent::default()
+                    ..AuditEvent::of(AuditAction::NotificationRetried)
                 },
             )?;
             Ok(row)

@@ -10,6 +10,7 @@ use validator::Validate;
 use crate::auth::{password, Actor, RequestMeta};
 use crate::db::models::{NewPractitionerRow, PractitionerRow};
 use crate::db::schema::{agencies, practitioners, refresh_tokens};
+use crate::domain::AuditAction;
 use crate::domain::Role;
 use crate::policy;
 use crate::service::audit::{self, AuditEvent};
@@ -126,11 +127,10 @@ pub async fn create_practitioner(
                 Some(&actor),
                 &meta,
                 AuditEvent {
-                    action: "PRACTITIONER_CREATED",
                     subject_type: Some("practitioner"),
                     subject_id: Some(id),
                     details: Some(serde_json::json!({ "role": role, "agencyId": agency_id })),
-                    ..AuditEvent::default()
+                    ..AuditEvent::of(AuditAction::PractitionerCreated)
                 },
             )?;
             Ok(row)
@@ -184,10 +184,9 @@ pub async fn deactivate_practitioner(
                 Some(&actor),
                 &meta,
                 AuditEvent {
-                    action: "PRACTITIONER_DEACTIVATED",
                     subject_type: Some("practitioner"),
                     subject_id: Some(id),
-                    ..AuditEvent::default()
+                    ..AuditEvent::of(AuditAction::PractitionerDeactivated)
                 },
             )?;
             Ok(row)

@@ -12,6 +12,7 @@ use crate::db::bound::BoundSql;
 use crate::db::functions::lower;
 use crate::db::models::{NewRefreshTokenRow, PractitionerRow, RefreshTokenRow};
 use crate::db::schema::{login_failures, practitioners, refresh_tokens};
+use crate::domain::AuditAction;
 use crate::policy::Reader;
 use crate::service::audit::{self, AuditEvent};
 use crate::service::error::{ServiceError, ServiceResult};
@@ -139,9 +140,8 @@ pub async fn login(
                 None,
                 &meta_c,
                 AuditEvent {
-                    action: "LOGIN_RATE_LIMITED",
                     details: Some(serde_json::json!({ "email": audited_email(&email_c) })),
-                    ..AuditEvent::default()
+                    ..AuditEvent::of(AuditAction::LoginRateLimited)
                 },
             )?;
             return Err(ServiceError::RateLimited);
@@ -184,10 +184,9 @@ pub async fn login(
                         Some(&actor),
                         &meta,
                         AuditEvent {
-                            action: "LOGIN_SUCCEEDED",
                             subject_type: Some("practitioner"),
                             subject_id: Some(row.id),
-                            ..AuditEvent::default()
+                            ..AuditEvent::of(AuditAction::LoginSucceeded)
                         },
                     )?;
                     open_session(conn, &state_c, row, Uuid::new_v4())
@@ -202,9 +201,8 @@ pub async fn login(
                     None,
                     &meta,
                     AuditEvent {
-                        action: "LOGIN_FAILED",
                         details: Some(serde_json::json!({ "email": audited_email(&email) })),
-                        ..AuditEvent::default()
+                        ..AuditEvent::of(AuditAction::LoginFailed)
                     },
                 )
             })
@@ -294,10 +292,9 @@ pub async fn refresh(
                         None,
                         &meta,
                         AuditEvent {
-                            action: "REFRESH_TOKEN_REUSED",
                             subject_type: Some("practitioner"),
                             subject_id: Some(row.practitioner_id),
-                            ..AuditEvent::default()
+                            ..AuditEvent::of(AuditAction::RefreshTokenReused)
                         },
                     )?;
                 }

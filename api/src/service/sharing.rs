@@ -10,6 +10,7 @@ use validator::Validate;
 use crate::auth::{Actor, RequestMeta};
 use crate::db::models::SharingAgreementRow;
 use crate::db::schema::{agencies, sharing_agreements};
+use crate::domain::AuditAction;
 use crate::domain::Date;
 use crate::policy;
 use crate::service::audit::{self, AuditEvent};
@@ -82,11 +83,10 @@ pub async fn create_sharing_agreement(
                 Some(&actor),
                 &meta,
                 AuditEvent {
-                    action: "SHARING_AGREEMENT_CREATED",
                     subject_type: Some("sharing_agreement"),
                     subject_id: Some(id),
                     details: Some(serde_json::json!({ "toAgencyId": to })),
-                    ..AuditEvent::default()
+                    ..AuditEvent::of(AuditAction::SharingAgreementCreated)
                 },
             )?;
             Ok(row)
@@ -139,10 +139,9 @@ pub async fn revoke_sharing_agreement(
                 Some(&actor),
                 &meta,
                 AuditEvent {
-                    action: "SHARING_AGREEMENT_REVOKED",
                     subject_type: Some("sharing_agreement"),
                     subject_id: Some(id),
-                    ..AuditEvent::default()
+                    ..AuditEvent::of(AuditAction::SharingAgreementRevoked)
                 },
             )?;
             Ok(updated)

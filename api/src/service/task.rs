@@ -13,6 +13,7 @@ use validator::Validate;
 use crate::auth::RequestMeta;
 use crate::db::models::{InvolvementRow, PractitionerRow, TaskRow};
 use crate::db::schema::{involvements, practitioners, tasks};
+use crate::domain::{ActivityKind, AuditAction};
 use crate::domain::{Date, TaskStatus};
 use crate::mail::compose::Links;
 use crate::mail::notify;
@@ -224,9 +225,8 @@ pub async fn create_task(
                 Change {
                     child_id,
                     actor_id: Some(me),
-                    kind: "TASK_CREATED",
                     task_id: Some(id),
-                    ..Change::default()
+                    ..Change::of(ActivityKind::TaskCreated)
                 },
             )?;
             if let Some(a) = assignee {
@@ -242,11 +242,10 @@ pub async fn create_task(
                 Some(&reader.actor),
                 &meta,
                 AuditEvent {
-                    action: "TASK_CREATED",
                     child_id: Some(child_id),
                     subject_type: Some("task"),
                     subject_id: Some(id),
-                    ..AuditEvent::default()
+                    ..AuditEvent::of(AuditAction::TaskCreated)
                 },
             )?;
             Ok(task)
@@ -342,11 +341,13 @@ pub async fn update_task(
                 .returning(TaskRow::as_returning())
                 .get_result(conn)?;
             let kind = match (closing, status.as_str()) {
-                (true, "DONE") => "TASK_COMPLETED",
-                (true, _) => "TASK_CANCELLED",
-                _ if reopening => "TASK_REOPENED",
-                _ if assignee.is_some() && assignee != row.assignee_id => "TASK_ASSIGNED",
-                _ => "TASK_UPDATED",
+                (true, "DONE") => ActivityKind::TaskCompleted,
+                (true, _) => ActivityKind::TaskCancelled,
+                _ if reopening => ActivityKind::TaskReopened,
+                _ if assignee.is_some() && assignee != row.assignee_id => {
+                    ActivityKind::TaskAssigned
+                }
+                _ => ActivityKind::TaskUpdated,
             };
             let cx = notify::Context {
                 links: &links,
@@ -359,7 +360,7 @@ pub async fn update_task(
                     notify::task_unassigned(conn, &cx, &updated, old)?;
                 }
             }
-            if kind == "TASK_COMPLETED" {
+            if kind == ActivityKind::TaskCompleted {
                 notify::task_completed(conn, &cx, &updated)?;
             }
             changes::record(
@@ -367,9 +368,8 @@ pub async fn update_task(
                 Change {
                     child_id: row.child_id,
                     actor_id: Some(reader.actor.practitioner_id),
-                    kind,
                     task_id: Some(id),
-                    ..Change::default()
+                    ..Change::of(kind)
                 },
             )?;
             audit::record(
@@ -377,12 +377,11 @@ pub async fn update_task(
                 Some(&reader.actor),
                 &meta,
                 AuditEvent {
-                    action: "TASK_UPDATED",
                     child_id: Some(row.child_id),
                     subject_type: Some("task"),
                     subject_id: Some(id),
                     details: Some(serde_json::json!({ "status": status })),
-                    ..AuditEvent::default()
+                    ..AuditEvent::of(AuditAction::TaskUpdated)
                 },
             )?;
             Ok(updated)
