@@ -4,10 +4,11 @@
 use async_graphql::{Context, Object, Result, ID};
 
 use crate::graphql::context::ContextExt;
+use crate::graphql::inputs::{CreateAgencyInput, CreatePractitionerInput};
 use crate::graphql::types::{Agency, AuthPayload, Practitioner};
-use crate::service::agency::{self, CreateAgencyInput};
+use crate::service::agency;
 use crate::service::error::ServiceError;
-use crate::service::practitioner::{self, CreatePractitionerInput};
+use crate::service::practitioner;
 use crate::service::session;
 
 #[derive(Default)]
@@ -75,7 +76,7 @@ impl AccountMutation {
     /// System admins only.
     async fn create_agency(&self, ctx: &Context<'_>, input: CreateAgencyInput) -> Result<Agency> {
         let actor = ctx.actor()?;
-        agency::create_agency(ctx.state(), actor, ctx.meta(), input)
+        agency::create_agency(ctx.state(), actor, ctx.meta(), input.into())
             .await
             .map(Agency)
             .map_err(|e| e.within("input").into())
@@ -88,7 +89,7 @@ impl AccountMutation {
         input: CreatePractitionerInput,
     ) -> Result<Practitioner> {
         let actor = ctx.actor()?;
-        practitioner::create_practitioner(ctx.state(), actor, ctx.meta(), input)
+        practitioner::create_practitioner(ctx.state(), actor, ctx.meta(), input.into())
             .await
             .map(Practitioner)
             .map_err(|e| e.within("input").into())

@@ -4,6 +4,7 @@ pub mod account;
 pub mod audit;
 pub mod context;
 pub mod error;
+pub mod inputs;
 pub mod limits;
 pub mod loaders;
 pub mod nesting;

@@ -4,10 +4,11 @@ use async_graphql::{Context, Object, Result, SimpleObject, ID};
 
 use crate::domain::{Delivery, NotificationKind, Timestamp};
 use crate::graphql::context::{reader, ContextExt};
+use crate::graphql::inputs::PreferenceInput;
 use crate::graphql::loaders::{loader_error, Practitioners};
 use crate::graphql::types::{AuthPayload, Practitioner};
 use crate::service::error::ServiceError;
-use crate::service::notification::{self, FailedRow, PreferenceInput};
+use crate::service::notification::{self, FailedRow};
 
 /// How one kind of notification reaches the caller.
 #[derive(SimpleObject)]
@@ -124,10 +125,15 @@ impl NotificationMutation {
         input: Vec<PreferenceInput>,
     ) -> Result<Vec<NotificationPreference>> {
         let actor = ctx.actor()?;
-        notification::update_preferences(ctx.state(), actor, ctx.meta(), input)
-            .await
-            .map(preferences)
-            .map_err(|e| e.within("input").into())
+        notification::update_preferences(
+            ctx.state(),
+            actor,
+            ctx.meta(),
+            input.into_iter().map(Into::into).collect(),
+        )
+        .await
+        .map(preferences)
+        .map_err(|e| e.within("input").into())
     }
 
     /// Sets a first password from an invitation link (valid 72 hours, once) and signs in.

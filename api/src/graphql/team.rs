@@ -12,6 +12,7 @@ use crate::domain::{
     TaskStatus, Timestamp,
 };
 use crate::graphql::context::{reader, ContextExt};
+use crate::graphql::inputs;
 use crate::graphql::loaders::*;
 use crate::graphql::types::{stored, Agency, Practitioner};
 use crate::service::error::ServiceError;
@@ -561,10 +562,10 @@ impl TeamMutation {
     async fn register_child(
         &self,
         ctx: &Context<'_>,
-        input: child::RegisterChildInput,
+        input: inputs::RegisterChildInput,
     ) -> Result<Involvement> {
         let reader = reader(ctx)?;
-        child::register_child(ctx.state(), reader, ctx.meta(), input)
+        child::register_child(ctx.state(), reader, ctx.meta(), input.into())
             .await
             .map(Involvement)
             .map_err(|e| e.within("input").into())
@@ -573,10 +574,10 @@ impl TeamMutation {
     async fn join_team(
         &self,
         ctx: &Context<'_>,
-        input: involvement::JoinTeamInput,
+        input: inputs::JoinTeamInput,
     ) -> Result<Involvement> {
         let reader = reader(ctx)?;
-        involvement::join_team(ctx.state(), reader, ctx.meta(), input)
+        involvement::join_team(ctx.state(), reader, ctx.meta(), input.into())
             .await
             .map(Involvement)
             .map_err(|e| e.within("input").into())
@@ -585,10 +586,10 @@ impl TeamMutation {
     async fn update_involvement(
         &self,
         ctx: &Context<'_>,
-        input: involvement::UpdateInvolvementInput,
+        input: inputs::UpdateInvolvementInput,
     ) -> Result<Involvement> {
         let reader = reader(ctx)?;
-        involvement::update_involvement(ctx.state(), reader, ctx.meta(), input)
+        involvement::update_involvement(ctx.state(), reader, ctx.meta(), input.into())
             .await
             .map(Involvement)
             .map_err(|e| e.within("input").into())
@@ -618,26 +619,26 @@ impl TeamMutation {
     async fn record_contact(
         &self,
         ctx: &Context<'_>,
-        input: contact::RecordContactInput,
+        input: inputs::RecordContactInput,
     ) -> Result<Contact> {
         let reader = reader(ctx)?;
-        contact::record_contact(ctx.state(), reader, ctx.meta(), input)
+        contact::record_contact(ctx.state(), reader, ctx.meta(), input.into())
             .await
             .map(Contact)
             .map_err(|e| e.within("input").into())
     }
 
-    async fn create_task(&self, ctx: &Context<'_>, input: task::CreateTaskInput) -> Result<Task> {
+    async fn create_task(&self, ctx: &Context<'_>, input: inputs::CreateTaskInput) -> Result<Task> {
         let reader = reader(ctx)?;
-        task::create_task(ctx.state(), reader, ctx.meta(), input)
+        task::create_task(ctx.state(), reader, ctx.meta(), input.into())
             .await
             .map(Task)
             .map_err(|e| e.within("input").into())
     }
 
-    async fn update_task(&self, ctx: &Context<'_>, input: task::UpdateTaskInput) -> Result<Task> {
+    async fn update_task(&self, ctx: &Context<'_>, input: inputs::UpdateTaskInput) -> Result<Task> {
         let reader = reader(ctx)?;
-        task::update_task(ctx.state(), reader, ctx.meta(), input)
+        task::update_task(ctx.state(), reader, ctx.meta(), input.into())
             .await
             .map(Task)
             .map_err(|e| e.within("input").into())
@@ -647,10 +648,10 @@ impl TeamMutation {
     async fn create_sharing_agreement(
         &self,
         ctx: &Context<'_>,
-        input: sharing::CreateSharingAgreementInput,
+        input: inputs::CreateSharingAgreementInput,
     ) -> Result<SharingAgreement> {
         let actor = ctx.actor()?;
-        sharing::create_sharing_agreement(ctx.state(), actor, ctx.meta(), input)
+        sharing::create_sharing_agreement(ctx.state(), actor, ctx.meta(), input.into())
             .await
             .map(SharingAgreement)
             .map_err(|e| e.within("input").into())

@@ -20,14 +20,13 @@ use crate::service::{is_unique_violation, trimmed};
 use crate::state::AppState;
 
 /// A new agency.
-#[derive(Debug, Clone, async_graphql::InputObject, Validate, serde::Deserialize)]
+#[derive(Debug, Clone, Validate, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateAgencyInput {
     #[validate(length(min = 1, max = 200), custom(function = validate_not_blank))]
     pub name: String,
     pub kind: AgencyKind,
     /// Whether the agency's involvement with a child is itself sensitive.
-    #[graphql(default_with = "Some(false)")]
     pub sensitive: Option<bool>,
     #[validate(email, length(max = 254))]
     pub email: Option<String>,

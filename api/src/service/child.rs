@@ -32,7 +32,7 @@ use crate::service::trimmed;
 use crate::state::AppState;
 
 /// A new child, with the caller's own involvement.
-#[derive(Debug, Clone, async_graphql::InputObject, Validate, serde::Deserialize)]
+#[derive(Debug, Clone, Validate, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RegisterChildInput {
     #[validate(length(min = 1, max = 100), custom(function = validate_not_blank))]

@@ -22,10 +22,10 @@ use crate::service::parse_id;
 use crate::state::AppState;
 
 /// One contact to record.
-#[derive(Debug, Clone, async_graphql::InputObject, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RecordContactInput {
-    pub involvement_id: async_graphql::ID,
+    pub involvement_id: String,
     pub kind: ContactKind,
     pub outcome: ContactOutcome,
     pub at: Timestamp,

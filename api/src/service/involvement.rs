@@ -26,10 +26,10 @@ use crate::service::{is_unique_violation, parse_id};
 use crate::state::AppState;
 
 /// Joining a child's team.
-#[derive(Debug, Clone, async_graphql::InputObject, Validate, serde::Deserialize)]
+#[derive(Debug, Clone, Validate, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JoinTeamInput {
-    pub child_id: async_graphql::ID,
+    pub child_id: String,
     #[validate(length(min = 1, max = 100), custom(function = validate_not_blank))]
     pub role: String,
     pub sensitivity: Option<Sensitivity>,
@@ -40,10 +40,10 @@ pub struct JoinTeamInput {
 }
 
 /// Changes to an involvement; absent fields stay as they are.
-#[derive(Debug, Clone, async_graphql::InputObject, Validate, serde::Deserialize)]
+#[derive(Debug, Clone, Validate, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateInvolvementInput {
-    pub id: async_graphql::ID,
+    pub id: String,
     pub expected_version: i32,
     #[validate(length(min = 1, max = 100), custom(function = validate_not_blank))]
     pub role: Option<String>,

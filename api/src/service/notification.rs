@@ -119,8 +119,7 @@ pub struct Preference {
 }
 
 /// A change to one kind's delivery.
-#[derive(Debug, Clone, async_graphql::InputObject, serde::Deserialize)]
-#[graphql(name = "NotificationPreferenceInput")]
+#[derive(Debug, Clone, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PreferenceInput {
     pub kind: NotificationKind,

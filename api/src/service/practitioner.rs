@@ -26,10 +26,10 @@ fn validate_password(value: &str) -> Result<(), validator::ValidationError> {
 }
 
 /// A new account.
-#[derive(Debug, Clone, async_graphql::InputObject, Validate, serde::Deserialize)]
+#[derive(Debug, Clone, Validate, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatePractitionerInput {
-    pub agency_id: async_graphql::ID,
+    pub agency_id: String,
     #[validate(length(min = 1, max = 200), custom(function = validate_not_blank))]
     pub display_name: String,
     #[validate(email, length(max = 254))]
@@ -40,7 +40,6 @@ pub struct CreatePractitionerInput {
     pub phone: Option<String>,
     #[validate(custom(function = validate_phone))]
     pub mobile: Option<String>,
-    #[graphql(default_with = "Some(Role::Practitioner)")]
     pub role: Option<Role>,
     /// Initial password; when absent the practitioner is emailed a link to set one.
     #[validate(custom(function = validate_password))]

@@ -20,10 +20,10 @@ use crate::service::parse_id;
 use crate::state::AppState;
 
 /// A new agreement, granted from the caller's agency.
-#[derive(Debug, Clone, async_graphql::InputObject, Validate, serde::Deserialize)]
+#[derive(Debug, Clone, Validate, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateSharingAgreementInput {
-    pub to_agency_id: async_graphql::ID,
+    pub to_agency_id: String,
     #[validate(length(min = 1, max = 1000), custom(function = validate_not_blank))]
     pub purpose: String,
     pub starts_on: Date,

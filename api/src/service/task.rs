@@ -27,29 +27,29 @@ use crate::service::{parse_id, trimmed};
 use crate::state::AppState;
 
 /// A new task on a child.
-#[derive(Debug, Clone, async_graphql::InputObject, Validate, serde::Deserialize)]
+#[derive(Debug, Clone, Validate, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateTaskInput {
-    pub child_id: async_graphql::ID,
+    pub child_id: String,
     #[validate(length(min = 1, max = 200), custom(function = validate_not_blank))]
     pub title: String,
     #[validate(length(max = 2000))]
     pub description: Option<String>,
-    pub assignee_id: Option<async_graphql::ID>,
+    pub assignee_id: Option<String>,
     pub due_on: Option<Date>,
 }
 
 /// Changes to a task; absent fields stay as they are.
-#[derive(Debug, Clone, async_graphql::InputObject, Validate, serde::Deserialize)]
+#[derive(Debug, Clone, Validate, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateTaskInput {
-    pub id: async_graphql::ID,
+    pub id: String,
     pub expected_version: i32,
     #[validate(length(min = 1, max = 200), custom(function = validate_not_blank))]
     pub title: Option<String>,
     #[validate(length(max = 2000))]
     pub description: Option<String>,
-    pub assignee_id: Option<async_graphql::ID>,
+    pub assignee_id: Option<String>,
     pub due_on: Option<Date>,
     pub status: Option<TaskStatus>,
 }
