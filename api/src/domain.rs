@@ -1,5 +1,6 @@
 //! The words of the product as Rust types. Stored as text in the database (with CHECK
-//! constraints there) and exposed as GraphQL enums with the same names.
+//! constraints there); the GraphQL layer publishes them under the same names
+//! (`graphql::enums`, `graphql::scalars`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -7,7 +8,7 @@ use std::str::FromStr;
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum, serde::Serialize, serde::Deserialize)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
         pub enum $name { $($variant),+ }
 
@@ -206,34 +207,8 @@ mod tests {
 )]
 pub struct Date(pub chrono::NaiveDate);
 
-/// ISO 8601 calendar date, e.g. "2014-03-09".
-#[async_graphql::Scalar(name = "Date")]
-impl async_graphql::ScalarType for Date {
-    fn parse(value: async_graphql::Value) -> async_graphql::InputValueResult<Self> {
-        match &value {
-            async_graphql::Value::String(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map(Date)
-                .map_err(|_| {
-                    async_graphql::InputValueError::custom(
-                        "expected an ISO 8601 date such as 2014-03-09",
-                    )
-                }),
-            _ => Err(async_graphql::InputValueError::expected_type(value)),
-        }
-    }
-
-    // Checked while the document is validated, so the error names the argument.
-    fn is_valid(value: &async_graphql::Value) -> bool {
-        matches!(value, async_graphql::Value::String(s) if Date::parse_text(s).is_some())
-    }
-
-    fn to_value(&self) -> async_graphql::Value {
-        async_graphql::Value::String(self.0.format("%Y-%m-%d").to_string())
-    }
-}
-
 impl Date {
-    fn parse_text(s: &str) -> Option<Date> {
+    pub fn parse_text(s: &str) -> Option<Date> {
         chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
             .ok()
             .map(Date)
@@ -247,7 +222,7 @@ impl Date {
 pub struct Timestamp(pub chrono::DateTime<chrono::Utc>);
 
 impl Timestamp {
-    fn parse_text(s: &str) -> Option<Timestamp> {
+    pub fn parse_text(s: &str) -> Option<Timestamp> {
         chrono::DateTime::parse_from_rfc3339(s)
             .ok()
             .map(|t| Timestamp(t.with_timezone(&chrono::Utc)))
@@ -257,30 +232,6 @@ impl Timestamp {
 impl From<chrono::DateTime<chrono::Utc>> for Timestamp {
     fn from(t: chrono::DateTime<chrono::Utc>) -> Timestamp {
         Timestamp(t)
-    }
-}
-
-/// RFC 3339 timestamp with offset.
-#[async_graphql::Scalar(name = "DateTime")]
-impl async_graphql::ScalarType for Timestamp {
-    fn parse(value: async_graphql::Value) -> async_graphql::InputValueResult<Self> {
-        match &value {
-            async_graphql::Value::String(s) => Timestamp::parse_text(s).ok_or_else(|| {
-                async_graphql::InputValueError::custom(
-                    "expected an RFC 3339 timestamp such as 2026-11-22T09:30:00Z",
-                )
-            }),
-            _ => Err(async_graphql::InputValueError::expected_type(value)),
-        }
-    }
-
-    // Checked while the document is validated, so the error names the argument.
-    fn is_valid(value: &async_graphql::Value) -> bool {
-        matches!(value, async_graphql::Value::String(s) if Timestamp::parse_text(s).is_some())
-    }
-
-    fn to_value(&self) -> async_graphql::Value {
-        async_graphql::Value::String(self.0.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
     }
 }
 

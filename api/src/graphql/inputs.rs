@@ -2,7 +2,8 @@
 
 use async_graphql::{InputObject, ID};
 
-use crate::domain::*;
+use crate::domain::{Date, Timestamp};
+use crate::graphql::enums::*;
 use crate::service::{
     agency, child, contact, involvement, notification, practitioner, sharing, task,
 };
@@ -30,8 +31,8 @@ impl From<RegisterChildInput> for child::RegisterChildInput {
             gender: input.gender,
             postcode: input.postcode,
             role: input.role,
-            sensitivity: input.sensitivity,
-            lawful_basis: input.lawful_basis,
+            sensitivity: input.sensitivity.map(Into::into),
+            lawful_basis: input.lawful_basis.map(Into::into),
         }
     }
 }
@@ -49,8 +50,8 @@ impl From<RecordContactInput> for contact::RecordContactInput {
     fn from(input: RecordContactInput) -> Self {
         contact::RecordContactInput {
             involvement_id: input.involvement_id.0,
-            kind: input.kind,
-            outcome: input.outcome,
+            kind: input.kind.into(),
+            outcome: input.outcome.into(),
             at: input.at,
         }
     }
@@ -72,7 +73,7 @@ impl From<CreateAgencyInput> for agency::CreateAgencyInput {
     fn from(input: CreateAgencyInput) -> Self {
         agency::CreateAgencyInput {
             name: input.name,
-            kind: input.kind,
+            kind: input.kind.into(),
             sensitive: input.sensitive,
             email: input.email,
             phone: input.phone,
@@ -125,7 +126,7 @@ impl From<CreatePractitionerInput> for practitioner::CreatePractitionerInput {
             job_title: input.job_title,
             phone: input.phone,
             mobile: input.mobile,
-            role: input.role,
+            role: input.role.map(Into::into),
             password: input.password,
         }
     }
@@ -174,7 +175,7 @@ impl From<UpdateTaskInput> for task::UpdateTaskInput {
             description: input.description,
             assignee_id: input.assignee_id.map(|id| id.0),
             due_on: input.due_on,
-            status: input.status,
+            status: input.status.map(Into::into),
         }
     }
 }
@@ -195,8 +196,8 @@ impl From<JoinTeamInput> for involvement::JoinTeamInput {
         involvement::JoinTeamInput {
             child_id: input.child_id.0,
             role: input.role,
-            sensitivity: input.sensitivity,
-            lawful_basis: input.lawful_basis,
+            sensitivity: input.sensitivity.map(Into::into),
+            lawful_basis: input.lawful_basis.map(Into::into),
             reason: input.reason,
         }
     }
@@ -221,9 +222,9 @@ impl From<UpdateInvolvementInput> for involvement::UpdateInvolvementInput {
             id: input.id.0,
             expected_version: input.expected_version,
             role: input.role,
-            sensitivity: input.sensitivity,
-            consent: input.consent,
-            lawful_basis: input.lawful_basis,
+            sensitivity: input.sensitivity.map(Into::into),
+            consent: input.consent.map(Into::into),
+            lawful_basis: input.lawful_basis.map(Into::into),
             is_lead: input.is_lead,
             next_contact_at: input.next_contact_at,
         }
@@ -241,8 +242,8 @@ pub struct PreferenceInput {
 impl From<PreferenceInput> for notification::PreferenceInput {
     fn from(input: PreferenceInput) -> Self {
         notification::PreferenceInput {
-            kind: input.kind,
-            delivery: input.delivery,
+            kind: input.kind.into(),
+            delivery: input.delivery.into(),
         }
     }
 }

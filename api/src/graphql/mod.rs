@@ -3,12 +3,14 @@
 pub mod account;
 pub mod audit;
 pub mod context;
+pub mod enums;
 pub mod error;
 pub mod inputs;
 pub mod limits;
 pub mod loaders;
 pub mod nesting;
 pub mod notifications;
+pub mod scalars;
 pub mod team;
 pub mod types;
 

@@ -2,8 +2,9 @@
 
 use async_graphql::{Context, Object, Result, SimpleObject, ID};
 
-use crate::domain::{Delivery, NotificationKind, Timestamp};
+use crate::domain::Timestamp;
 use crate::graphql::context::{reader, ContextExt};
+use crate::graphql::enums::{Delivery, NotificationKind};
 use crate::graphql::inputs::PreferenceInput;
 use crate::graphql::loaders::{loader_error, Practitioners};
 use crate::graphql::types::{AuthPayload, Practitioner};
@@ -22,8 +23,8 @@ pub struct NotificationPreference {
 fn preferences(list: Vec<notification::Preference>) -> Vec<NotificationPreference> {
     list.into_iter()
         .map(|p| NotificationPreference {
-            kind: p.kind,
-            delivery: p.delivery,
+            kind: p.kind.into(),
+            delivery: p.delivery.into(),
             adjustable: !p.kind.always_immediate(),
         })
         .collect()

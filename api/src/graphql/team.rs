@@ -7,11 +7,11 @@ use async_graphql::{Context, Object, Result, SimpleObject, ID};
 use crate::db::models::{
     ActivityRow, ChildRow, ContactRow, InvolvementRow, SharingAgreementRow, TaskRow,
 };
-use crate::domain::{
-    ActivityKind, ConsentStatus, ContactKind, ContactOutcome, Date, LawfulBasis, Sensitivity,
-    TaskStatus, Timestamp,
-};
+use crate::domain::{ActivityKind, Date, Timestamp};
 use crate::graphql::context::{reader, ContextExt};
+use crate::graphql::enums::{
+    ConsentStatus, ContactKind, ContactOutcome, LawfulBasis, Sensitivity, TaskStatus,
+};
 use crate::graphql::inputs;
 use crate::graphql::loaders::*;
 use crate::graphql::types::{stored, Agency, Practitioner};
@@ -138,7 +138,9 @@ impl Child {
             .await;
         Ok(rows
             .into_iter()
-            .filter(|t| status.is_none_or(|s| t.task.status == s.as_str()))
+            .filter(|t| {
+                status.is_none_or(|s| t.task.status == crate::domain::TaskStatus::from(s).as_str())
+            })
             .map(|t| Task(t.task))
             .collect())
     }
@@ -539,7 +541,14 @@ impl TeamQuery {
         after: Option<String>,
     ) -> Result<TaskConnection> {
         let reader = reader(ctx)?;
-        let page = task::my_tasks(ctx.state(), reader, status, first.unwrap_or(50), after).await?;
+        let page = task::my_tasks(
+            ctx.state(),
+            reader,
+            status.map(Into::into),
+            first.unwrap_or(50),
+            after,
+        )
+        .await?;
         Ok(page.into())
     }
 

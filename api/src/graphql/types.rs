@@ -3,7 +3,8 @@
 use async_graphql::{Context, Object, Result, ID};
 
 use crate::db::models::{AgencyRow, PractitionerRow};
-use crate::domain::{AgencyKind, Role, Timestamp};
+use crate::domain::Timestamp;
+use crate::graphql::enums::{AgencyKind, Role};
 use crate::graphql::loaders::{loader_error, Agencies};
 use crate::service::error::ServiceError;
 use crate::service::session::Session;
