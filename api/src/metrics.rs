@@ -13,6 +13,7 @@ use prometheus::{
 };
 
 use crate::domain::OutboxStatus;
+use crate::service::error::ServiceResult;
 use crate::state::AppState;
 
 /// The process's metrics; cheap to clone.
@@ -184,7 +185,7 @@ pub async fn endpoint(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
         .pool
         .with_label_values(&["max"])
         .set(i64::from(state.pool.max_size()));
-    let counts = crate::db::run(&state.pool, |conn| {
+    let counts = crate::db::run(&state.pool, |conn| -> ServiceResult<_> {
         Ok(diesel::sql_query(
             "SELECT status, count(*) AS n FROM notifications \
              WHERE status IN ('PENDING', 'FAILED') GROUP BY status",

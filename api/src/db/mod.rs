@@ -22,7 +22,22 @@ use diesel::r2d2::{
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use crate::service::error::{ServiceError, ServiceResult};
+/// What [`run`] needs of its caller's error type: to be made from the database layer's own
+/// failures, and to say whether a failure may have come from a broken connection.
+pub trait RunError: From<DbUnavailable> + From<DbTaskFailed> + Send + 'static {
+    /// Whether the connection should be checked (and dropped if dead) after this failure.
+    fn may_be_connection_failure(&self) -> bool;
+}
+
+/// No connection could be had from the pool in time.
+#[derive(Debug, thiserror::Error)]
+#[error("no database connection: {0}")]
+pub struct DbUnavailable(#[from] pub diesel::r2d2::PoolError);
+
+/// The blocking task running the work failed (panicked or was cancelled).
+#[derive(Debug, thiserror::Error)]
+#[error("blocking task failed: {0}")]
+pub struct DbTaskFailed(pub String);
 
 pub type Pool = R2d2Pool<Manager>;
 pub type PooledConn = PooledConnection<Manager>;
@@ -130,18 +145,19 @@ pub fn pool(url: &str, size: u32, timeout: Duration, counter: StatementCounter) 
 }
 
 /// Runs `work` with a pooled connection on the blocking thread pool.
-pub async fn run<T, F>(pool: &Pool, work: F) -> ServiceResult<T>
+pub async fn run<T, E, F>(pool: &Pool, work: F) -> Result<T, E>
 where
-    F: FnOnce(&mut PgConnection) -> ServiceResult<T> + Send + 'static,
+    F: FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
+    E: RunError,
 {
     let pool = pool.clone();
     tokio::task::spawn_blocking(move || {
-        let mut conn = pool.get()?;
+        let mut conn = pool.get().map_err(DbUnavailable)?;
         let result = work(&mut conn);
         // After a failure, make sure the connection itself still works (the database may have
         // restarted); a dead one is dropped, and the next request gets a fresh one.
-        if matches!(result, Err(ServiceError::Internal(_)))
+        if result.as_ref().is_err_and(E::may_be_connection_failure)
             && conn.inner.batch_execute("SELECT 1").is_err()
         {
             conn.dead = true;
@@ -149,7 +165,7 @@ where
         result
     })
     .await
-    .map_err(|e| ServiceError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    .map_err(|e| DbTaskFailed(e.to_string()))?
 }
 
 /// Applies every pending migration; returns the versions applied.
@@ -163,12 +179,17 @@ pub fn migrate(url: &str) -> anyhow::Result<Vec<String>> {
 
 /// True when the database answers a trivial query within the pool's timeout.
 pub async fn ping(pool: &Pool) -> bool {
-    run(pool, |conn| {
-        conn.batch_execute("SELECT 1")?;
-        Ok(())
+    let pool = pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let Ok(mut conn) = pool.get() else {
+            return false;
+        };
+        let alive = conn.inner.batch_execute("SELECT 1").is_ok();
+        conn.dead = !alive;
+        alive
     })
     .await
-    .is_ok()
+    .unwrap_or(false)
 }
 
 /// SQL functions used in queries.

@@ -377,7 +377,10 @@ pub async fn my_children(
         ))
         .sql(format!(") SELECT * FROM page {order}"))
         .query();
-    let rows: Vec<ChildRow> = crate::db::run(&state.pool, move |conn| Ok(read.load(conn)?)).await?;
+    let rows: Vec<ChildRow> = crate::db::run(&state.pool, move |conn| -> ServiceResult<_> {
+        Ok(read.load(conn)?)
+    })
+    .await?;
     Ok(page::paginate(rows, limit, |c: &ChildRow| {
         (c.family_name.clone(), c.given_name.clone(), c.id)
     }))
@@ -447,7 +450,7 @@ pub async fn search_children(
         "givenName": criteria.given_name,
         "postcode": criteria.postcode,
     });
-    let found = crate::db::run(&state.pool, move |conn| {
+    let found = crate::db::run(&state.pool, move |conn| -> ServiceResult<_> {
         conn.transaction(|conn| {
             // Counted before searching: a refused search is itself evidence worth keeping.
             let bucket = format!("search:{}", reader.actor.practitioner_id);

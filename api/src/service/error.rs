@@ -79,6 +79,24 @@ impl From<diesel::r2d2::PoolError> for ServiceError {
     }
 }
 
+impl From<crate::db::DbUnavailable> for ServiceError {
+    fn from(err: crate::db::DbUnavailable) -> ServiceError {
+        ServiceError::Unavailable(err.into())
+    }
+}
+
+impl From<crate::db::DbTaskFailed> for ServiceError {
+    fn from(err: crate::db::DbTaskFailed) -> ServiceError {
+        ServiceError::Internal(err.into())
+    }
+}
+
+impl crate::db::RunError for ServiceError {
+    fn may_be_connection_failure(&self) -> bool {
+        matches!(self, ServiceError::Internal(_))
+    }
+}
+
 /// Turns `validator` errors into field errors named as the client writes them.
 pub fn from_validation(errors: validator::ValidationErrors) -> ServiceError {
     let mut fields = Vec::new();
