@@ -8,7 +8,7 @@ BIN_DIR := $(if $(filter release,$(PROFILE)),target/release,target/debug)
 DEV_DB ?= patchwork_dev
 RUN_DIR := var
 
-.PHONY: run test audit bench db build seed schema fmt lint ci clean-db toolchain
+.PHONY: run reset test audit bench build schema fmt lint ci toolchain
 
 toolchain:
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs"; exit 1; }
@@ -37,6 +37,20 @@ run: build
 	$(BIN_DIR)/patchwork seed --fixtures fixtures; \
 	echo "Patchwork: http://$${BIND_ADDR:-127.0.0.1:8080}/graphql (demo logins in README.md)"; \
 	exec $(BIN_DIR)/patchwork serve
+
+## Back to the demo town as shipped: drops the development database, creates it again and seeds
+## it (the next `make run` serves it). Refuses when DATABASE_URL is set: that database is yours.
+reset: build
+	@set -euo pipefail; \
+	if [ -n "$${DATABASE_URL:-}" ]; then \
+	  echo "make reset drops the development database; DATABASE_URL is set, so reset that one yourself"; exit 1; \
+	fi; \
+	admin=$$(scripts/postgres.sh); \
+	url=$$(echo "$$admin" | sed -E 's#/[^/?]*(\?.*)?$$#/$(DEV_DB)\1#'); \
+	psql "$$admin" -qc 'DROP DATABASE IF EXISTS $(DEV_DB) WITH (FORCE)'; \
+	psql "$$admin" -qc 'CREATE DATABASE $(DEV_DB)'; \
+	DATABASE_URL="$$url" $(BIN_DIR)/patchwork seed --fixtures fixtures; \
+	echo "Patchwork: the demo town is as shipped again; make run serves it"
 
 ## Every test: unit tests, and the API tests against a real server and database.
 test: toolchain

@@ -82,11 +82,13 @@ async fn shutdown_signal() {
 
 /// The database URL alone, for commands that need nothing else.
 fn database_url() -> anyhow::Result<String> {
-    let _ = dotenvy::dotenv();
-    let url = std::env::var("MIGRATION_DATABASE_URL")
-        .or_else(|_| std::env::var("DATABASE_URL"))
-        .map_err(|_| anyhow::anyhow!("DATABASE_URL: is required (a postgres:// URL)"))?;
-    Ok(url)
+    if crate::config::reads_dotenv() {
+        let _ = dotenvy::dotenv();
+    }
+    use crate::config::process_var;
+    process_var("MIGRATION_DATABASE_URL")?
+        .or(process_var("DATABASE_URL")?)
+        .ok_or_else(|| anyhow::anyhow!("DATABASE_URL: is required (a postgres:// URL)"))
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -183,7 +185,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 let mut conn = PgConnection::establish(&url)?;
                 for (path, town) in crate::seed::load_dir(&fixtures)? {
                     let report = crate::seed::seed(&mut conn, &town)?;
-                    println!("{path}: {} — added {report:?}", town.town);
+                    println!("{path}: {}: {report}.", town.town);
                 }
                 Ok(())
             })

@@ -186,15 +186,86 @@ fn postgres_url(name: &'static str, value: String) -> Result<SecretString, Confi
     }
 }
 
+/// Secrets that may instead be read from a file named by `<NAME>_FILE` (container secrets,
+/// systemd credentials), so that they never sit in the environment.
+pub const SECRET_VARS: [&str; 6] = [
+    "DATABASE_URL",
+    "MIGRATION_DATABASE_URL",
+    "JWT_SECRET",
+    "JWT_ACCEPTED_SECRETS",
+    "SMTP_URL",
+    "METRICS_TOKEN",
+];
+
+/// A source whose secrets were read from files where `<NAME>_FILE` said so.
+struct WithSecretFiles<'a, S> {
+    env: &'a S,
+    from_files: Vec<(&'static str, String)>,
+}
+
+impl<S: Source> Source for WithSecretFiles<'_, S> {
+    fn get(&self, name: &str) -> Option<String> {
+        match self.from_files.iter().find(|(n, _)| *n == name) {
+            Some((_, value)) => Some(value.clone()),
+            None => self.env.get(name),
+        }
+    }
+}
+
+fn secret_files(env: &impl Source) -> Result<Vec<(&'static str, String)>, ConfigError> {
+    let mut out = Vec::new();
+    for name in SECRET_VARS {
+        let Some(path) = env.get(&format!("{name}_FILE")) else {
+            continue;
+        };
+        if env.get(name).is_some() {
+            return fail(name, format!("is set, and so is {name}_FILE: set only one"));
+        }
+        let value = match std::fs::read_to_string(path.trim()) {
+            Ok(v) => v.trim_end_matches(['\n', '\r']).to_owned(),
+            Err(e) => {
+                return fail(
+                    name,
+                    format!("could not be read from {name}_FILE ({}): {e}", path.trim()),
+                )
+            }
+        };
+        if value.trim().is_empty() {
+            return fail(name, format!("{name}_FILE ({}) is empty", path.trim()));
+        }
+        out.push((name, value));
+    }
+    Ok(out)
+}
+
+/// One variable of the process environment, from its `_FILE` where that is how it is given.
+pub fn process_var(name: &str) -> Result<Option<String>, ConfigError> {
+    let from_files = secret_files(&ProcessEnv)?;
+    Ok(WithSecretFiles {
+        env: &ProcessEnv,
+        from_files,
+    }
+    .get(name))
+}
+
+/// Whether the process runs in development, where a `.env` file is read too.
+pub fn reads_dotenv() -> bool {
+    std::env::var("PATCHWORK_ENV").is_ok_and(|v| v == "development")
+}
+
 impl Config {
-    /// Reads the configuration from the process environment (and a `.env` file, if present).
+    /// Reads the configuration from the process environment; in development, a `.env` file too.
     pub fn from_env() -> Result<Config, ConfigError> {
-        let _ = dotenvy::dotenv();
+        if reads_dotenv() {
+            let _ = dotenvy::dotenv();
+        }
         Config::from_source(&ProcessEnv)
     }
 
-    /// Reads the configuration from any source of variables.
+    /// Reads the configuration from any source of variables; secrets may come from files.
     pub fn from_source(env: &impl Source) -> Result<Config, ConfigError> {
+        let from_files = secret_files(env)?;
+        let env = &WithSecretFiles { env, from_files };
         let database_url = match env.get("DATABASE_URL") {
             Some(v) => postgres_url("DATABASE_URL", v)?,
             None => return fail("DATABASE_URL", "is required (a postgres:// URL)"),
@@ -390,6 +461,40 @@ mod tests {
             ("JWT_SECRET".into(), "x".repeat(32)),
             ("PUBLIC_URL".into(), "https://patchwork.example.org/".into()),
         ])
+    }
+
+    #[test]
+    fn secrets_may_come_from_files() {
+        let dir = std::env::temp_dir().join(format!("patchwork-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let secret = dir.join("jwt");
+        std::fs::write(&secret, format!("{}\n", "s".repeat(40))).unwrap();
+        let mut env = base();
+        env.remove("JWT_SECRET");
+        env.insert("JWT_SECRET_FILE".into(), secret.display().to_string());
+        let config = Config::from_source(&env).unwrap();
+        use secrecy::ExposeSecret;
+        assert_eq!(config.jwt_secret.expose_secret(), "s".repeat(40));
+
+        // Both at once, a missing file and an empty one are refused, naming the variable.
+        env.insert("JWT_SECRET".into(), "x".repeat(32));
+        let both = Config::from_source(&env).unwrap_err();
+        assert_eq!(both.name, "JWT_SECRET");
+        assert!(both.problem.contains("JWT_SECRET_FILE"), "{both}");
+        env.remove("JWT_SECRET");
+        env.insert(
+            "JWT_SECRET_FILE".into(),
+            dir.join("absent").display().to_string(),
+        );
+        assert_eq!(Config::from_source(&env).unwrap_err().name, "JWT_SECRET");
+        let empty = dir.join("empty");
+        std::fs::write(&empty, "\n").unwrap();
+        env.insert("JWT_SECRET_FILE".into(), empty.display().to_string());
+        assert!(Config::from_source(&env)
+            .unwrap_err()
+            .problem
+            .contains("empty"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -180,6 +180,34 @@ pub struct SeedReport {
     pub sharing_agreements: usize,
 }
 
+impl std::fmt::Display for SeedReport {
+    /// "added 15 agencies, 42 practitioners, …", or that nothing was missing.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = [
+            (self.agencies, "agency", "agencies"),
+            (self.practitioners, "practitioner", "practitioners"),
+            (self.children, "child", "children"),
+            (self.involvements, "involvement", "involvements"),
+            (self.contacts, "contact", "contacts"),
+            (self.tasks, "task", "tasks"),
+            (
+                self.sharing_agreements,
+                "sharing agreement",
+                "sharing agreements",
+            ),
+        ]
+        .into_iter()
+        .filter(|(n, _, _)| *n > 0)
+        .map(|(n, one, many)| format!("{n} {}", if n == 1 { one } else { many }))
+        .collect();
+        match parts.split_last() {
+            None => f.write_str("already loaded, nothing to add"),
+            Some((last, [])) => write!(f, "added {last}"),
+            Some((last, rest)) => write!(f, "added {} and {last}", rest.join(", ")),
+        }
+    }
+}
+
 /// Inserts the town in one transaction; rows that exist already are left alone.
 pub fn seed(conn: &mut PgConnection, town: &Town) -> anyhow::Result<SeedReport> {
     let id = fixture_id;
@@ -475,6 +503,24 @@ impl ActivityRow<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_report_is_a_sentence() {
+        let report = SeedReport {
+            agencies: 15,
+            children: 1,
+            sharing_agreements: 2,
+            ..SeedReport::default()
+        };
+        assert_eq!(
+            report.to_string(),
+            "added 15 agencies, 1 child and 2 sharing agreements"
+        );
+        assert_eq!(
+            SeedReport::default().to_string(),
+            "already loaded, nothing to add"
+        );
+    }
 
     #[test]
     fn ids_are_stable() {

@@ -60,6 +60,17 @@ async fn unknown_email_and_wrong_password_answer_alike() {
     assert_eq!(error_code(&wrong_password), Some("UNAUTHENTICATED"));
     assert_eq!(wrong_password, unknown_email);
     assert!(wrong_password["data"].is_null());
+    // Said as it is, unlike a missing or expired token.
+    assert_eq!(
+        wrong_password["errors"][0]["message"],
+        "email or password is wrong"
+    );
+    let no_token = app.gql(None, ME, json!({})).await;
+    assert_eq!(error_code(&no_token), Some("UNAUTHENTICATED"));
+    assert_ne!(
+        no_token["errors"][0]["message"],
+        "email or password is wrong"
+    );
 }
 
 #[tokio::test]

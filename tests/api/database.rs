@@ -316,3 +316,30 @@ async fn the_service_recovers_by_itself_when_the_database_connections_are_cut() 
         }
     }
 }
+
+#[test]
+fn processes_starting_at_once_migrate_one_at_a_time() {
+    let admin = admin_url();
+    let name = format!("patchwork_migrate_{}", short());
+    let mut conn = PgConnection::establish(&admin).expect("connect");
+    conn.batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create");
+    let url = with_database(&admin, &name);
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || patchwork::db::migrate(&url))
+        })
+        .collect();
+    let applied: Vec<Vec<String>> = runs
+        .into_iter()
+        .map(|r| r.join().unwrap().expect("every start succeeds"))
+        .collect();
+    // Exactly one start applied the migrations; the others found nothing pending.
+    let total = applied.iter().filter(|a| !a.is_empty()).count();
+    assert_eq!(total, 1, "{applied:?}");
+    drop(conn);
+    let mut conn = PgConnection::establish(&admin).expect("connect");
+    conn.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .expect("drop");
+}

@@ -2254,6 +2254,11 @@ async fn register_child_bad_input_names_the_fields_and_writes_nothing() {
             .gql(Some(&w.teacher.token), q, json!({ "i": input }))
             .await;
         assert_bad(&body, &fields);
+        // The message names each field apart from what is wrong with it.
+        let message = s(&body["errors"][0]["message"]);
+        for f in &fields {
+            assert!(message.contains(&format!("{f}: ")), "{message}");
+        }
     }
     // Values the schema itself refuses.
     for input in [

@@ -169,12 +169,19 @@ where
 }
 
 /// Applies every pending migration; returns the versions applied.
+/// Several processes starting at once take turns: the first applies what is pending, the
+/// others then find nothing to do.
 pub fn migrate(url: &str) -> anyhow::Result<Vec<String>> {
+    const MIGRATION_LOCK: i64 = 7_274_200;
     let mut conn = PgConnection::establish(url)?;
+    conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
     let applied = conn
         .run_pending_migrations(MIGRATIONS)
-        .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
-    Ok(applied.iter().map(|v| v.to_string()).collect())
+        .map(|versions| versions.iter().map(|v| v.to_string()).collect())
+        .map_err(|e| anyhow::anyhow!("migration failed: {e}"));
+    // The lock also ends with the connection; released here so as not to depend on that.
+    let _ = conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+    applied
 }
 
 /// True when the database answers a trivial query within the pool's timeout.

@@ -24,6 +24,9 @@ impl From<ServiceError> for async_graphql::Error {
                 "not signed in, or the session has ended",
                 code::UNAUTHENTICATED,
             ),
+            ServiceError::WrongCredentials => {
+                coded("email or password is wrong", code::UNAUTHENTICATED)
+            }
             ServiceError::Forbidden => coded("your role may not do this", code::FORBIDDEN),
             ServiceError::NotFound => coded("not found", code::NOT_FOUND),
             ServiceError::RateLimited => {
@@ -39,7 +42,7 @@ impl From<ServiceError> for async_graphql::Error {
             ServiceError::Invalid(fields) => {
                 let summary = fields
                     .iter()
-                    .map(|f| format!("{} {}", f.field, f.message))
+                    .map(|f| format!("{}: {}", f.field, f.message))
                     .collect::<Vec<_>>()
                     .join("; ");
                 let list = Value::List(

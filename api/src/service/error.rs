@@ -26,6 +26,8 @@ impl FieldError {
 #[derive(Debug)]
 pub enum ServiceError {
     Unauthenticated,
+    /// A sign-in whose email or password is wrong (the same for an unknown email).
+    WrongCredentials,
     Forbidden,
     NotFound,
     Invalid(Vec<FieldError>),

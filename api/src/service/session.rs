@@ -207,7 +207,7 @@ pub async fn login(
                 )
             })
             .await?;
-            Err(ServiceError::Unauthenticated)
+            Err(ServiceError::WrongCredentials)
         }
     }
 }
