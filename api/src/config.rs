@@ -51,6 +51,8 @@ pub struct Config {
     pub mail: MailSettings,
     /// When set, `GET /metrics` requires it as a bearer token.
     pub metrics_token: Option<SecretString>,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` names the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// A cap on searches per practitioner, against enumeration of the child index.
@@ -360,6 +362,12 @@ impl Config {
             },
         };
 
+        let trusted_proxies = match env.get("TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(v) => crate::http::client_addr::parse_trusted(&v)
+                .or_else(|problem| fail("TRUSTED_PROXIES", problem))?,
+        };
+
         let smtp_url = match env.get("SMTP_URL") {
             None => None,
             Some(v) if v.starts_with("smtp://") || v.starts_with("smtps://") => {
@@ -431,6 +439,7 @@ impl Config {
             },
             mail,
             metrics_token: env.get("METRICS_TOKEN").map(SecretString::from),
+            trusted_proxies,
         })
     }
 

@@ -478,3 +478,68 @@ async fn limits_are_shared_between_server_processes() {
     let body = b.login(&admin.email, PASSWORD).await;
     assert_eq!(error_code(&body), Some("RATE_LIMITED"));
 }
+
+/// A failed sign-in sent with an `X-Forwarded-For` header.
+async fn login_via(app: &TestApp, forwarded_for: &str, email: &str) -> Value {
+    app.client
+        .post(format!("{}/graphql", app.address))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({
+            "query": "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }",
+            "variables": { "e": email, "p": "wrong wrong wrong" },
+        }))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json")
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_limits_count_the_forwarded_client() {
+    let app = spawn_app_with(|v| {
+        v.insert("LOGIN_MAX_FAILURES_PER_ADDRESS".into(), "2".into());
+        v.insert("TRUSTED_PROXIES".into(), "127.0.0.0/8, ::1".into());
+    })
+    .await;
+    for i in 0..2 {
+        let body = login_via(&app, "203.0.113.5", &format!("a{i}@nowhere.example")).await;
+        assert_eq!(error_code(&body), Some("UNAUTHENTICATED"), "{body}");
+    }
+    let body = login_via(&app, "203.0.113.5", "a9@nowhere.example").await;
+    assert_eq!(error_code(&body), Some("RATE_LIMITED"), "{body}");
+    // Another client behind the same proxy is counted apart.
+    let body = login_via(&app, "198.51.100.7", "b@nowhere.example").await;
+    assert_eq!(error_code(&body), Some("UNAUTHENTICATED"), "{body}");
+    assert_eq!(
+        app.count(
+            "audit_events",
+            "action = 'LOGIN_FAILED' AND client_addr = '203.0.113.5'"
+        ),
+        2
+    );
+}
+
+#[tokio::test]
+async fn an_untrusted_peer_cannot_choose_its_address() {
+    let app = spawn_app_with(|v| {
+        v.insert("LOGIN_MAX_FAILURES_PER_ADDRESS".into(), "2".into());
+    })
+    .await;
+    for i in 0..2 {
+        let body = login_via(
+            &app,
+            &format!("203.0.113.{i}"),
+            &format!("a{i}@nowhere.example"),
+        )
+        .await;
+        assert_eq!(error_code(&body), Some("UNAUTHENTICATED"), "{body}");
+    }
+    let body = login_via(&app, "203.0.113.77", "c@nowhere.example").await;
+    assert_eq!(error_code(&body), Some("RATE_LIMITED"), "{body}");
+    assert_eq!(
+        app.count("audit_events", "client_addr LIKE '203.0.113.%'"),
+        0
+    );
+}

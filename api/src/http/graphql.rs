@@ -20,6 +20,7 @@ use crate::graphql::loaders::{
 };
 use crate::graphql::nesting::{self, MAX_NESTING};
 use crate::graphql::PatchworkSchema;
+use crate::http::client_addr::client_addr;
 use crate::http::request_id::RequestId;
 use crate::http::MAX_BODY_BYTES;
 use crate::policy::Reader;
@@ -30,14 +31,14 @@ use crate::state::AppState;
 /// At most this many operations in one batched request.
 pub const MAX_BATCH: usize = 10;
 
-fn meta_of(req: &HttpRequest) -> RequestMeta {
+fn meta_of(req: &HttpRequest, state: &AppState) -> RequestMeta {
     RequestMeta {
         request_id: req
             .extensions()
             .get::<RequestId>()
             .map(|r| r.0.clone())
             .unwrap_or_default(),
-        client_addr: req.peer_addr().map(|a| a.ip().to_string()),
+        client_addr: client_addr(req, &state.config.trusted_proxies),
     }
 }
 
@@ -284,7 +285,7 @@ async fn execute(
     state: &AppState,
     schema: &PatchworkSchema,
 ) -> HttpResponse {
-    let meta = meta_of(req);
+    let meta = meta_of(req, state);
     let batch = match batch {
         BatchRequest::Batch(list) if list.is_empty() || list.len() > MAX_BATCH => {
             return refusal(

@@ -1,5 +1,6 @@
 //! The actix application: routes, limits and middleware.
 
+pub mod client_addr;
 pub mod graphql;
 pub mod health;
 pub mod request_id;
