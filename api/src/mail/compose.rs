@@ -1,6 +1,7 @@
 //! What a notification says. Email is not a secure channel: a child appears by initials and a
 //! link, never by name or date of birth, and nothing of a restricted involvement is written.
 
+use askama::Template;
 use uuid::Uuid;
 
 /// A rendered message for one recipient.
@@ -11,22 +12,6 @@ pub struct Content {
     pub html: String,
     /// The line this message contributes to a daily digest.
     pub digest_line: String,
-}
-
-/// Escapes text for HTML.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// "Leo Marsh" becomes "L.M.".
@@ -74,6 +59,71 @@ fn capitalised(headline: &str) -> String {
     }
 }
 
+/// What a message about a child shows; rendered by `templates/mail/about_child.{txt,html}`.
+struct AboutChild<'a> {
+    sentence: &'a str,
+    initials: &'a str,
+    details: &'a [String],
+    link: &'a str,
+    preferences: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/about_child.txt")]
+struct AboutChildText<'a> {
+    m: &'a AboutChild<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/about_child.html")]
+struct AboutChildHtml<'a> {
+    m: &'a AboutChild<'a>,
+}
+
+/// An invitation's words; `templates/mail/invitation.{txt,html}`.
+struct Invitation<'a> {
+    name: &'a str,
+    link: &'a str,
+    valid_hours: i64,
+}
+
+#[derive(Template)]
+#[template(path = "mail/invitation.txt")]
+struct InvitationText<'a> {
+    m: &'a Invitation<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/invitation.html")]
+struct InvitationHtml<'a> {
+    m: &'a Invitation<'a>,
+}
+
+/// A digest's lines; `templates/mail/digest.{txt,html}`.
+struct Digest<'a> {
+    lines: &'a [String],
+    preferences: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/digest.txt")]
+struct DigestText<'a> {
+    m: &'a Digest<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/digest.html")]
+struct DigestHtml<'a> {
+    m: &'a Digest<'a>,
+}
+
+/// Renders a template whose every value is plain text: it cannot fail.
+fn render(template: &impl Template) -> String {
+    template
+        .render()
+        .expect("mail templates render from plain text alone")
+}
+
 /// A message about a child: a headline, optional lines of detail, and the link.
 pub fn about_child(
     links: &Links,
@@ -83,55 +133,36 @@ pub fn about_child(
     details: &[String],
 ) -> Content {
     let link = links.child(child);
-    let subject = format!("Patchwork: {initials}: {headline}");
+    let preferences = links.preferences();
     let sentence = capitalised(headline);
-    let mut text = format!("{sentence} (child {initials}).\n\n");
-    for d in details {
-        text.push_str(d);
-        text.push('\n');
-    }
-    if !details.is_empty() {
-        text.push('\n');
-    }
-    text.push_str(&format!(
-        "Open Patchwork to see the team: {link}\n\n--\nChange which emails you get: {}\n",
-        links.preferences()
-    ));
-    let mut html = format!("<p>{} (child {}).</p>", escape(&sentence), escape(initials));
-    for d in details {
-        html.push_str(&format!("<p>{}</p>", escape(d)));
-    }
-    html.push_str(&format!(
-        "<p><a href=\"{}\">Open Patchwork to see the team</a></p><hr><p><small><a href=\"{}\">Change which emails you get</a></small></p>",
-        escape(&link),
-        escape(&links.preferences())
-    ));
+    let m = AboutChild {
+        sentence: &sentence,
+        initials,
+        details,
+        link: &link,
+        preferences: &preferences,
+    };
     Content {
-        subject,
+        subject: format!("Patchwork: {initials}: {headline}"),
         digest_line: format!("{initials}: {headline} — {link}"),
-        text,
-        html,
+        text: render(&AboutChildText { m: &m }),
+        html: render(&AboutChildHtml { m: &m }),
     }
 }
 
 /// The first-password invitation.
 pub fn invitation(links: &Links, name: &str, token: &str, valid_hours: i64) -> Content {
     let link = links.set_password(token);
-    let text = format!(
-        "Hello {name},\n\nAn account has been made for you on Patchwork, which shows who else is working \
-         with a child and how to reach them.\n\nSet your password here (the link works once, for {valid_hours} hours):\n{link}\n"
-    );
-    let html = format!(
-        "<p>Hello {},</p><p>An account has been made for you on Patchwork, which shows who else is working with a child and how to reach them.</p>\
-         <p><a href=\"{}\">Set your password</a> (the link works once, for {valid_hours} hours).</p>",
-        escape(name),
-        escape(&link)
-    );
+    let m = Invitation {
+        name,
+        link: &link,
+        valid_hours,
+    };
     Content {
         subject: "Patchwork: set your password".to_owned(),
         digest_line: String::new(),
-        text,
-        html,
+        text: render(&InvitationText { m: &m }),
+        html: render(&InvitationHtml { m: &m }),
     }
 }
 
@@ -142,25 +173,16 @@ pub fn digest(links: &Links, lines: &[String]) -> Content {
         lines.len(),
         if lines.len() == 1 { "" } else { "s" }
     );
-    let mut text = String::from("Since your last digest:\n\n");
-    let mut html = String::from("<p>Since your last digest:</p><ul>");
-    for l in lines {
-        text.push_str(&format!("- {l}\n"));
-        html.push_str(&format!("<li>{}</li>", escape(l)));
-    }
-    text.push_str(&format!(
-        "\n--\nChange which emails you get: {}\n",
-        links.preferences()
-    ));
-    html.push_str(&format!(
-        "</ul><hr><p><small><a href=\"{}\">Change which emails you get</a></small></p>",
-        escape(&links.preferences())
-    ));
+    let preferences = links.preferences();
+    let m = Digest {
+        lines,
+        preferences: &preferences,
+    };
     Content {
         subject,
         digest_line: String::new(),
-        text,
-        html,
+        text: render(&DigestText { m: &m }),
+        html: render(&DigestHtml { m: &m }),
     }
 }
 
@@ -169,12 +191,82 @@ mod tests {
     use super::*;
 
     #[test]
-    fn initials_and_escaping() {
-        assert_eq!(initials("leo", "Marsh"), "L.M.");
-        assert_eq!(initials("Zoë", "Okafor-Reid"), "Z.O.");
+    fn initials() {
+        assert_eq!(super::initials("leo", "Marsh"), "L.M.");
+        assert_eq!(super::initials("Zoë", "Okafor-Reid"), "Z.O.");
+    }
+
+    fn links() -> Links {
+        Links {
+            public_url: "https://pw.example".into(),
+        }
+    }
+
+    #[test]
+    fn a_message_about_a_child_reads_the_same_as_text_and_html() {
+        let c = about_child(
+            &links(),
+            Uuid::nil(),
+            "L.M.",
+            "a team member raised attention",
+            &[
+                "“Call me <today> & tomorrow's fine”".into(),
+                "Contact: a@b.example".into(),
+            ],
+        );
+        let link = "https://pw.example/children/00000000-0000-0000-0000-000000000000";
         assert_eq!(
-            escape("<a href='x'>&</a>"),
-            "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;"
+            c.text,
+            format!(
+                "A team member raised attention (child L.M.).\n\n\
+                 “Call me <today> & tomorrow's fine”\nContact: a@b.example\n\n\
+                 Open Patchwork to see the team: {link}\n\n--\n\
+                 Change which emails you get: https://pw.example/preferences\n"
+            )
+        );
+        assert_eq!(
+            c.html,
+            format!(
+                "<p>A team member raised attention (child L.M.).</p>\
+                 <p>“Call me &#60;today&#62; &#38; tomorrow&#39;s fine”</p><p>Contact: a@b.example</p>\
+                 <p><a href=\"{link}\">Open Patchwork to see the team</a></p><hr><p><small>\
+                 <a href=\"https://pw.example/preferences\">Change which emails you get</a></small></p>"
+            )
+        );
+        let bare = about_child(&links(), Uuid::nil(), "L.M.", "the team has changed", &[]);
+        assert!(
+            bare.text
+                .starts_with("The team has changed (child L.M.).\n\nOpen Patchwork"),
+            "{}",
+            bare.text
+        );
+    }
+
+    #[test]
+    fn invitations_and_digests() {
+        let c = invitation(&links(), "Ann <Lee>", "tok", 72);
+        assert_eq!(
+            c.text,
+            "Hello Ann <Lee>,\n\nAn account has been made for you on Patchwork, which shows who \
+             else is working with a child and how to reach them.\n\nSet your password here (the \
+             link works once, for 72 hours):\nhttps://pw.example/set-password?token=tok\n"
+        );
+        assert!(
+            c.html.starts_with("<p>Hello Ann &#60;Lee&#62;,</p>"),
+            "{}",
+            c.html
+        );
+        let d = digest(&links(), &["L.M.: a".into(), "K.P.: b".into()]);
+        assert_eq!(d.subject, "Patchwork: 2 updates on children you work with");
+        assert_eq!(
+            d.text,
+            "Since your last digest:\n\n- L.M.: a\n- K.P.: b\n\n--\n\
+             Change which emails you get: https://pw.example/preferences\n"
+        );
+        assert_eq!(
+            d.html,
+            "<p>Since your last digest:</p><ul><li>L.M.: a</li><li>K.P.: b</li></ul><hr><p><small>\
+             <a href=\"https://pw.example/preferences\">Change which emails you get</a></small></p>"
         );
     }
 
