@@ -189,6 +189,42 @@ async fn deeply_nested_variables_answer_a_coded_error() {
     still_answers(&app).await;
 }
 
+/// A few hundred bytes of fragments, each spreading the next twice, that the engine's own
+/// depth and complexity walks would spread to 2^40 selections (hours of a worker's time), and
+/// a fragment that spreads itself twice.
+#[tokio::test]
+async fn fragments_that_spread_exponentially_are_refused_at_once() {
+    let app = spawn_app().await;
+    let url = format!("{}/graphql", app.address);
+    let mut bomb = "query { ...F0 }".to_owned();
+    for i in 0..40 {
+        let next = i + 1;
+        bomb.push_str(&format!(
+            " fragment F{i} on Query {{ ...F{next} ...F{next} }}"
+        ));
+    }
+    bomb.push_str(" fragment F40 on Query { __typename }");
+    let cycle = "query { ...A } fragment A on Query { ...A ...A }".to_owned();
+    for (what, doc) in [("fragment bomb", bomb), ("fragment cycle", cycle)] {
+        let res = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            app.client.post(&url).json(&json!({ "query": doc })).send(),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{what}: answered within 10 s"))
+        .unwrap();
+        let body = assert_refused(res, 200, "GRAPHQL_VALIDATION_FAILED", what).await;
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("spread"),
+            "{what}: {body}"
+        );
+        still_answers(&app).await;
+    }
+}
+
 #[tokio::test]
 async fn refusals_before_graphql_runs_are_coded_json() {
     let app = spawn_app().await;

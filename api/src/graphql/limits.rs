@@ -1,14 +1,19 @@
 //! Checks on a document before it runs, beyond the engine's depth and complexity limits: a
-//! bound on bracket nesting checked before the parser recurses, a cap on aliases (so one
+//! bound on bracket nesting checked before the parser recurses, a bound on the size the
+//! document reaches once its fragments are spread (checked before the engine, whose own
+//! walks spread every fragment each time it is used), a cap on aliases (so one
 //! request cannot ask the same field hundreds of times), text arguments the database could
 //! not take or that no field needs, and, outside development, no introspection
 //! (`schema.graphql` is how clients learn the schema).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
+};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ErrorExtensionValues, ServerError, ServerResult, Variables};
+use async_graphql::{ErrorExtensionValues, Request, ServerError, ServerResult, Variables};
 use async_graphql_value::{ConstValue, Value};
 
 use crate::graphql::error::code;
@@ -16,6 +21,13 @@ use crate::graphql::nesting::{self, MAX_NESTING};
 
 /// At most this many aliased fields in one document.
 pub const MAX_ALIASES: usize = 15;
+
+/// At most this many selections (fields, fragment spreads, inline fragments) once every
+/// fragment spread is replaced by its fragment. The complexity limit refuses any document with
+/// more than [`super::MAX_COMPLEXITY`] fields, but only after walking the spread document; a
+/// few hundred bytes of fragments that each spread the next twice spread to billions of
+/// selections, and that walk would hold a worker for hours.
+pub const MAX_SPREAD_SELECTIONS: usize = 10_000;
 
 /// The longest text any argument may carry, in characters. Stored fields have their own,
 /// lower limits; this one bounds the rest (tokens, cursors, filters) and any field that
@@ -152,6 +164,81 @@ fn tally(doc: &ExecutableDocument, variables: &Variables) -> Tally {
     tally
 }
 
+/// Why a document's spread size could not be counted.
+#[derive(Debug, PartialEq, Eq)]
+enum Spread {
+    /// More than [`MAX_SPREAD_SELECTIONS`].
+    TooLarge,
+    /// Fields and fragments nested deeper than [`MAX_NESTING`].
+    TooDeep,
+    /// A fragment that spreads itself, directly or through others.
+    Cycle(String),
+}
+
+/// How many selections `doc` holds once every fragment spread is replaced by its fragment,
+/// computed without spreading: each fragment is counted once and its size remembered.
+fn spread_size(doc: &ExecutableDocument) -> Result<usize, Spread> {
+    let mut sizes = HashMap::new();
+    let mut total = 0usize;
+    for (_, op) in doc.operations.iter() {
+        total += set_size(&op.node.selection_set.node, doc, &mut sizes, 0)?;
+        if total > MAX_SPREAD_SELECTIONS {
+            return Err(Spread::TooLarge);
+        }
+    }
+    Ok(total)
+}
+
+/// A fragment's size, or `None` while it is being counted (meeting it then is a cycle).
+type Sizes<'a> = HashMap<&'a str, Option<usize>>;
+
+fn set_size<'a>(
+    set: &'a SelectionSet,
+    doc: &'a ExecutableDocument,
+    sizes: &mut Sizes<'a>,
+    depth: usize,
+) -> Result<usize, Spread> {
+    // Bounds this function's own recursion, which a chain of fragments could otherwise drive
+    // as deep as the document is long; the engine allows far less nesting anyway.
+    if depth > MAX_NESTING {
+        return Err(Spread::TooDeep);
+    }
+    let mut total = 0usize;
+    for selection in &set.items {
+        let inner = match &selection.node {
+            Selection::Field(field) => {
+                set_size(&field.node.selection_set.node, doc, sizes, depth + 1)?
+            }
+            Selection::InlineFragment(fragment) => {
+                set_size(&fragment.node.selection_set.node, doc, sizes, depth + 1)?
+            }
+            Selection::FragmentSpread(spread) => {
+                let name = spread.node.fragment_name.node.as_str();
+                match sizes.get(name) {
+                    Some(Some(size)) => *size,
+                    Some(None) => return Err(Spread::Cycle(name.to_owned())),
+                    // An unknown fragment: validation names it.
+                    None => match doc.fragments.get(&spread.node.fragment_name.node) {
+                        None => 0,
+                        Some(fragment) => {
+                            sizes.insert(name, None);
+                            let size =
+                                set_size(&fragment.node.selection_set.node, doc, sizes, depth + 1)?;
+                            sizes.insert(name, Some(size));
+                            size
+                        }
+                    },
+                }
+            }
+        };
+        total = total.saturating_add(1).saturating_add(inner);
+        if total > MAX_SPREAD_SELECTIONS {
+            return Err(Spread::TooLarge);
+        }
+    }
+    Ok(total)
+}
+
 fn refused(message: String) -> ServerError {
     let mut error = ServerError::new(message, None);
     let mut ext = ErrorExtensionValues::default();
@@ -162,6 +249,39 @@ fn refused(message: String) -> ServerError {
 
 #[async_trait::async_trait]
 impl Extension for Limits {
+    /// Runs before the engine parses: the nesting bound, then the parse (kept on the request,
+    /// so the engine does not parse again) and the spread size.
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        mut request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        // The HTTP door checks this too, with a 400; this covers every door into the schema.
+        if nesting::exceeds(&request.query, MAX_NESTING) {
+            return Err(refused(format!(
+                "the document nests deeper than {MAX_NESTING} levels"
+            )));
+        }
+        match spread_size(request.parsed_query()?) {
+            Ok(_) => {}
+            Err(Spread::TooLarge) => {
+                return Err(refused(format!(
+                    "the document spreads to over {MAX_SPREAD_SELECTIONS} selections"
+                )))
+            }
+            Err(Spread::TooDeep) => {
+                return Err(refused(format!(
+                    "the document's fields and fragments nest deeper than {MAX_NESTING} levels"
+                )))
+            }
+            Err(Spread::Cycle(name)) => {
+                return Err(refused(format!("the fragment {name} spreads itself")))
+            }
+        }
+        next.run(ctx, request).await
+    }
+
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -169,12 +289,6 @@ impl Extension for Limits {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        // The HTTP door checks this too, with a 400; this covers every door into the schema.
-        if nesting::exceeds(query, MAX_NESTING) {
-            return Err(refused(format!(
-                "the document nests deeper than {MAX_NESTING} levels"
-            )));
-        }
         let doc = next.run(ctx, query, variables).await?;
         let tally = tally(&doc, variables);
         if let Some((field, fault)) = tally.bad_argument {
@@ -318,6 +432,74 @@ mod tests {
         );
         let shallow = schema.execute("{ echo(value: {a: [{b: null}]}) }").await;
         assert!(shallow.errors.is_empty(), "{:?}", shallow.errors);
+    }
+
+    /// `levels` fragments, each spreading the next twice: 2^levels selections once spread.
+    fn fragment_bomb(levels: usize) -> String {
+        let mut doc = "query { ...F0 }".to_owned();
+        for i in 0..levels {
+            let next = i + 1;
+            doc.push_str(&format!(
+                " fragment F{i} on Query {{ ...F{next} ...F{next} }}"
+            ));
+        }
+        doc.push_str(&format!(" fragment F{levels} on Query {{ __typename }}"));
+        doc
+    }
+
+    fn spread(query: &str) -> Result<usize, Spread> {
+        spread_size(&async_graphql::parser::parse_query(query).unwrap())
+    }
+
+    #[test]
+    fn counts_fragments_once_each_and_refuses_what_spreads_too_far() {
+        assert_eq!(
+            spread("{ me { id ...P } } fragment P on Practitioner { displayName ... on Practitioner { id } }"),
+            Ok(6)
+        );
+        // The fragment n levels above the last spreads to 3 * 2^n - 2 selections.
+        assert_eq!(spread(&fragment_bomb(11)), Ok(3 * (1 << 11) - 1));
+        assert_eq!(spread(&fragment_bomb(12)), Err(Spread::TooLarge));
+        assert_eq!(spread(&fragment_bomb(60)), Err(Spread::TooLarge));
+        assert_eq!(
+            spread("{ ...A } fragment A on Query { me { ...B } } fragment B on Practitioner { agency { id } ...A }"),
+            Err(Spread::Cycle("A".to_owned()))
+        );
+        // A long chain must not recurse as deep as it is long.
+        let mut chain = "{ ...F0 }".to_owned();
+        for i in 0..20_000 {
+            chain.push_str(&format!(" fragment F{i} on Query {{ ...F{} }}", i + 1));
+        }
+        assert_eq!(spread(&chain), Err(Spread::TooDeep));
+    }
+
+    /// A few hundred bytes that the engine's own checks would walk 2^40 times: refused at once,
+    /// before them, and a fragment that spreads itself too.
+    #[tokio::test]
+    async fn refuses_fragments_that_spread_exponentially_before_the_engine_walks_them() {
+        let schema = crate::graphql::checking_schema();
+        let cycle = "query { ...A } fragment A on Query { ...A ...A }";
+        for (doc, expected) in [
+            (fragment_bomb(40), "spreads to over"),
+            (cycle.to_owned(), "spreads itself"),
+        ] {
+            let started = std::time::Instant::now();
+            let response = schema.execute(doc).await;
+            assert!(started.elapsed().as_secs() < 5, "refused at once");
+            let error = &response.errors[0];
+            assert!(error.message.contains(expected), "{error:?}");
+            let code = error.extensions.as_ref().and_then(|e| e.get("code"));
+            assert_eq!(
+                code,
+                Some(&ConstValue::from(code::GRAPHQL_VALIDATION_FAILED))
+            );
+        }
+        let fine = schema
+            .execute(
+                "{ ...Q } fragment Q on Query { me { ...P } } fragment P on Practitioner { id }",
+            )
+            .await;
+        assert!(fine.errors.is_empty(), "{:?}", fine.errors);
     }
 
     #[test]

@@ -14,7 +14,10 @@ pub mod scalars;
 pub mod team;
 pub mod types;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use std::sync::Arc;
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
+use async_graphql::{EmptySubscription, MergedObject, Response, Schema, SchemaBuilder};
 
 use crate::state::AppState;
 
@@ -48,22 +51,55 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
         .limit_directives(MAX_DIRECTIVES)
 }
 
-/// The schema a server runs. Outside development, introspection and "did you mean" field
-/// suggestions are off.
-pub fn build_schema(state: AppState) -> PatchworkSchema {
-    let development = state.config.is_development();
-    let mut builder = builder()
-        .extension(limits::DocumentLimits {
-            introspection: development,
-        })
-        .data(state);
-    if !development {
-        builder = builder.disable_introspection().disable_suggestions();
+/// The schema a server runs, before its state is attached: every limit and check. Outside
+/// development, introspection and "did you mean" field suggestions are off.
+fn configured(development: bool) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    let builder = builder().extension(limits::DocumentLimits {
+        introspection: development,
+    });
+    if development {
+        builder
+    } else {
+        builder.disable_introspection().disable_suggestions()
     }
-    builder.finish()
+}
+
+/// The schema a server runs.
+pub fn build_schema(state: AppState) -> PatchworkSchema {
+    configured(state.config.is_development())
+        .data(state)
+        .finish()
+}
+
+/// The production schema with every check a request meets before it runs (parse, depth,
+/// complexity, validation, [`limits::DocumentLimits`]), that then stops: no resolver runs, so
+/// it needs no state or database. The fuzz target drives the request path through it.
+pub fn checking_schema() -> PatchworkSchema {
+    configured(false).extension(StopBeforeExecution).finish()
 }
 
 /// The SDL the server serves; `schema.graphql` must equal it.
 pub fn sdl() -> String {
     builder().finish().sdl()
+}
+
+/// Answers an empty response where execution would begin: everything before it has run.
+struct StopBeforeExecution;
+
+impl ExtensionFactory for StopBeforeExecution {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(StopBeforeExecution)
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for StopBeforeExecution {
+    async fn execute(
+        &self,
+        _ctx: &ExtensionContext<'_>,
+        _operation_name: Option<&str>,
+        _next: NextExecute<'_>,
+    ) -> Response {
+        Response::default()
+    }
 }

@@ -118,13 +118,33 @@ fn refusal(status: StatusCode, message: &str) -> HttpResponse {
     }))
 }
 
+/// A request refused before any operation ran: its status and the one error's message.
+#[derive(Debug)]
+pub struct Refusal {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, message: impl Into<String>) -> Refusal {
+        Refusal {
+            status,
+            message: message.into(),
+        }
+    }
+
+    fn response(&self) -> HttpResponse {
+        refusal(self.status, &self.message)
+    }
+}
+
 /// The refusal for a document whose brackets nest too deeply for the parser to be trusted
 /// with it; checked before anything parses the document.
-fn too_deep(query: &str) -> Option<HttpResponse> {
+fn too_deep(query: &str) -> Option<Refusal> {
     nesting::exceeds(query, MAX_NESTING).then(|| {
-        refusal(
+        Refusal::new(
             StatusCode::BAD_REQUEST,
-            &format!("the document nests deeper than {MAX_NESTING} levels"),
+            format!("the document nests deeper than {MAX_NESTING} levels"),
         )
     })
 }
@@ -163,16 +183,20 @@ pub async fn post(
             };
         }
     };
-    let batch: BatchRequest = match serde_json::from_slice(&body) {
-        Ok(batch) => batch,
-        Err(e) => {
-            return refusal(
-                StatusCode::BAD_REQUEST,
-                &format!("the body is not a GraphQL request: {e}"),
-            )
-        }
-    };
-    execute(&req, batch, &state, &schema).await
+    match decode_post(&body) {
+        Ok(batch) => execute(&req, batch, &state, &schema).await,
+        Err(refused) => refused.response(),
+    }
+}
+
+/// The operations a POST body asks for: one request or a batch, as JSON.
+fn decode_post(body: &[u8]) -> Result<BatchRequest, Refusal> {
+    serde_json::from_slice(body).map_err(|e| {
+        Refusal::new(
+            StatusCode::BAD_REQUEST,
+            format!("the body is not a GraphQL request: {e}"),
+        )
+    })
 }
 
 #[derive(Deserialize)]
@@ -211,26 +235,43 @@ pub async fn get(
             "a GET request needs a `query` parameter",
         );
     };
+    match decode_get(query, params.variables, params.operation_name) {
+        Ok(batch) => execute(&req, batch, &state, &schema).await,
+        Err(refused) => refused.response(),
+    }
+}
+
+/// The operation a GET asks for: a query (never a mutation), with variables as JSON text.
+fn decode_get(
+    query: String,
+    variables: Option<String>,
+    operation_name: Option<String>,
+) -> Result<BatchRequest, Refusal> {
     if let Some(refused) = too_deep(&query) {
-        return refused;
+        return Err(refused);
     }
     if has_mutation(&query) {
-        return refusal(
+        return Err(Refusal::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "mutations must be sent with POST",
-        );
+        ));
     }
     let mut request = Request::new(query);
-    if let Some(name) = params.operation_name {
+    if let Some(name) = operation_name {
         request = request.operation_name(name);
     }
-    if let Some(vars) = params.variables {
+    if let Some(vars) = variables {
         match serde_json::from_str::<serde_json::Value>(&vars) {
             Ok(v) => request = request.variables(async_graphql::Variables::from_json(v)),
-            Err(_) => return refusal(StatusCode::BAD_REQUEST, "`variables` is not JSON"),
+            Err(_) => {
+                return Err(Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    "`variables` is not JSON",
+                ))
+            }
         }
     }
-    execute(&req, BatchRequest::Single(request), &state, &schema).await
+    Ok(BatchRequest::Single(request))
 }
 
 /// A log label for the operation(s): the client's operation names, or `anonymous`; only
@@ -286,18 +327,10 @@ async fn execute(
     schema: &PatchworkSchema,
 ) -> HttpResponse {
     let meta = meta_of(req, state);
-    let batch = match batch {
-        BatchRequest::Batch(list) if list.is_empty() || list.len() > MAX_BATCH => {
-            return refusal(
-                StatusCode::BAD_REQUEST,
-                &format!("a batch must hold 1 to {MAX_BATCH} operations"),
-            )
-        }
-        other => other,
+    let batch = match screen(batch) {
+        Ok(batch) => batch,
+        Err(refused) => return refused.response(),
     };
-    if let Some(refused) = batch.iter().find_map(|r| too_deep(&r.query)) {
-        return refused;
-    }
     let (auth, reader) = authenticate(req, state).await;
     let reader = Arc::new(RequestReader::new(auth, reader));
     let span = tracing::Span::current();
@@ -322,11 +355,60 @@ async fn execute(
         state.metrics.observe_operation(outcome);
         finish(r, &meta)
     };
-    let response = match schema.execute_batch(batch).await {
+    let response = finish_each(schema.execute_batch(batch).await, finish);
+    HttpResponse::Ok().json(response)
+}
+
+/// Refuses a batch of the wrong size, or any operation that nests too deeply to parse.
+fn screen(batch: BatchRequest) -> Result<BatchRequest, Refusal> {
+    if let BatchRequest::Batch(list) = &batch {
+        if list.is_empty() || list.len() > MAX_BATCH {
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                format!("a batch must hold 1 to {MAX_BATCH} operations"),
+            ));
+        }
+    }
+    if let Some(refused) = batch.iter().find_map(|r| too_deep(&r.query)) {
+        return Err(refused);
+    }
+    Ok(batch)
+}
+
+fn finish_each(
+    response: BatchResponse,
+    mut finish: impl FnMut(Response) -> Response,
+) -> BatchResponse {
+    match response {
         BatchResponse::Single(r) => BatchResponse::Single(finish(r)),
         BatchResponse::Batch(list) => BatchResponse::Batch(list.into_iter().map(finish).collect()),
-    };
-    HttpResponse::Ok().json(response)
+    }
+}
+
+/// Every step a POST body meets before a resolver would run (decoding, batch size, nesting,
+/// the log label, parsing, depth and complexity, validation, [`crate::graphql::limits`], and the
+/// error codes), against `schema`, which should be [`crate::graphql::checking_schema`]. No
+/// caller is authenticated and nothing reaches the database. The fuzz target drives this.
+pub async fn check_post(schema: &PatchworkSchema, body: &[u8]) -> Result<BatchResponse, Refusal> {
+    let batch = screen(decode_post(body)?)?;
+    Ok(check(schema, batch).await)
+}
+
+/// As [`check_post`], for a GET's `query`, `variables` and `operationName` parameters.
+pub async fn check_get(
+    schema: &PatchworkSchema,
+    query: String,
+    variables: Option<String>,
+    operation_name: Option<String>,
+) -> Result<BatchResponse, Refusal> {
+    let batch = screen(decode_get(query, variables, operation_name)?)?;
+    Ok(check(schema, batch).await)
+}
+
+async fn check(schema: &PatchworkSchema, batch: BatchRequest) -> BatchResponse {
+    let meta = RequestMeta::default();
+    let _label = operation_label(&batch);
+    finish_each(schema.execute_batch(batch).await, |r| finish(r, &meta))
 }
 
 /// Gives every error a contract code; INTERNAL errors get the request id and nothing else.
