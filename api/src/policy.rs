@@ -123,8 +123,6 @@ mod tests {
 // every id travels as a bind parameter, so each statement is prepared once per connection.
 
 use chrono::NaiveDate;
-use diesel::prelude::*;
-use diesel::PgConnection;
 
 use crate::db::bound::BoundSql;
 use crate::db::models::{InvolvementRow, TaskRow};
@@ -152,31 +150,17 @@ fn agreement_in_force_sql(today: NaiveDate) -> BoundSql {
 
 /// Rule 3: the agencies that share their RESTRICTED involvements with the agency `to_agency`
 /// through an agreement in force on `today`.
-fn sharing_with_sql(to_agency: BoundSql, today: NaiveDate) -> BoundSql {
+pub fn sharing_with_sql(to_agency: BoundSql, today: NaiveDate) -> BoundSql {
     BoundSql::new("SELECT s.from_agency_id FROM sharing_agreements s WHERE s.to_agency_id = ")
         .append(to_agency)
         .sql(" AND ")
         .append(agreement_in_force_sql(today))
 }
 
-#[derive(QueryableByName)]
-struct SharingRow {
-    #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Uuid>)]
-    sharing: Vec<Uuid>,
-}
-
-#[derive(QueryableByName)]
-struct CallerRow {
-    #[diesel(sql_type = diesel::sql_types::Uuid)]
-    agency_id: Uuid,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    role: String,
-    #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Uuid>)]
-    sharing: Vec<Uuid>,
-}
-
 impl Reader {
-    fn new(actor: Actor, mut restricted_agencies: Vec<Uuid>, today: NaiveDate) -> Reader {
+    /// The reader `actor`, given the agencies sharing with theirs on `today`
+    /// ([`sharing_with_sql`]).
+    pub fn new(actor: Actor, mut restricted_agencies: Vec<Uuid>, today: NaiveDate) -> Reader {
         restricted_agencies.push(actor.agency_id);
         restricted_agencies.sort();
         restricted_agencies.dedup();
@@ -185,88 +169,6 @@ impl Reader {
             restricted_agencies,
             today,
         }
-    }
-
-    /// Loads the agreements in force today for the actor's agency.
-    pub fn load(conn: &mut PgConnection, actor: Actor, today: NaiveDate) -> QueryResult<Reader> {
-        let row: SharingRow = BoundSql::new("SELECT ARRAY(")
-            .append(sharing_with_sql(
-                BoundSql::default().uuid(actor.agency_id),
-                today,
-            ))
-            .sql(") AS sharing")
-            .query()
-            .get_result(conn)?;
-        Ok(Reader::new(actor, row.sharing, today))
-    }
-
-    /// The signed-in practitioner `id` as a reader, with their agency's agreements in force
-    /// today, in one statement. None when there is no such active practitioner: a deactivated
-    /// practitioner is refused even while their token is unexpired.
-    pub fn load_caller(
-        conn: &mut PgConnection,
-        id: Uuid,
-        today: NaiveDate,
-    ) -> ServiceResult<Option<Reader>> {
-        let row: Option<CallerRow> = BoundSql::new("SELECT p.agency_id, p.role, ARRAY(")
-            .append(sharing_with_sql(BoundSql::new("p.agency_id"), today))
-            .sql(") AS sharing FROM practitioners p WHERE p.active AND p.id = ")
-            .uuid(id)
-            .query()
-            .get_result(conn)
-            .optional()?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let actor = Actor {
-            practitioner_id: id,
-            agency_id: row.agency_id,
-            role: row.role.parse().map_err(anyhow::Error::from)?,
-        };
-        Ok(Some(Reader::new(actor, row.sharing, today)))
-    }
-
-    /// Many practitioners as readers, each with their agency's agreements in force on `today`,
-    /// in one statement: how a notification's recipients are settled before anything is
-    /// written for them. Unknown ids are left out.
-    pub fn load_many(
-        conn: &mut PgConnection,
-        ids: &[Uuid],
-        today: NaiveDate,
-    ) -> ServiceResult<Vec<Reader>> {
-        #[derive(QueryableByName)]
-        struct Row {
-            #[diesel(sql_type = diesel::sql_types::Uuid)]
-            id: Uuid,
-            #[diesel(sql_type = diesel::sql_types::Uuid)]
-            agency_id: Uuid,
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            role: String,
-            #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Uuid>)]
-            sharing: Vec<Uuid>,
-        }
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows: Vec<Row> = BoundSql::new("SELECT p.id, p.agency_id, p.role, ARRAY(")
-            .append(sharing_with_sql(BoundSql::new("p.agency_id"), today))
-            .sql(") AS sharing FROM practitioners p WHERE p.id = ANY(")
-            .uuids(ids.to_vec())
-            .sql(")")
-            .query()
-            .load(conn)?;
-        let mut readers = Vec::with_capacity(rows.len());
-        for row in rows {
-            let actor = Actor {
-                practitioner_id: row.id,
-                agency_id: row.agency_id,
-                role: row.role.parse().map_err(anyhow::Error::from)?,
-            };
-            readers.push(Reader::new(actor, row.sharing, today));
-        }
-        // In the order asked, so that messages are written in a stable order.
-        readers.sort_by_key(|r| ids.iter().position(|id| *id == r.actor.practitioner_id));
-        Ok(readers)
     }
 
     /// Rule 3 on a practitioner's involvements with one child: the reader may see every one
@@ -470,49 +372,32 @@ pub fn may_revoke_agreement(actor: &Actor, from_agency: Uuid) -> bool {
 // ---------------------------------------------------------------------------------------------
 // Notifications: rule 3 applied to each possible recipient.
 
-use crate::db::schema::{involvements, practitioners};
+/// Rule 3 for the agencies that hear of RESTRICTED involvements: those holding an agreement in
+/// force on `today` from the agency `from_agency`.
+pub fn shared_by_sql(from_agency: Uuid, today: NaiveDate) -> BoundSql {
+    BoundSql::new("SELECT s.to_agency_id FROM sharing_agreements s WHERE s.from_agency_id = ")
+        .uuid(from_agency)
+        .sql(" AND ")
+        .append(agreement_in_force_sql(today))
+}
 
-/// The active, signed-up team members of a child who may see `inv` (rule 3, as each of them
-/// would read it), without `except`. A change to an involvement is announced only to them.
-pub fn audience_for_involvement(
-    conn: &mut PgConnection,
+/// Whether `inv` is hidden from some readers (rule 3): it is not STANDARD.
+pub fn is_restricted(inv: &InvolvementRow) -> bool {
+    inv.sensitivity != Sensitivity::Standard.as_str()
+}
+
+/// Rule 3 for one team member, practitioner `member` of agency `agency`, who would read `inv`:
+/// `shared_with` are the agencies [`shared_by_sql`] names for the involvement's agency.
+pub fn member_sees_involvement(
     inv: &InvolvementRow,
-    except: &[Uuid],
-    today: NaiveDate,
-) -> QueryResult<Vec<Uuid>> {
-    let members: Vec<(Uuid, Uuid)> = involvements::table
-        .inner_join(practitioners::table.on(practitioners::id.eq(involvements::practitioner_id)))
-        .filter(involvements::child_id.eq(inv.child_id))
-        .filter(involvements::ended_on.is_null())
-        .filter(practitioners::active.eq(true))
-        .select((practitioners::id, practitioners::agency_id))
-        .distinct()
-        .load(conn)?;
-    if inv.sensitivity == Sensitivity::Standard.as_str() {
-        return Ok(members
-            .into_iter()
-            .map(|(p, _)| p)
-            .filter(|p| !except.contains(p))
-            .collect());
-    }
-    // Agencies holding an agreement in force from the involvement's agency.
-    let SharingRow { sharing } = BoundSql::new(
-        "SELECT ARRAY(SELECT s.to_agency_id FROM sharing_agreements s WHERE s.from_agency_id = ",
-    )
-    .uuid(inv.agency_id)
-    .sql(" AND ")
-    .append(agreement_in_force_sql(today))
-    .sql(") AS sharing")
-    .query()
-    .get_result(conn)?;
-    Ok(members
-        .into_iter()
-        .filter(|(p, agency)| {
-            *p == inv.practitioner_id || *agency == inv.agency_id || sharing.contains(agency)
-        })
-        .map(|(p, _)| p)
-        .filter(|p| !except.contains(p))
-        .collect())
+    member: Uuid,
+    agency: Uuid,
+    shared_with: &[Uuid],
+) -> bool {
+    !is_restricted(inv)
+        || member == inv.practitioner_id
+        || agency == inv.agency_id
+        || shared_with.contains(&agency)
 }
 
 /// Rule 8: system admins manage the installation (failed notifications, the audit log).
@@ -568,6 +453,7 @@ mod sql_tests {
 
     use super::*;
     use crate::db::schema::{children, tasks};
+    use diesel::prelude::*;
 
     fn reader(role: Role, shared: usize) -> Reader {
         Reader {

@@ -3,10 +3,20 @@
 //! diesel is blocking, so every use goes through [`run`], which takes a pooled connection on
 //! tokio's blocking thread pool and never on the async executor.
 
+pub mod activity;
+pub mod audit_events;
 pub mod bound;
+pub mod child_identities;
+pub mod daily_runs;
+pub mod involvements;
 pub mod models;
+pub mod notifications;
+pub mod practitioners;
+pub mod rate_windows;
 pub mod roles;
 pub mod schema;
+pub mod sharing_agreements;
+pub mod tasks;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -2,17 +2,18 @@
 //! daily digests.
 
 use chrono::{NaiveDate, Timelike, Utc};
-use diesel::prelude::*;
-use diesel::PgConnection;
+use diesel::{Connection, PgConnection, QueryResult};
 use uuid::Uuid;
 
-use crate::db::schema::{daily_runs, notifications, task_overdue_notices, tasks};
+use crate::db::notifications::{self, NewMessage};
+use crate::db::{daily_runs, tasks};
 use crate::domain::{NotificationKind, OutboxStatus};
 use crate::mail::compose::{self, Links};
 use crate::mail::notify::Initials;
 use crate::mail::outbox;
-use crate::policy::{self, Reader};
+use crate::policy;
 use crate::service::error::ServiceResult;
+use crate::service::readers;
 use crate::state::AppState;
 
 /// What a daily run did.
@@ -39,11 +40,7 @@ pub async fn run_daily(state: &AppState, today: NaiveDate) -> ServiceResult<Dail
     };
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            let claimed = diesel::insert_into(daily_runs::table)
-                .values((daily_runs::job.eq("daily"), daily_runs::run_on.eq(today)))
-                .on_conflict_do_nothing()
-                .execute(conn)?;
-            if claimed == 0 {
+            if !daily_runs::claim(conn, "daily", today)? {
                 return Ok(DailyReport::default());
             }
             let overdue_notices = overdue(conn, &links, today)?;
@@ -62,40 +59,14 @@ pub async fn run_daily(state: &AppState, today: NaiveDate) -> ServiceResult<Dail
 /// still see the task: one that names a practitioner since hidden from them is not theirs to
 /// hear about.
 fn overdue(conn: &mut PgConnection, links: &Links, today: NaiveDate) -> ServiceResult<usize> {
-    let due: Vec<(Uuid, Uuid, Uuid, NaiveDate)> = tasks::table
-        .filter(tasks::status.eq("OPEN"))
-        .filter(tasks::due_on.lt(today))
-        .filter(tasks::assignee_id.is_not_null())
-        .filter(diesel::dsl::not(diesel::dsl::exists(
-            task_overdue_notices::table
-                .filter(task_overdue_notices::task_id.eq(tasks::id))
-                .filter(task_overdue_notices::noticed_on.eq(today)),
-        )))
-        .select((
-            tasks::id,
-            tasks::child_id,
-            tasks::assignee_id.assume_not_null(),
-            tasks::due_on.assume_not_null(),
-        ))
-        .load(conn)?;
+    let due = tasks::overdue_unnoticed(conn, today)?;
     let mut sent = 0;
     for (task, child, assignee, due_on) in due {
-        diesel::insert_into(task_overdue_notices::table)
-            .values((
-                task_overdue_notices::task_id.eq(task),
-                task_overdue_notices::noticed_on.eq(today),
-            ))
-            .execute(conn)?;
-        let Some(assignee) = Reader::load_many(conn, &[assignee], today)?.pop() else {
+        tasks::notice_overdue(conn, task, today)?;
+        let Some(assignee) = readers::load_many(conn, &[assignee], today)?.pop() else {
             continue;
         };
-        let visible: bool = diesel::select(diesel::dsl::exists(
-            tasks::table
-                .filter(tasks::id.eq(task))
-                .filter(policy::task_readable_sql(&assignee, "tasks")),
-        ))
-        .get_result(conn)?;
-        if !visible {
+        if !tasks::exists(conn, task, policy::task_readable_sql(&assignee, "tasks"))? {
             continue;
         }
         let initials = Initials::load(conn, child, std::slice::from_ref(&assignee))?;
@@ -121,20 +92,7 @@ fn overdue(conn: &mut PgConnection, links: &Links, today: NaiveDate) -> ServiceR
 
 /// Folds each recipient's waiting messages into one digest.
 fn digests(conn: &mut PgConnection, links: &Links) -> QueryResult<usize> {
-    let waiting: Vec<(Uuid, Uuid, Option<String>)> = notifications::table
-        .filter(notifications::status.eq(OutboxStatus::Waiting.as_str()))
-        .select((
-            notifications::id,
-            notifications::recipient_id,
-            notifications::digest_line,
-        ))
-        .order((
-            notifications::recipient_id,
-            notifications::created_at,
-            notifications::id,
-        ))
-        .for_update()
-        .load(conn)?;
+    let waiting = notifications::lock_waiting(conn)?;
     let mut by_recipient: Vec<(Uuid, Vec<(Uuid, String)>)> = Vec::new();
     for (id, recipient, line) in waiting {
         let line = line.unwrap_or_default();
@@ -147,25 +105,21 @@ fn digests(conn: &mut PgConnection, links: &Links) -> QueryResult<usize> {
     for (recipient, items) in by_recipient {
         let lines: Vec<String> = items.iter().map(|(_, l)| l.clone()).collect();
         let content = compose::digest(links, &lines);
-        let digest_id = Uuid::now_v7();
-        diesel::insert_into(notifications::table)
-            .values((
-                notifications::id.eq(digest_id),
-                notifications::recipient_id.eq(recipient),
-                notifications::kind.eq("DIGEST"),
-                notifications::status.eq(OutboxStatus::Pending.as_str()),
-                notifications::subject.eq(&content.subject),
-                notifications::body_text.eq(&content.text),
-                notifications::body_html.eq(&content.html),
-            ))
-            .execute(conn)?;
+        let digest_id = notifications::insert(
+            conn,
+            NewMessage {
+                recipient,
+                kind: notifications::DIGEST_KIND,
+                child: None,
+                status: OutboxStatus::Pending,
+                subject: &content.subject,
+                text: &content.text,
+                html: &content.html,
+                digest_line: None,
+            },
+        )?;
         let ids: Vec<Uuid> = items.iter().map(|(id, _)| *id).collect();
-        diesel::update(notifications::table.filter(notifications::id.eq_any(&ids)))
-            .set((
-                notifications::status.eq("DIGESTED"),
-                notifications::digest_id.eq(digest_id),
-            ))
-            .execute(conn)?;
+        notifications::mark_digested(conn, &ids, digest_id)?;
     }
     Ok(count)
 }

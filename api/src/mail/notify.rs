@@ -4,18 +4,17 @@
 //! which shows them only to recipients who may see every involvement they have with the child.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::prelude::*;
-use diesel::PgConnection;
+use diesel::{PgConnection, QueryResult};
 use uuid::Uuid;
 
-use crate::db::bound::BoundSql;
 use crate::db::models::{InvolvementRow, TaskRow};
-use crate::db::schema::{agencies, involvements, practitioners};
-use crate::domain::{ContactOutcome, NotificationKind, Sensitivity};
+use crate::db::{child_identities, involvements, practitioners};
+use crate::domain::{ContactOutcome, NotificationKind};
 use crate::mail::compose::{self, Links};
 use crate::mail::outbox;
 use crate::policy::{self, Reader};
 use crate::service::error::ServiceResult;
+use crate::service::readers;
 
 /// What every trigger needs to know about where it runs.
 pub struct Context<'a> {
@@ -35,28 +34,14 @@ impl Initials {
         child: Uuid,
         recipients: &[Reader],
     ) -> QueryResult<Initials> {
-        #[derive(QueryableByName)]
-        struct Names {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            given_name: String,
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            family_name: String,
-        }
         let mut out = Vec::with_capacity(recipients.len());
         for recipient in recipients {
-            let names: Option<Names> = BoundSql::new(
-                "SELECT s.given_name, s.family_name FROM children c CROSS JOIN LATERAL (",
-            )
-            .append(policy::identity_seen_sql(recipient, "c.id"))
-            .sql(") s WHERE c.id = ")
-            .uuid(child)
-            .query()
-            .get_result(conn)
-            .optional()?;
-            if let Some(n) = names {
+            let names =
+                child_identities::seen(conn, child, policy::identity_seen_sql(recipient, "c.id"))?;
+            if let Some((given, family)) = names {
                 out.push((
                     recipient.actor.practitioner_id,
-                    compose::initials(&n.given_name, &n.family_name),
+                    compose::initials(&given, &family),
                 ));
             }
         }
@@ -83,22 +68,8 @@ struct Named {
 
 impl Named {
     fn load(conn: &mut PgConnection, child: Uuid, practitioner: Uuid) -> QueryResult<Named> {
-        let (name, email, phone, agency): (String, String, Option<String>, String) =
-            practitioners::table
-                .inner_join(agencies::table)
-                .filter(practitioners::id.eq(practitioner))
-                .select((
-                    practitioners::display_name,
-                    practitioners::email,
-                    practitioners::phone,
-                    agencies::name,
-                ))
-                .first(conn)?;
-        let involvements = involvements::table
-            .filter(involvements::child_id.eq(child))
-            .filter(involvements::practitioner_id.eq(practitioner))
-            .select(InvolvementRow::as_select())
-            .load(conn)?;
+        let (name, email, phone, agency) = practitioners::card(conn, practitioner)?;
+        let involvements = involvements::of_practitioner(conn, child, practitioner)?;
         let reach = match phone {
             Some(p) => format!("Contact: {email}, {p}"),
             None => format!("Contact: {email}"),
@@ -118,15 +89,6 @@ impl Named {
     }
 }
 
-/// The recipients as readers, so that each message is composed for what its reader may see.
-fn readers(conn: &mut PgConnection, ids: &[Uuid], today: NaiveDate) -> ServiceResult<Vec<Reader>> {
-    Reader::load_many(conn, ids, today)
-}
-
-fn restricted(inv: &InvolvementRow) -> bool {
-    inv.sensitivity != Sensitivity::Standard.as_str()
-}
-
 /// Someone joined or left the team: told to those who may see the involvement.
 pub fn team_changed(
     conn: &mut PgConnection,
@@ -135,11 +97,11 @@ pub fn team_changed(
     joined: bool,
 ) -> ServiceResult<usize> {
     let audience =
-        policy::audience_for_involvement(conn, inv, &[cx.actor, inv.practitioner_id], cx.today)?;
+        readers::audience_for_involvement(conn, inv, &[cx.actor, inv.practitioner_id], cx.today)?;
     if audience.is_empty() {
         return Ok(0);
     }
-    let recipients = readers(conn, &audience, cx.today)?;
+    let recipients = readers::load_many(conn, &audience, cx.today)?;
     let initials = Initials::load(conn, inv.child_id, &recipients)?;
     let named = Named::load(conn, inv.child_id, inv.practitioner_id)?;
     let verb = if joined {
@@ -152,7 +114,10 @@ pub fn team_changed(
         NotificationKind::TeamChanged,
         Some(inv.child_id),
         &recipients,
-        |recipient| match named.shown_to(recipient).filter(|_| !restricted(inv)) {
+        |recipient| match named
+            .shown_to(recipient)
+            .filter(|_| !policy::is_restricted(inv))
+        {
             Some((person, reach)) => compose::about_child(
                 cx.links,
                 inv.child_id,
@@ -184,8 +149,8 @@ pub fn lead_changed(
         Some(inv) => inv,
         None => return Ok(0),
     };
-    let audience = policy::audience_for_involvement(conn, anchor, &[cx.actor], cx.today)?;
-    let recipients = readers(conn, &audience, cx.today)?;
+    let audience = readers::audience_for_involvement(conn, anchor, &[cx.actor], cx.today)?;
+    let recipients = readers::load_many(conn, &audience, cx.today)?;
     let initials = Initials::load(conn, child, &recipients)?;
     let named = match lead {
         Some(inv) => Some(Named::load(conn, child, inv.practitioner_id)?),
@@ -224,11 +189,11 @@ pub fn contact_missed(
     outcome: ContactOutcome,
     at: DateTime<Utc>,
 ) -> ServiceResult<usize> {
-    let audience = policy::audience_for_involvement(conn, inv, &[cx.actor], cx.today)?;
+    let audience = readers::audience_for_involvement(conn, inv, &[cx.actor], cx.today)?;
     if audience.is_empty() {
         return Ok(0);
     }
-    let recipients = readers(conn, &audience, cx.today)?;
+    let recipients = readers::load_many(conn, &audience, cx.today)?;
     let initials = Initials::load(conn, inv.child_id, &recipients)?;
     let named = Named::load(conn, inv.child_id, inv.practitioner_id)?;
     let what = match outcome {
@@ -242,7 +207,10 @@ pub fn contact_missed(
         Some(inv.child_id),
         &recipients,
         |recipient| {
-            let details = match named.shown_to(recipient).filter(|_| !restricted(inv)) {
+            let details = match named
+                .shown_to(recipient)
+                .filter(|_| !policy::is_restricted(inv))
+            {
                 Some((person, reach)) => vec![
                     format!("On {} — recorded by {person}.", at.format("%-d %B %Y")),
                     reach.to_owned(),
@@ -270,7 +238,7 @@ pub fn task_assigned(
     if assignee == cx.actor {
         return Ok(0);
     }
-    let recipients = readers(conn, &[assignee], cx.today)?;
+    let recipients = readers::load_many(conn, &[assignee], cx.today)?;
     let initials = Initials::load(conn, task.child_id, &recipients)?;
     let named = Named::load(conn, task.child_id, cx.actor)?;
     Ok(outbox::enqueue(
@@ -308,7 +276,7 @@ pub fn task_unassigned(
     if previous == cx.actor {
         return Ok(0);
     }
-    let recipients = readers(conn, &[previous], cx.today)?;
+    let recipients = readers::load_many(conn, &[previous], cx.today)?;
     let initials = Initials::load(conn, task.child_id, &recipients)?;
     Ok(outbox::enqueue(
         conn,
@@ -338,7 +306,7 @@ pub fn task_completed(
         return Ok(0);
     }
     let named = Named::load(conn, task.child_id, cx.actor)?;
-    let recipients: Vec<Reader> = readers(conn, &[task.created_by], cx.today)?
+    let recipients: Vec<Reader> = readers::load_many(conn, &[task.created_by], cx.today)?
         .into_iter()
         .filter(|r| named.shown_to(r).is_some())
         .collect();
@@ -372,11 +340,11 @@ pub fn attention(
     sender: &InvolvementRow,
     message: &str,
 ) -> ServiceResult<Vec<Uuid>> {
-    let audience = policy::audience_for_involvement(conn, sender, &[cx.actor], cx.today)?;
+    let audience = readers::audience_for_involvement(conn, sender, &[cx.actor], cx.today)?;
     if audience.is_empty() {
         return Ok(audience);
     }
-    let recipients = readers(conn, &audience, cx.today)?;
+    let recipients = readers::load_many(conn, &audience, cx.today)?;
     let initials = Initials::load(conn, sender.child_id, &recipients)?;
     let named = Named::load(conn, sender.child_id, sender.practitioner_id)?;
     let quoted = format!("“{message}”");
@@ -385,7 +353,10 @@ pub fn attention(
         NotificationKind::AttentionRaised,
         Some(sender.child_id),
         &recipients,
-        |recipient| match named.shown_to(recipient).filter(|_| !restricted(sender)) {
+        |recipient| match named
+            .shown_to(recipient)
+            .filter(|_| !policy::is_restricted(sender))
+        {
             Some((person, reach)) => compose::about_child(
                 cx.links,
                 sender.child_id,

@@ -3,11 +3,10 @@
 
 use std::collections::HashMap;
 
-use diesel::prelude::*;
-use diesel::PgConnection;
+use diesel::{PgConnection, QueryResult};
 use uuid::Uuid;
 
-use crate::db::schema::{notification_preferences, notifications, practitioners};
+use crate::db::notifications::{self, NewMessage};
 use crate::domain::{Delivery, NotificationKind, OutboxStatus};
 use crate::mail::compose::Content;
 use crate::policy::Reader;
@@ -18,11 +17,7 @@ pub fn deliveries(
     recipients: &[Uuid],
     kind: NotificationKind,
 ) -> QueryResult<HashMap<Uuid, Delivery>> {
-    let active: Vec<Uuid> = practitioners::table
-        .filter(practitioners::id.eq_any(recipients))
-        .filter(practitioners::active.eq(true))
-        .select(practitioners::id)
-        .load(conn)?;
+    let active = notifications::active_recipients(conn, recipients)?;
     let mut out: HashMap<Uuid, Delivery> = active
         .into_iter()
         .map(|p| (p, Delivery::Immediate))
@@ -30,15 +25,7 @@ pub fn deliveries(
     if kind.always_immediate() {
         return Ok(out);
     }
-    let chosen: Vec<(Uuid, String)> = notification_preferences::table
-        .filter(notification_preferences::practitioner_id.eq_any(recipients))
-        .filter(notification_preferences::kind.eq(kind.as_str()))
-        .select((
-            notification_preferences::practitioner_id,
-            notification_preferences::delivery,
-        ))
-        .load(conn)?;
-    for (p, d) in chosen {
+    for (p, d) in notifications::chosen_deliveries(conn, recipients, kind)? {
         if let (Some(slot), Ok(d)) = (out.get_mut(&p), d.parse()) {
             *slot = d;
         }
@@ -98,19 +85,19 @@ fn write(
             Some(Delivery::DailyDigest) => OutboxStatus::Waiting,
         };
         let content = render(*recipient);
-        diesel::insert_into(notifications::table)
-            .values((
-                notifications::id.eq(Uuid::now_v7()),
-                notifications::recipient_id.eq(recipient),
-                notifications::kind.eq(kind.as_str()),
-                notifications::child_id.eq(child),
-                notifications::status.eq(status.as_str()),
-                notifications::subject.eq(&content.subject),
-                notifications::body_text.eq(&content.text),
-                notifications::body_html.eq(&content.html),
-                notifications::digest_line.eq(Some(&content.digest_line).filter(|l| !l.is_empty())),
-            ))
-            .execute(conn)?;
+        notifications::insert(
+            conn,
+            NewMessage {
+                recipient: *recipient,
+                kind: kind.as_str(),
+                child,
+                status,
+                subject: &content.subject,
+                text: &content.text,
+                html: &content.html,
+                digest_line: Some(content.digest_line.as_str()).filter(|l| !l.is_empty()),
+            },
+        )?;
         queued += 1;
     }
     Ok(queued)

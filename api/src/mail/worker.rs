@@ -5,12 +5,11 @@
 
 use std::time::Duration;
 
-use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Text, Uuid as SqlUuid};
 use lettre::message::Mailbox;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use crate::db::notifications::{self, Claimed};
 use crate::mail::compose::Links;
 use crate::mail::daily;
 use crate::mail::transport::{Outgoing, SendError, Transport};
@@ -22,40 +21,11 @@ const BATCH: i64 = 5;
 /// The longest wait between retries.
 const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
 
-#[derive(Debug, QueryableByName)]
-struct Claimed {
-    #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
-    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
-    email: Option<String>,
-    #[diesel(sql_type = Text)]
-    subject: String,
-    #[diesel(sql_type = Text)]
-    body_text: String,
-    #[diesel(sql_type = Text)]
-    body_html: String,
-    #[diesel(sql_type = Integer)]
-    attempts: i32,
-}
-
 /// Claims up to [`BATCH`] due messages for `lease`.
 async fn claim(state: &AppState) -> ServiceResult<Vec<Claimed>> {
     let lease = state.config.mail.lease.as_millis() as i64;
     crate::db::run(&state.pool, move |conn| {
-        Ok(diesel::sql_query(
-            "UPDATE notifications n SET locked_until = now() + make_interval(secs => $1::bigint / 1000.0), \
-                    attempts = attempts + 1 \
-             WHERE n.id IN (SELECT id FROM notifications \
-                            WHERE status = 'PENDING' AND next_attempt_at <= now() \
-                              AND (locked_until IS NULL OR locked_until < now()) \
-                            ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) \
-             RETURNING n.id, \
-                       (SELECT p.email FROM practitioners p WHERE p.id = n.recipient_id AND p.active) AS email, \
-                       n.subject, n.body_text, n.body_html, n.attempts",
-        )
-        .bind::<BigInt, _>(lease)
-        .bind::<BigInt, _>(BATCH)
-        .load(conn)?)
+        Ok(notifications::claim(conn, lease, BATCH)?)
     })
     .await
 }
@@ -77,27 +47,11 @@ async fn settle(
     let delay_ms = backoff(state.config.mail.retry_base, attempts).as_millis() as i64;
     crate::db::run(&state.pool, move |conn| {
         match outcome {
-            Ok(()) => diesel::sql_query(
-                "UPDATE notifications SET status = 'SENT', sent_at = now(), locked_until = NULL, last_error = NULL \
-                 WHERE id = $1 AND attempts = $2 AND status = 'PENDING'",
-            )
-            .bind::<SqlUuid, _>(id)
-            .bind::<Integer, _>(attempts)
-            .execute(conn)?,
+            Ok(()) => notifications::mark_sent(conn, id, attempts)?,
             Err(e) => {
                 let give_up = e.permanent || attempts >= max;
-                diesel::sql_query(
-                    "UPDATE notifications SET status = CASE WHEN $3 THEN 'FAILED' ELSE 'PENDING' END, \
-                            next_attempt_at = now() + make_interval(secs => $4::bigint / 1000.0), \
-                            locked_until = NULL, last_error = $5 \
-                     WHERE id = $1 AND attempts = $2 AND status = 'PENDING'",
-                )
-                .bind::<SqlUuid, _>(id)
-                .bind::<Integer, _>(attempts)
-                .bind::<diesel::sql_types::Bool, _>(give_up)
-                .bind::<BigInt, _>(delay_ms)
-                .bind::<Text, _>(e.detail.chars().take(500).collect::<String>())
-                .execute(conn)?
+                let detail: String = e.detail.chars().take(500).collect();
+                notifications::mark_attempt_failed(conn, id, attempts, give_up, delay_ms, &detail)?
             }
         };
         Ok(())
@@ -112,13 +66,7 @@ async fn release(state: &AppState, ids: Vec<(Uuid, i32)>) -> ServiceResult<()> {
     }
     crate::db::run(&state.pool, move |conn| {
         for (id, attempts) in ids {
-            diesel::sql_query(
-                "UPDATE notifications SET locked_until = NULL, attempts = attempts - 1 \
-                 WHERE id = $1 AND attempts = $2 AND status = 'PENDING'",
-            )
-            .bind::<SqlUuid, _>(id)
-            .bind::<Integer, _>(attempts)
-            .execute(conn)?;
+            notifications::release(conn, id, attempts)?;
         }
         Ok(())
     })

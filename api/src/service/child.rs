@@ -11,6 +11,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::auth::RequestMeta;
+use crate::db::activity::{self as changes, Change};
 use crate::db::bound::BoundSql;
 use crate::db::functions::lower;
 use crate::db::models::{ActivityRow, ChildRow, InvolvementRow};
@@ -20,7 +21,6 @@ use crate::domain::{Date, LawfulBasis, Sensitivity};
 use crate::mail::compose::Links;
 use crate::mail::notify;
 use crate::policy::{self, Reader};
-use crate::service::activity::{self as changes, Change};
 use crate::service::audit::{self, AuditEvent};
 use crate::service::error::{
     from_validation, validate_not_blank, FieldError, ServiceError, ServiceResult,

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::auth::RequestMeta;
+use crate::db::activity::{self as changes, Change};
 use crate::db::bound::BoundSql;
 use crate::db::models::ContactRow;
 use crate::db::schema::{contacts, involvements};
@@ -15,7 +16,6 @@ use crate::domain::{ContactKind, ContactOutcome, Timestamp};
 use crate::mail::compose::Links;
 use crate::mail::notify;
 use crate::policy::{self, Reader};
-use crate::service::activity::{self as changes, Change};
 use crate::service::audit::{self, AuditEvent};
 use crate::service::error::{ServiceError, ServiceResult};
 use crate::service::parse_id;

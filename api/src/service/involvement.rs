@@ -10,6 +10,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::auth::RequestMeta;
+use crate::db::activity::{self as changes, Change};
 use crate::db::bound::BoundSql;
 use crate::db::models::{AgencyRow, InvolvementRow, PractitionerRow};
 use crate::db::schema::{agencies, children, involvements, practitioners};
@@ -18,7 +19,6 @@ use crate::domain::{ConsentStatus, LawfulBasis, Sensitivity, Timestamp};
 use crate::mail::compose::Links;
 use crate::mail::notify;
 use crate::policy::{self, Reader};
-use crate::service::activity::{self as changes, Change};
 use crate::service::audit::{self, AuditEvent};
 use crate::service::child::{agency_is_sensitive, invalid_unless_empty};
 use crate::service::error::{validate_not_blank, FieldError, ServiceError, ServiceResult};

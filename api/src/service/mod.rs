@@ -1,7 +1,6 @@
 //! Business rules, one module per resource. Each operation validates its input, asks
 //! [`crate::policy`], and writes its change with the audit event in one transaction.
 
-pub mod activity;
 pub mod agency;
 pub mod audit;
 pub mod audit_log;
@@ -14,6 +13,7 @@ pub mod notification;
 pub mod page;
 pub mod practitioner;
 pub mod rate;
+pub mod readers;
 pub mod search;
 pub mod session;
 pub mod sharing;

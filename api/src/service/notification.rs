@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::auth::tokens::{new_refresh_token, refresh_digest};
 use crate::auth::{password, Actor, RequestMeta};
+use crate::db::activity::{self as changes, Change};
 use crate::db::models::{InvolvementRow, PractitionerRow};
 use crate::db::schema::{
     invitations, involvements, notification_preferences, notifications, practitioners,
@@ -17,7 +18,6 @@ use crate::domain::{Delivery, NotificationKind, OutboxStatus, Role};
 use crate::mail::compose::{self, Links};
 use crate::mail::{notify, outbox};
 use crate::policy::{self, Reader};
-use crate::service::activity::{self as changes, Change};
 use crate::service::audit::{self, AuditEvent};
 use crate::service::error::{FieldError, ServiceError, ServiceResult};
 use crate::service::parse_id;

@@ -4,23 +4,15 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
-use diesel::sql_types::Integer;
-use diesel::PgConnection;
+use diesel::{PgConnection, QueryResult};
 
-use crate::db::bound::BoundSql;
+use crate::db::rate_windows;
 
 /// Start of the fixed window `now` falls in.
 pub fn window_start(now: DateTime<Utc>, window: Duration) -> DateTime<Utc> {
     let secs = window.as_secs().max(1) as i64;
     let start = now.timestamp().div_euclid(secs) * secs;
     DateTime::from_timestamp(start, 0).unwrap_or(now)
-}
-
-#[derive(QueryableByName)]
-struct Hits {
-    #[diesel(sql_type = Integer)]
-    hits: i32,
 }
 
 /// Counts one request in `bucket`'s current window and returns the window's count so far,
@@ -31,22 +23,7 @@ pub fn hit(
     window: Duration,
     now: DateTime<Utc>,
 ) -> QueryResult<i32> {
-    let start = window_start(now, window);
-    BoundSql::new("WITH gone AS (DELETE FROM rate_windows WHERE bucket = ")
-        .text(bucket)
-        .sql(" AND window_start < ")
-        .timestamptz(start)
-        .sql(") INSERT INTO rate_windows (bucket, window_start, hits) VALUES (")
-        .text(bucket)
-        .sql(", ")
-        .timestamptz(start)
-        .sql(
-            ", 1) ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_windows.hits + 1 \
-             RETURNING hits",
-        )
-        .query()
-        .get_result::<Hits>(conn)
-        .map(|h| h.hits)
+    rate_windows::hit(conn, bucket, window_start(now, window))
 }
 
 #[cfg(test)]

@@ -33,7 +33,8 @@ pub struct Session {
 pub async fn load_caller(state: &AppState, practitioner_id: Uuid) -> ServiceResult<Reader> {
     let today = state.today();
     crate::db::run(&state.pool, move |conn| {
-        Reader::load_caller(conn, practitioner_id, today)?.ok_or(ServiceError::Unauthenticated)
+        crate::service::readers::load_caller(conn, practitioner_id, today)?
+            .ok_or(ServiceError::Unauthenticated)
     })
     .await
 }

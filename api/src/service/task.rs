@@ -11,6 +11,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::auth::RequestMeta;
+use crate::db::activity::{self as changes, Change};
 use crate::db::models::{InvolvementRow, PractitionerRow, TaskRow};
 use crate::db::schema::{involvements, practitioners, tasks};
 use crate::domain::{ActivityKind, AuditAction};
@@ -18,7 +19,6 @@ use crate::domain::{Date, TaskStatus};
 use crate::mail::compose::Links;
 use crate::mail::notify;
 use crate::policy::{self, Reader};
-use crate::service::activity::{self as changes, Change};
 use crate::service::audit::{self, AuditEvent};
 use crate::service::child::invalid_unless_empty;
 use crate::service::error::{validate_not_blank, FieldError, ServiceError, ServiceResult};
@@ -95,7 +95,7 @@ fn check_assignment(
         .copied()
         .filter(|p| *p != changer.actor.practitioner_id)
         .collect();
-    let readers = Reader::load_many(conn, &others, changer.today)?;
+    let readers = crate::service::readers::load_many(conn, &others, changer.today)?;
     let mut views = vec![changer.clone()];
     views.extend(readers);
     for view in &views {
@@ -142,7 +142,7 @@ fn check_nobody_loses_sight(
         .collect();
     members.sort();
     members.dedup();
-    for member in Reader::load_many(conn, &members, changer.today)? {
+    for member in crate::service::readers::load_many(conn, &members, changer.today)? {
         let saw = member.sees_all(&creator) && member.sees_all(&before);
         if saw && !member.sees_all(&after) {
             return Err(ServiceError::invalid(

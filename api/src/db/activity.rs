@@ -6,7 +6,6 @@ use uuid::Uuid;
 
 use crate::db::schema::activity;
 use crate::domain::ActivityKind;
-use crate::service::error::ServiceResult;
 
 /// One change to record, in the same transaction as the change.
 #[derive(Debug)]
@@ -35,7 +34,7 @@ impl Change {
     }
 }
 
-pub fn record(conn: &mut PgConnection, change: Change) -> ServiceResult<Uuid> {
+pub fn record(conn: &mut PgConnection, change: Change) -> QueryResult<Uuid> {
     let id = Uuid::now_v7();
     diesel::insert_into(activity::table)
         .values((
