@@ -3,13 +3,13 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use diesel::prelude::*;
+use diesel::{Connection, PgConnection};
 use uuid::Uuid;
 
 use crate::auth::password;
 use crate::config::Config;
-use crate::db::functions::lower;
-use crate::db::schema::{agencies, practitioners};
+use crate::db::models::{NewAgencyRow, NewPractitionerRow};
+use crate::db::{agencies, practitioners};
 use crate::domain::{AgencyKind, Role};
 use crate::startup::Application;
 
@@ -228,41 +228,41 @@ pub fn create_admin(
 ) -> anyhow::Result<Uuid> {
     let mut conn = PgConnection::establish(url)?;
     conn.transaction(|conn| {
-        let taken: bool = diesel::select(diesel::dsl::exists(
-            practitioners::table
-                .filter(lower(practitioners::email).eq(email.trim().to_lowercase())),
-        ))
-        .get_result(conn)?;
-        if taken {
+        if practitioners::email_taken(conn, email)? {
             anyhow::bail!("--email {email} is already in use");
         }
-        let agency_id: Uuid = match agencies::table
-            .filter(lower(agencies::name).eq(agency.trim().to_lowercase()))
-            .select(agencies::id)
-            .first(conn)
-            .optional()?
-        {
+        let agency_id = match agencies::by_name(conn, agency)? {
             Some(id) => id,
-            None => diesel::insert_into(agencies::table)
-                .values((
-                    agencies::id.eq(Uuid::new_v4()),
-                    agencies::name.eq(agency.trim()),
-                    agencies::kind.eq(AgencyKind::Other.as_str()),
-                ))
-                .returning(agencies::id)
-                .get_result(conn)?,
+            None => {
+                agencies::insert(
+                    conn,
+                    NewAgencyRow {
+                        id: Uuid::new_v4(),
+                        name: agency.trim(),
+                        kind: AgencyKind::Other.as_str(),
+                        sensitive: false,
+                        email: None,
+                        phone: None,
+                    },
+                )?
+                .id
+            }
         };
-        let id: Uuid = diesel::insert_into(practitioners::table)
-            .values((
-                practitioners::id.eq(Uuid::new_v4()),
-                practitioners::agency_id.eq(agency_id),
-                practitioners::display_name.eq(name.trim()),
-                practitioners::email.eq(email.trim()),
-                practitioners::role.eq(Role::SystemAdmin.as_str()),
-                practitioners::password_hash.eq(hash),
-            ))
-            .returning(practitioners::id)
-            .get_result(conn)?;
+        let id = Uuid::new_v4();
+        practitioners::insert(
+            conn,
+            NewPractitionerRow {
+                id,
+                agency_id,
+                display_name: name.trim(),
+                email: email.trim(),
+                job_title: None,
+                phone: None,
+                mobile: None,
+                role: Role::SystemAdmin.as_str(),
+                password_hash: Some(hash),
+            },
+        )?;
         Ok(id)
     })
 }

@@ -5,8 +5,6 @@
 use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
     TextEncoder,
@@ -139,14 +137,6 @@ impl Metrics {
     }
 }
 
-#[derive(QueryableByName)]
-struct StatusCount {
-    #[diesel(sql_type = Text)]
-    status: String,
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
 /// `GET /metrics`. When `METRICS_TOKEN` is set, a matching bearer token is required.
 pub async fn endpoint(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     if let Some(expected) = &state.config.metrics_token {
@@ -186,11 +176,10 @@ pub async fn endpoint(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
         .with_label_values(&["max"])
         .set(i64::from(state.pool.max_size()));
     let counts = crate::db::run(&state.pool, |conn| -> ServiceResult<_> {
-        Ok(diesel::sql_query(
-            "SELECT status, count(*) AS n FROM notifications \
-             WHERE status IN ('PENDING', 'FAILED') GROUP BY status",
-        )
-        .load::<StatusCount>(conn)?)
+        Ok(crate::db::notifications::count_by_status(
+            conn,
+            &[OutboxStatus::Pending, OutboxStatus::Failed],
+        )?)
     })
     .await;
     match counts {
@@ -199,7 +188,10 @@ pub async fn endpoint(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
                 OutboxStatus::Pending.as_str(),
                 OutboxStatus::Failed.as_str(),
             ] {
-                let n = rows.iter().find(|r| r.status == status).map_or(0, |r| r.n);
+                let n = rows
+                    .iter()
+                    .find(|(s, _)| s == status)
+                    .map_or(0, |(_, n)| *n);
                 metrics
                     .0
                     .outbox

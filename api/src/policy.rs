@@ -186,6 +186,28 @@ impl Reader {
     }
 }
 
+/// Rules 1 and 2 for joining a team: the child (the row `children`) is one the reader could
+/// find by searching, or one whose record they may already read.
+pub fn child_joinable_sql(reader: &Reader) -> BoundSql {
+    BoundSql::new("(")
+        .append(child_findable_sql(reader, "children"))
+        .sql(" OR ")
+        .append(child_readable_sql(reader, "children.id"))
+        .sql(")")
+}
+
+/// Rules 1 and 3 for one involvement (the row `involvements`): the reader's own, or one they
+/// may see on a child whose record they may read.
+pub fn involvement_readable_sql(reader: &Reader) -> BoundSql {
+    BoundSql::new("(involvements.practitioner_id = ")
+        .uuid(reader.actor.practitioner_id)
+        .sql(" OR (")
+        .append(child_readable_sql(reader, "involvements.child_id"))
+        .sql(" AND ")
+        .append(involvement_visible_sql(reader, "involvements"))
+        .sql("))")
+}
+
 /// Rule 3: whether the involvement row `alias` exists for this reader.
 pub fn involvement_visible_sql(reader: &Reader, alias: &str) -> BoundSql {
     BoundSql::new(format!(

@@ -1,9 +1,12 @@
 //! The record of changes to a child's team: feeds the timeline (and notifications).
 
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::PgConnection;
 use uuid::Uuid;
 
+use crate::db::bound::BoundSql;
+use crate::db::models::ActivityRow;
 use crate::db::schema::activity;
 use crate::domain::ActivityKind;
 
@@ -49,4 +52,31 @@ pub fn record(conn: &mut PgConnection, change: Change) -> QueryResult<Uuid> {
         ))
         .execute(conn)?;
     Ok(id)
+}
+
+/// Up to `limit` of `child`'s events that pass `filter` (over `activity`), newest first,
+/// older than `before` (time, id) when given.
+pub fn page(
+    conn: &mut PgConnection,
+    child: Uuid,
+    filter: BoundSql,
+    before: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> QueryResult<Vec<ActivityRow>> {
+    let mut filter = filter;
+    if let Some((at, id)) = before {
+        filter = filter
+            .sql(" AND (activity.at, activity.id) < (")
+            .timestamptz(at)
+            .sql(", ")
+            .uuid(id)
+            .sql(")");
+    }
+    activity::table
+        .filter(activity::child_id.eq(child))
+        .filter(filter)
+        .select(ActivityRow::as_select())
+        .order((activity::at.desc(), activity::id.desc()))
+        .limit(limit)
+        .load(conn)
 }

@@ -4,15 +4,23 @@
 //! tokio's blocking thread pool and never on the async executor.
 
 pub mod activity;
+pub mod agencies;
 pub mod audit_events;
+pub mod audit_seals;
 pub mod bound;
 pub mod child_identities;
+pub mod children;
+pub mod contacts;
 pub mod daily_runs;
+pub mod fixtures;
+pub mod invitations;
 pub mod involvements;
+pub mod login_failures;
 pub mod models;
 pub mod notifications;
 pub mod practitioners;
 pub mod rate_windows;
+pub mod refresh_tokens;
 pub mod roles;
 pub mod schema;
 pub mod sharing_agreements;
@@ -192,6 +200,30 @@ pub fn migrate(url: &str) -> anyhow::Result<Vec<String>> {
     // The lock also ends with the connection; released here so as not to depend on that.
     let _ = conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
     applied
+}
+
+/// Takes the advisory lock `key` until the transaction ends, if no one holds it; false if
+/// someone does.
+pub fn try_xact_lock(conn: &mut PgConnection, key: i64) -> diesel::QueryResult<bool> {
+    holds(
+        conn,
+        bound::BoundSql::new("pg_try_advisory_xact_lock(")
+            .bigint(key)
+            .sql(")"),
+    )
+}
+
+/// True when a diesel error is a unique violation of the named constraint or index.
+pub fn is_unique_violation(err: &diesel::result::Error, constraint: &str) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(err, Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
+        if info.constraint_name() == Some(constraint))
+}
+
+/// Whether `condition`, a boolean SQL expression, holds.
+pub fn holds(conn: &mut PgConnection, condition: bound::BoundSql) -> diesel::QueryResult<bool> {
+    use diesel::RunQueryDsl;
+    diesel::select(condition).get_result(conn)
 }
 
 /// True when the database answers a trivial query within the pool's timeout.

@@ -1,13 +1,14 @@
 //! The outbox: one row per message to one recipient, from queued to sent (or failed), and the
 //! recipients' delivery preferences.
 
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Uuid as SqlUuid};
 use diesel::PgConnection;
 use uuid::Uuid;
 
 use crate::db::schema::{notification_preferences, notifications, practitioners};
-use crate::domain::{NotificationKind, OutboxStatus};
+use crate::domain::{Delivery, NotificationKind, OutboxStatus};
 
 /// The stored kind of a daily digest, which folds other messages and is never chosen.
 pub const DIGEST_KIND: &str = "DIGEST";
@@ -179,4 +180,93 @@ pub fn mark_digested(conn: &mut PgConnection, ids: &[Uuid], digest: Uuid) -> Que
             notifications::digest_id.eq(digest),
         ))
         .execute(conn)
+}
+
+/// The kinds `who` chose a delivery for, with that delivery, as stored.
+pub fn preferences_of(conn: &mut PgConnection, who: Uuid) -> QueryResult<Vec<(String, String)>> {
+    notification_preferences::table
+        .filter(notification_preferences::practitioner_id.eq(who))
+        .select((
+            notification_preferences::kind,
+            notification_preferences::delivery,
+        ))
+        .load(conn)
+}
+
+/// Records `who`'s choice of `delivery` for `kind`.
+pub fn set_preference(
+    conn: &mut PgConnection,
+    who: Uuid,
+    kind: NotificationKind,
+    delivery: Delivery,
+) -> QueryResult<()> {
+    diesel::insert_into(notification_preferences::table)
+        .values((
+            notification_preferences::practitioner_id.eq(who),
+            notification_preferences::kind.eq(kind.as_str()),
+            notification_preferences::delivery.eq(delivery.as_str()),
+        ))
+        .on_conflict((
+            notification_preferences::practitioner_id,
+            notification_preferences::kind,
+        ))
+        .do_update()
+        .set((
+            notification_preferences::delivery.eq(delivery.as_str()),
+            notification_preferences::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A message the worker gave up on.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = notifications, check_for_backend(diesel::pg::Pg))]
+pub struct FailedRow {
+    pub id: Uuid,
+    pub recipient_id: Uuid,
+    pub kind: String,
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The newest `limit` messages that failed for good.
+pub fn failed(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<FailedRow>> {
+    notifications::table
+        .filter(notifications::status.eq(OutboxStatus::Failed.as_str()))
+        .select(FailedRow::as_select())
+        .order((notifications::created_at.desc(), notifications::id.desc()))
+        .limit(limit)
+        .load(conn)
+}
+
+/// Puts the failed message `id` back in the queue, due now, with no attempts; None when there
+/// is no such failed message.
+pub fn retry(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<FailedRow>> {
+    diesel::update(notifications::table.find(id))
+        .filter(notifications::status.eq(OutboxStatus::Failed.as_str()))
+        .set((
+            notifications::status.eq(OutboxStatus::Pending.as_str()),
+            notifications::attempts.eq(0),
+            notifications::next_attempt_at.eq(Utc::now()),
+            notifications::locked_until.eq(None::<DateTime<Utc>>),
+        ))
+        .returning(FailedRow::as_returning())
+        .get_result(conn)
+        .optional()
+}
+
+/// How many messages are in each of `statuses` (those with none are left out).
+pub fn count_by_status(
+    conn: &mut PgConnection,
+    statuses: &[OutboxStatus],
+) -> QueryResult<Vec<(String, i64)>> {
+    let statuses: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
+    notifications::table
+        .filter(notifications::status.eq_any(statuses))
+        .group_by(notifications::status)
+        .select((notifications::status, diesel::dsl::count_star()))
+        .load(conn)
 }

@@ -4,8 +4,12 @@ use diesel::prelude::*;
 use diesel::PgConnection;
 use uuid::Uuid;
 
+use chrono::Utc;
+
 use crate::db::bound::BoundSql;
-use crate::db::schema::{agencies, practitioners};
+use crate::db::functions::lower;
+use crate::db::models::{NewPractitionerRow, PractitionerRow};
+use crate::db::schema::{agencies, practitioners, refresh_tokens};
 
 /// A practitioner with the agencies a subquery names for their agency.
 #[derive(QueryableByName)]
@@ -21,15 +25,15 @@ pub struct SharingRow {
 }
 
 /// The practitioners `ids` (only active ones when `active_only`), each with the agency ids
-/// `sharing` selects, a subquery that may name the practitioner's agency as `p.agency_id`.
+/// that the subquery `sharing` makes of the practitioner's agency.
 pub fn with_sharing(
     conn: &mut PgConnection,
     ids: &[Uuid],
     active_only: bool,
-    sharing: BoundSql,
+    sharing: impl FnOnce(BoundSql) -> BoundSql,
 ) -> QueryResult<Vec<SharingRow>> {
     BoundSql::new("SELECT p.id, p.agency_id, p.role, ARRAY(")
-        .append(sharing)
+        .append(sharing(BoundSql::new("p.agency_id")))
         .sql(if active_only {
             ") AS sharing FROM practitioners p WHERE p.active AND p.id = ANY("
         } else {
@@ -56,4 +60,104 @@ pub fn card(
             agencies::name,
         ))
         .first(conn)
+}
+
+/// Sets the password hash of `id` if the account is active; None otherwise.
+pub fn set_password(
+    conn: &mut PgConnection,
+    id: Uuid,
+    hash: &str,
+) -> QueryResult<Option<PractitionerRow>> {
+    diesel::update(practitioners::table.find(id))
+        .filter(practitioners::active.eq(true))
+        .set((
+            practitioners::password_hash.eq(hash),
+            practitioners::updated_at.eq(Utc::now()),
+        ))
+        .returning(PractitionerRow::as_returning())
+        .get_result(conn)
+        .optional()
+}
+
+/// The unique index on practitioners' emails.
+pub const EMAIL_TAKEN: &str = "practitioners_email_key";
+
+/// Inserts a practitioner; an email already in use violates [`EMAIL_TAKEN`].
+pub fn insert(
+    conn: &mut PgConnection,
+    new: NewPractitionerRow<'_>,
+) -> QueryResult<PractitionerRow> {
+    diesel::insert_into(practitioners::table)
+        .values(new)
+        .returning(PractitionerRow::as_returning())
+        .get_result(conn)
+}
+
+/// The practitioner `id`, locked for an update.
+pub fn lock(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<PractitionerRow>> {
+    practitioners::table
+        .find(id)
+        .select(PractitionerRow::as_select())
+        .for_update()
+        .first(conn)
+        .optional()
+}
+
+/// Deactivates the account `id` and revokes its refresh tokens, at `now`.
+pub fn deactivate(
+    conn: &mut PgConnection,
+    id: Uuid,
+    now: chrono::DateTime<Utc>,
+) -> QueryResult<PractitionerRow> {
+    let row = diesel::update(practitioners::table.find(id))
+        .set((
+            practitioners::active.eq(false),
+            practitioners::deactivated_at.eq(now),
+            practitioners::updated_at.eq(now),
+            practitioners::version.eq(practitioners::version + 1),
+        ))
+        .returning(PractitionerRow::as_returning())
+        .get_result(conn)?;
+    diesel::update(refresh_tokens::table)
+        .filter(refresh_tokens::practitioner_id.eq(id))
+        .filter(refresh_tokens::revoked_at.is_null())
+        .set(refresh_tokens::revoked_at.eq(now))
+        .execute(conn)?;
+    Ok(row)
+}
+
+/// The practitioners `ids`.
+pub fn by_ids(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<PractitionerRow>> {
+    practitioners::table
+        .filter(practitioners::id.eq_any(ids))
+        .select(PractitionerRow::as_select())
+        .load(conn)
+}
+
+/// The practitioner whose email is `email` (compared in lower case), with their password hash.
+pub fn with_password_hash(
+    conn: &mut PgConnection,
+    email: &str,
+) -> QueryResult<Option<(PractitionerRow, Option<String>)>> {
+    practitioners::table
+        .filter(lower(practitioners::email).eq(email))
+        .select((PractitionerRow::as_select(), practitioners::password_hash))
+        .first(conn)
+        .optional()
+}
+
+/// The practitioner `id`.
+pub fn get(conn: &mut PgConnection, id: Uuid) -> QueryResult<PractitionerRow> {
+    practitioners::table
+        .find(id)
+        .select(PractitionerRow::as_select())
+        .first(conn)
+}
+
+/// Whether an account already uses `email` (any case, surrounding spaces ignored).
+pub fn email_taken(conn: &mut PgConnection, email: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        practitioners::table.filter(lower(practitioners::email).eq(email.trim().to_lowercase())),
+    ))
+    .get_result(conn)
 }

@@ -2,13 +2,14 @@
 
 use std::collections::HashMap;
 
-use diesel::prelude::*;
+use diesel::Connection;
 use uuid::Uuid;
 use validator::Validate;
 
 use crate::auth::{Actor, RequestMeta};
+use crate::db::agencies;
+use crate::db::is_unique_violation;
 use crate::db::models::{AgencyRow, NewAgencyRow};
-use crate::db::schema::agencies;
 use crate::domain::AgencyKind;
 use crate::domain::AuditAction;
 use crate::policy;
@@ -16,7 +17,7 @@ use crate::service::audit::{self, AuditEvent};
 use crate::service::error::{
     from_validation, validate_not_blank, validate_phone, ServiceError, ServiceResult,
 };
-use crate::service::{is_unique_violation, trimmed};
+use crate::service::trimmed;
 use crate::state::AppState;
 
 /// A new agency.
@@ -47,19 +48,19 @@ pub async fn create_agency(
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let id = Uuid::new_v4();
-            let inserted = diesel::insert_into(agencies::table)
-                .values(NewAgencyRow {
+            let inserted = agencies::insert(
+                conn,
+                NewAgencyRow {
                     id,
                     name: input.name.trim(),
                     kind: input.kind.as_str(),
                     sensitive: input.sensitive.unwrap_or(false),
                     email: trimmed(input.email.as_deref()),
                     phone: trimmed(input.phone.as_deref()),
-                })
-                .returning(AgencyRow::as_returning())
-                .get_result(conn);
+                },
+            );
             let row = match inserted {
-                Err(e) if is_unique_violation(&e, "agencies_name_key") => {
+                Err(e) if is_unique_violation(&e, agencies::NAME_TAKEN) => {
                     return Err(ServiceError::invalid(
                         "name",
                         "an agency with this name already exists",
@@ -88,13 +89,7 @@ pub async fn list_agencies(state: &AppState, actor: Actor) -> ServiceResult<Vec<
     if !policy::may_read_profiles(&actor) {
         return Ok(Vec::new());
     }
-    crate::db::run(&state.pool, |conn| {
-        Ok(agencies::table
-            .select(AgencyRow::as_select())
-            .order((agencies::name.asc(), agencies::id.asc()))
-            .load(conn)?)
-    })
-    .await
+    crate::db::run(&state.pool, |conn| Ok(agencies::all(conn)?)).await
 }
 
 /// Agencies by id, for batch loading.
@@ -103,10 +98,7 @@ pub async fn agencies_by_ids(
     ids: Vec<Uuid>,
 ) -> ServiceResult<HashMap<Uuid, AgencyRow>> {
     crate::db::run(&state.pool, move |conn| {
-        let rows: Vec<AgencyRow> = agencies::table
-            .filter(agencies::id.eq_any(&ids))
-            .select(AgencyRow::as_select())
-            .load(conn)?;
+        let rows = agencies::by_ids(conn, &ids)?;
         Ok(rows.into_iter().map(|r| (r.id, r)).collect())
     })
     .await

@@ -79,17 +79,6 @@ pub fn stamp(actor: &Actor, meta: &RequestMeta) -> Stamp {
     }
 }
 
-/// An `INSERT` of one `action` event by `actor` whose details are the JSON object `details`
-/// computes, for a data-modifying `WITH` clause.
-pub fn record_one_sql(
-    actor: &Actor,
-    meta: &RequestMeta,
-    action: AuditAction,
-    details: BoundSql,
-) -> BoundSql {
-    audit_events::insert_one_sql(stamp(actor, meta), action, details)
-}
-
 /// An `INSERT` of one `action` event by `actor` per row a statement reads (see
 /// [`audit_events::insert_per_row_sql`]).
 pub fn record_per_row_sql(

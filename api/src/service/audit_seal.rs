@@ -9,12 +9,11 @@
 //! pay nothing for it.
 
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bytea, Nullable, Text, Timestamptz};
-use diesel::PgConnection;
+use diesel::{Connection, PgConnection, QueryResult};
 use sha2::{Digest, Sha256};
 
-use crate::db::bound::BoundSql;
+use crate::db::audit_events;
+use crate::db::audit_seals::{self, Seal};
 use crate::service::error::ServiceResult;
 use crate::state::AppState;
 
@@ -27,22 +26,6 @@ const CHUNK: i64 = 5_000;
 /// Only one sealer at a time, across every process.
 const SEAL_LOCK: i64 = 7_274_201;
 
-#[derive(QueryableByName)]
-struct Canonical {
-    #[diesel(sql_type = Timestamptz)]
-    at: DateTime<Utc>,
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-    #[diesel(sql_type = Text)]
-    canonical: String,
-}
-
-/// One event's canonical form: every column, in a fixed order, as jsonb text (which has one
-/// spelling per value); the time as microseconds since the epoch.
-const CANONICAL: &str = "jsonb_build_array(e.id, (extract(epoch FROM e.at) * 1000000)::bigint, \
-     e.actor_id, e.actor_agency_id, e.action, e.child_id, e.subject_type, e.subject_id, \
-     e.request_id, e.client_addr, e.reason, e.details, e.sealed)::text";
-
 /// Feeds the events of `[from, to)` into `hasher`, in `(at, id)` order, a chunk at a time;
 /// returns how many there were.
 fn hash_window(
@@ -54,24 +37,7 @@ fn hash_window(
     let mut count = 0;
     let mut after: Option<(DateTime<Utc>, i64)> = None;
     loop {
-        let mut q = BoundSql::new(format!("SELECT e.at, e.id, {CANONICAL} AS canonical "))
-            .sql("FROM audit_events e WHERE e.at >= ")
-            .timestamptz(from)
-            .sql(" AND e.at < ")
-            .timestamptz(to);
-        if let Some((at, id)) = after {
-            q = q
-                .sql(" AND (e.at, e.id) > (")
-                .timestamptz(at)
-                .sql(", ")
-                .bigint(id)
-                .sql(")");
-        }
-        let rows: Vec<Canonical> = q
-            .sql(" ORDER BY e.at, e.id LIMIT ")
-            .bigint(CHUNK)
-            .query()
-            .load(conn)?;
+        let rows = audit_events::canonical(conn, from, to, after, CHUNK)?;
         for row in &rows {
             hasher.update((row.canonical.len() as u64).to_be_bytes());
             hasher.update(row.canonical.as_bytes());
@@ -84,62 +50,18 @@ fn hash_window(
     }
 }
 
-#[derive(QueryableByName)]
-struct SealRow {
-    #[diesel(sql_type = BigInt)]
-    seq: i64,
-    #[diesel(sql_type = Timestamptz)]
-    covers_from: DateTime<Utc>,
-    #[diesel(sql_type = Timestamptz)]
-    covers_to: DateTime<Utc>,
-    #[diesel(sql_type = BigInt)]
-    events: i64,
-    #[diesel(sql_type = Bytea)]
-    digest: Vec<u8>,
-}
-
-#[derive(QueryableByName)]
-struct Horizon {
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    horizon: Option<DateTime<Utc>>,
-}
-
 /// Appends a seal over every event recorded since the last seal up to the start of the oldest
 /// transaction still running. Returns how many events it covered, or None when another process
 /// holds the sealer's lock or there is nothing new to cover.
 pub fn seal(conn: &mut PgConnection) -> QueryResult<Option<i64>> {
     conn.transaction(|conn| {
-        #[derive(QueryableByName)]
-        struct Locked {
-            #[diesel(sql_type = diesel::sql_types::Bool)]
-            locked: bool,
-        }
-        let Locked { locked } = BoundSql::new("SELECT pg_try_advisory_xact_lock(")
-            .bigint(SEAL_LOCK)
-            .sql(") AS locked")
-            .query()
-            .get_result(conn)?;
-        if !locked {
+        if !crate::db::try_xact_lock(conn, SEAL_LOCK)? {
             return Ok(None);
         }
-        // The sealer's own transaction began at now(); any other still running began later or
-        // earlier, and nothing it records can fall before its start.
-        let Horizon { horizon } = BoundSql::new(
-            "SELECT LEAST(now(), (SELECT min(a.xact_start) FROM pg_stat_activity a \
-             WHERE a.pid <> pg_backend_pid() AND a.datname = current_database())) AS horizon",
-        )
-        .query()
-        .get_result(conn)?;
-        let Some(to) = horizon else {
+        let Some(to) = audit_seals::horizon(conn)? else {
             return Ok(None);
         };
-        let last: Option<SealRow> = BoundSql::new(
-            "SELECT seq, covers_from, covers_to, events, digest FROM audit_seals \
-             ORDER BY seq DESC LIMIT 1",
-        )
-        .query()
-        .get_result(conn)
-        .optional()?;
+        let last = audit_seals::last(conn)?;
         let (seq, from, previous) = match &last {
             Some(s) => (s.seq + 1, s.covers_to, s.digest.clone()),
             None => (1, genesis(), vec![0; 32]),
@@ -151,21 +73,16 @@ pub fn seal(conn: &mut PgConnection) -> QueryResult<Option<i64>> {
         hasher.update(&previous);
         let events = hash_window(conn, &mut hasher, from, to)?;
         let digest = hasher.finalize().to_vec();
-        BoundSql::new(
-            "INSERT INTO audit_seals (seq, covers_from, covers_to, events, digest) VALUES (",
-        )
-        .bigint(seq)
-        .sql(", ")
-        .timestamptz(from)
-        .sql(", ")
-        .timestamptz(to)
-        .sql(", ")
-        .bigint(events)
-        .sql(", decode(")
-        .text(hex(&digest))
-        .sql(", 'hex'))")
-        .query()
-        .execute(conn)?;
+        audit_seals::insert(
+            conn,
+            &Seal {
+                seq,
+                covers_from: from,
+                covers_to: to,
+                events,
+                digest,
+            },
+        )?;
         Ok(Some(events))
     })
 }
@@ -173,10 +90,6 @@ pub fn seal(conn: &mut PgConnection) -> QueryResult<Option<i64>> {
 /// Where the first seal's window starts: before any event could have been recorded.
 fn genesis() -> DateTime<Utc> {
     DateTime::UNIX_EPOCH
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What `patchwork audit verify` found.
@@ -223,13 +136,7 @@ pub fn verify(conn: &mut PgConnection) -> QueryResult<Verdict> {
     let mut total = 0;
     let mut after = 0;
     loop {
-        let page: Vec<SealRow> = BoundSql::new(
-            "SELECT seq, covers_from, covers_to, events, digest FROM audit_seals WHERE seq > ",
-        )
-        .bigint(after)
-        .sql(" ORDER BY seq LIMIT 1000")
-        .query()
-        .load(conn)?;
+        let page = audit_seals::after(conn, after, 1000)?;
         if page.is_empty() {
             return Ok(Verdict::Intact {
                 seals,

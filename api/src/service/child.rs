@@ -3,19 +3,16 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use diesel::dsl::sql;
-use diesel::prelude::*;
-use diesel::sql_types::Bool;
-use diesel::PgConnection;
+use diesel::{Connection, PgConnection};
 use uuid::Uuid;
 use validator::Validate;
 
 use crate::auth::RequestMeta;
 use crate::db::activity::{self as changes, Change};
-use crate::db::bound::BoundSql;
-use crate::db::functions::lower;
+use crate::db::child_identities::{self, NewIdentity};
+use crate::db::children::{self, ChildKey};
 use crate::db::models::{ActivityRow, ChildRow, InvolvementRow};
-use crate::db::schema::{activity, agencies, child_identities, children, involvements};
+use crate::db::{activity, agencies, involvements};
 use crate::domain::{ActivityKind, AuditAction};
 use crate::domain::{Date, LawfulBasis, Sensitivity};
 use crate::mail::compose::Links;
@@ -104,14 +101,6 @@ pub fn invalid_unless_empty(
     Err(ServiceError::Invalid(fields))
 }
 
-/// Whether the caller's agency is sensitive.
-pub fn agency_is_sensitive(conn: &mut PgConnection, agency: Uuid) -> ServiceResult<bool> {
-    Ok(agencies::table
-        .find(agency)
-        .select(agencies::sensitive)
-        .first(conn)?)
-}
-
 /// Creates the child and the caller's involvement. When a child with the same names and date
 /// of birth exists, the caller is attached to that record instead (rule 2): the answer looks as
 /// it would for a new record.
@@ -131,7 +120,7 @@ pub async fn register_child(
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let actor = reader.actor;
-            let sensitive = agency_is_sensitive(conn, actor.agency_id)?;
+            let sensitive = agencies::is_sensitive(conn, actor.agency_id)?;
             let sensitivity = policy::initial_sensitivity(sensitive, input.sensitivity)
                 .map_err(|m| ServiceError::invalid("sensitivity", m))?;
             let given = input.given_name.trim();
@@ -141,39 +130,13 @@ pub async fn register_child(
 
             // One registration of these names and date of birth at a time, so that two at
             // once cannot make two records of one child.
-            BoundSql::new("SELECT pg_advisory_xact_lock(hashtextextended(")
-                .text(format!(
-                    "child:{}:{}:{}",
-                    given.to_lowercase(),
-                    family.to_lowercase(),
-                    input.date_of_birth.0
-                ))
-                .sql(", 0))")
-                .query()
-                .execute(conn)?;
+            let dob = input.date_of_birth.0;
+            children::lock_registration(conn, given, family, dob)?;
             // The same names as any source wrote them, and the same date of birth.
-            let existing: Option<Uuid> = children::table
-                .filter(children::date_of_birth.eq(input.date_of_birth.0))
-                .filter(diesel::dsl::exists(
-                    child_identities::table
-                        .filter(child_identities::child_id.eq(children::id))
-                        .filter(lower(child_identities::given_name).eq(given.to_lowercase()))
-                        .filter(lower(child_identities::family_name).eq(family.to_lowercase())),
-                ))
-                .order((children::created_at.asc(), children::id.asc()))
-                .select(children::id)
-                .first(conn)
-                .optional()?;
+            let existing = children::find_by_names(conn, given, family, dob)?;
             let (child_id, attached) = match existing {
                 Some(child) => {
-                    let on_team: bool = diesel::select(diesel::dsl::exists(
-                        involvements::table
-                            .filter(involvements::child_id.eq(child))
-                            .filter(involvements::practitioner_id.eq(actor.practitioner_id))
-                            .filter(involvements::ended_on.is_null()),
-                    ))
-                    .get_result(conn)?;
-                    if on_team {
+                    if involvements::is_active_member(conn, child, actor.practitioner_id)? {
                         return Err(ServiceError::invalid(
                             "familyName",
                             "you are already on the team of a child with these names and date of birth",
@@ -183,16 +146,7 @@ pub async fn register_child(
                     // nothing of the record changes: the answer must look like a new one.
                     (child, true)
                 }
-                None => {
-                    let id = Uuid::new_v4();
-                    diesel::insert_into(children::table)
-                        .values((
-                            children::id.eq(id),
-                            children::date_of_birth.eq(input.date_of_birth.0),
-                        ))
-                        .execute(conn)?;
-                    (id, false)
-                }
+                None => (children::insert(conn, dob)?, false),
             };
             let involvement = crate::service::involvement::start(
                 conn,
@@ -202,17 +156,17 @@ pub async fn register_child(
                 sensitivity,
                 input.lawful_basis,
             )?;
-            diesel::insert_into(child_identities::table)
-                .values((
-                    child_identities::id.eq(Uuid::now_v7()),
-                    child_identities::child_id.eq(child_id),
-                    child_identities::involvement_id.eq(involvement.id),
-                    child_identities::given_name.eq(given),
-                    child_identities::family_name.eq(family),
-                    child_identities::gender.eq(gender),
-                    child_identities::postcode.eq(&postcode),
-                ))
-                .execute(conn)?;
+            child_identities::insert(
+                conn,
+                NewIdentity {
+                    child: child_id,
+                    involvement: involvement.id,
+                    given_name: given,
+                    family_name: family,
+                    gender,
+                    postcode: postcode.as_deref(),
+                },
+            )?;
             changes::record(
                 conn,
                 Change {
@@ -248,12 +202,11 @@ pub async fn register_child(
 
 /// Whether the reader may read this child's record (rule 1).
 pub fn may_read(conn: &mut PgConnection, reader: &Reader, child: Uuid) -> ServiceResult<bool> {
-    Ok(diesel::select(diesel::dsl::exists(
-        children::table
-            .filter(children::id.eq(child))
-            .filter(policy::child_readable_sql(reader, "children.id")),
-    ))
-    .get_result(conn)?)
+    Ok(children::exists(
+        conn,
+        child,
+        policy::child_readable_sql(reader, "children.id"),
+    )?)
 }
 
 /// The child's record, audited as a read; None when it does not exist or the reader may not
@@ -264,30 +217,9 @@ pub async fn get_child(
     meta: &RequestMeta,
     id: Uuid,
 ) -> ServiceResult<Option<ChildRow>> {
-    let read = BoundSql::new("WITH c AS (")
-        .append(policy::child_as_seen_sql(&reader))
-        .sql(" WHERE children.id = ")
-        .uuid(id)
-        .sql(" AND ")
-        .append(policy::child_readable_sql(&reader, "children.id"))
-        .sql("), viewed AS (")
-        .append(audit::record_per_row_sql(
-            &reader.actor,
-            meta,
-            AuditAction::ChildViewed,
-            "child",
-            audit::PerRow {
-                source: "c",
-                child: "id",
-                subject: "id",
-            },
-        ))
-        .sql(") SELECT * FROM c")
-        .query();
-    crate::db::run(&state.pool, move |conn| {
-        Ok(read.get_result::<ChildRow>(conn).optional()?)
-    })
-    .await
+    Ok(children_by_ids(state, reader, meta, vec![id])
+        .await?
+        .remove(&id))
 }
 
 /// Children by id as the reader sees them, for batch loading: only those whose record the
@@ -298,34 +230,25 @@ pub async fn children_by_ids(
     meta: &RequestMeta,
     ids: Vec<Uuid>,
 ) -> ServiceResult<HashMap<Uuid, ChildRow>> {
-    let read = BoundSql::new("WITH c AS (")
-        .append(policy::child_as_seen_sql(&reader))
-        .sql(" WHERE children.id = ANY(")
-        .uuids(ids)
-        .sql(") AND ")
-        .append(policy::child_readable_sql(&reader, "children.id"))
-        .sql("), viewed AS (")
-        .append(audit::record_per_row_sql(
-            &reader.actor,
-            meta,
-            AuditAction::ChildViewed,
-            "child",
-            audit::PerRow {
-                source: "c",
-                child: "id",
-                subject: "id",
-            },
-        ))
-        .sql(") SELECT * FROM c")
-        .query();
+    let seen = policy::child_as_seen_sql(&reader);
+    let readable = policy::child_readable_sql(&reader, "children.id");
+    let viewed = audit::record_per_row_sql(
+        &reader.actor,
+        meta,
+        AuditAction::ChildViewed,
+        "child",
+        audit::PerRow {
+            source: "c",
+            child: "id",
+            subject: "id",
+        },
+    );
     crate::db::run(&state.pool, move |conn| {
-        let rows: Vec<ChildRow> = read.load(conn)?;
+        let rows = children::read_recorded(conn, seen, ids, readable, viewed)?;
         Ok(rows.into_iter().map(|r| (r.id, r)).collect())
     })
     .await
 }
-
-type ChildKey = (String, String, Uuid);
 
 /// Children the caller has an active involvement with, by family name, given name and id.
 pub async fn my_children(
@@ -337,48 +260,24 @@ pub async fn my_children(
 ) -> ServiceResult<Page<ChildRow>> {
     let limit = page::check_first(first)?;
     let after: Option<ChildKey> = page::decode(after.as_deref())?;
-    let mut mine = policy::child_as_seen_sql(&reader)
-        .sql(
-            " WHERE children.id IN (SELECT r.child_id FROM involvements r \
-             WHERE r.ended_on IS NULL AND r.practitioner_id = ",
-        )
-        .uuid(reader.actor.practitioner_id)
-        .sql(")");
-    if let Some((family, given, id)) = after {
-        mine = mine
-            .sql(" AND (idn.family_name, idn.given_name, children.id) > (")
-            .text(family)
-            .sql(", ")
-            .text(given)
-            .sql(", ")
-            .uuid(id)
-            .sql(")");
-    }
-    // One row more than asked tells whether another page follows; each child shown, and only
-    // those, is recorded as listed, against that child.
-    let order = "ORDER BY family_name, given_name, id";
-    let read = BoundSql::new("WITH page AS (")
-        .append(mine)
-        .sql(format!(" {order} LIMIT "))
-        .bigint(limit + 1)
-        .sql(format!("), shown AS (SELECT * FROM page {order} LIMIT "))
-        .bigint(limit)
-        .sql("), listed AS (")
-        .append(audit::record_per_row_sql(
-            &reader.actor,
-            meta,
-            AuditAction::ChildListed,
-            "child",
-            audit::PerRow {
-                source: "shown",
-                child: "id",
-                subject: "id",
-            },
-        ))
-        .sql(format!(") SELECT * FROM page {order}"))
-        .query();
-    let rows: Vec<ChildRow> = crate::db::run(&state.pool, move |conn| -> ServiceResult<_> {
-        Ok(read.load(conn)?)
+    // Each child shown, and only those, is recorded as listed, against that child.
+    let seen = policy::child_as_seen_sql(&reader);
+    let listed = audit::record_per_row_sql(
+        &reader.actor,
+        meta,
+        AuditAction::ChildListed,
+        "child",
+        audit::PerRow {
+            source: "shown",
+            child: "id",
+            subject: "id",
+        },
+    );
+    let me = reader.actor.practitioner_id;
+    let rows = crate::db::run(&state.pool, move |conn| -> ServiceResult<_> {
+        Ok(children::page_of_member(
+            conn, seen, me, after, limit, listed,
+        )?)
     })
     .await?;
     Ok(page::paginate(rows, limit, |c: &ChildRow| {
@@ -468,13 +367,12 @@ pub async fn search_children(
                 return Ok(None);
             }
             // Matched and scored on the details the searcher may see, and nothing else.
-            let candidates: Vec<ChildRow> = policy::child_as_seen_sql(&reader)
-                .sql(" WHERE children.date_of_birth = ")
-                .date(criteria.date_of_birth)
-                .sql(" AND ")
-                .append(policy::child_findable_sql(&reader, "children"))
-                .query()
-                .load(conn)?;
+            let candidates = children::born_on(
+                conn,
+                policy::child_as_seen_sql(&reader),
+                criteria.date_of_birth,
+                policy::child_findable_sql(&reader, "children"),
+            )?;
             let mut matches: Vec<ChildMatch> = candidates
                 .into_iter()
                 .filter_map(|child| {
@@ -534,24 +432,10 @@ pub async fn timeline(
     let limit = page::check_first(first)?;
     let after: Option<TimelineKey> = page::decode(after.as_deref())?;
     crate::db::run(&state.pool, move |conn| {
-        let mut query = activity::table
-            .filter(activity::child_id.eq(child))
-            .filter(policy::child_readable_sql(&reader, "activity.child_id"))
-            .filter(policy::activity_visible_sql(&reader, "activity"))
-            .select(ActivityRow::as_select())
-            .order((activity::at.desc(), activity::id.desc()))
-            .limit(limit + 1)
-            .into_boxed();
-        if let Some((at, id)) = after {
-            query = query.filter(
-                sql::<Bool>("(activity.at, activity.id) < (")
-                    .bind::<diesel::sql_types::Timestamptz, _>(at)
-                    .sql(", ")
-                    .bind::<diesel::sql_types::Uuid, _>(id)
-                    .sql(")"),
-            );
-        }
-        let rows = query.load(conn)?;
+        let visible = policy::child_readable_sql(&reader, "activity.child_id")
+            .sql(" AND ")
+            .append(policy::activity_visible_sql(&reader, "activity"));
+        let rows = activity::page(conn, child, visible, after, limit + 1)?;
         Ok(page::paginate(rows, limit, |a: &ActivityRow| (a.at, a.id)))
     })
     .await

@@ -3,14 +3,13 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use diesel::prelude::*;
+use diesel::Connection;
 use uuid::Uuid;
 
 use crate::auth::RequestMeta;
 use crate::db::activity::{self as changes, Change};
-use crate::db::bound::BoundSql;
 use crate::db::models::ContactRow;
-use crate::db::schema::{contacts, involvements};
+use crate::db::{contacts, involvements};
 use crate::domain::{ActivityKind, AuditAction};
 use crate::domain::{ContactKind, ContactOutcome, Timestamp};
 use crate::mail::compose::Links;
@@ -75,18 +74,15 @@ pub async fn record_contact(
                     "this involvement has ended",
                 ));
             }
-            let id = Uuid::now_v7();
-            let contact: ContactRow = diesel::insert_into(contacts::table)
-                .values((
-                    contacts::id.eq(id),
-                    contacts::involvement_id.eq(involvement_id),
-                    contacts::kind.eq(input.kind.as_str()),
-                    contacts::outcome.eq(input.outcome.as_str()),
-                    contacts::at.eq(at),
-                    contacts::recorded_by.eq(reader.actor.practitioner_id),
-                ))
-                .returning(ContactRow::as_returning())
-                .get_result(conn)?;
+            let contact = contacts::insert(
+                conn,
+                involvement_id,
+                input.kind,
+                input.outcome,
+                at,
+                reader.actor.practitioner_id,
+            )?;
+            let id = contact.id;
             let last = match input.outcome {
                 ContactOutcome::Happened if inv.last_contact_at.is_none_or(|l| at > l) => Some(at),
                 _ => inv.last_contact_at,
@@ -100,12 +96,7 @@ pub async fn record_contact(
                 _ if inv.next_contact_at.is_some_and(|n| n <= now) => None,
                 _ => inv.next_contact_at,
             };
-            diesel::update(involvements::table.find(involvement_id))
-                .set((
-                    involvements::last_contact_at.eq(last),
-                    involvements::next_contact_at.eq(next),
-                ))
-                .execute(conn)?;
+            involvements::set_contact_times(conn, involvement_id, last, next)?;
             changes::record(
                 conn,
                 Change {
@@ -156,22 +147,11 @@ pub async fn contacts_of(
     first: i64,
 ) -> ServiceResult<HashMap<Uuid, Vec<ContactRow>>> {
     crate::db::run(&state.pool, move |conn| {
-        // One index range scan per involvement, however many contacts each has.
-        let rows: Vec<ContactRow> =
-            BoundSql::new("SELECT c.id, c.involvement_id, c.kind, c.outcome, c.at FROM involvements v CROSS JOIN LATERAL ( \
-                 SELECT * FROM contacts WHERE contacts.involvement_id = v.id \
-                 ORDER BY contacts.at DESC, contacts.id DESC LIMIT ")
-                .bigint(first)
-                .sql(") c WHERE v.id = ANY(")
-                .uuids(involvement_ids)
-                .sql(") AND ")
-                .append(policy::involvement_visible_sql(&reader, "v"))
-                .sql(" AND ")
-                .append(policy::child_readable_sql(&reader, "v.child_id"))
-                .sql(" ORDER BY c.involvement_id, c.at DESC, c.id DESC")
-                .query()
-                .load(conn)?;
-    let mut out: HashMap<Uuid, Vec<ContactRow>> = HashMap::new();
+        let visible = policy::involvement_visible_sql(&reader, "v")
+            .sql(" AND ")
+            .append(policy::child_readable_sql(&reader, "v.child_id"));
+        let rows = contacts::newest_of(conn, involvement_ids, visible, first)?;
+        let mut out: HashMap<Uuid, Vec<ContactRow>> = HashMap::new();
         for row in rows {
             out.entry(row.involvement_id).or_default().push(row);
         }

@@ -4,25 +4,25 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use diesel::prelude::*;
-use diesel::PgConnection;
+use diesel::{Connection, PgConnection};
 use uuid::Uuid;
 use validator::Validate;
 
 use crate::auth::RequestMeta;
 use crate::db::activity::{self as changes, Change};
-use crate::db::bound::BoundSql;
+use crate::db::involvements::{self, InvolvementChange, NewInvolvement};
+use crate::db::is_unique_violation;
 use crate::db::models::{AgencyRow, InvolvementRow, PractitionerRow};
-use crate::db::schema::{agencies, children, involvements, practitioners};
+use crate::db::{agencies, child_identities, children};
 use crate::domain::{ActivityKind, AuditAction};
 use crate::domain::{ConsentStatus, LawfulBasis, Sensitivity, Timestamp};
 use crate::mail::compose::Links;
 use crate::mail::notify;
 use crate::policy::{self, Reader};
 use crate::service::audit::{self, AuditEvent};
-use crate::service::child::{agency_is_sensitive, invalid_unless_empty};
+use crate::service::child::invalid_unless_empty;
 use crate::service::error::{validate_not_blank, FieldError, ServiceError, ServiceResult};
-use crate::service::{is_unique_violation, parse_id};
+use crate::service::parse_id;
 use crate::state::AppState;
 
 /// Joining a child's team.
@@ -63,21 +63,20 @@ pub fn start(
     sensitivity: Sensitivity,
     lawful_basis: Option<LawfulBasis>,
 ) -> ServiceResult<InvolvementRow> {
-    let inserted = diesel::insert_into(involvements::table)
-        .values((
-            involvements::id.eq(Uuid::new_v4()),
-            involvements::child_id.eq(child_id),
-            involvements::practitioner_id.eq(reader.actor.practitioner_id),
-            involvements::agency_id.eq(reader.actor.agency_id),
-            involvements::role.eq(role),
-            involvements::sensitivity.eq(sensitivity.as_str()),
-            involvements::lawful_basis.eq(lawful_basis.map(LawfulBasis::as_str)),
-            involvements::started_on.eq(reader.today),
-        ))
-        .returning(InvolvementRow::as_returning())
-        .get_result(conn);
+    let inserted = involvements::insert(
+        conn,
+        NewInvolvement {
+            child: child_id,
+            practitioner: reader.actor.practitioner_id,
+            agency: reader.actor.agency_id,
+            role,
+            sensitivity,
+            lawful_basis,
+            started_on: reader.today,
+        },
+    );
     match inserted {
-        Err(e) if is_unique_violation(&e, "involvements_one_active_per_practitioner") => Err(
+        Err(e) if is_unique_violation(&e, involvements::ONE_ACTIVE_PER_PRACTITIONER) => Err(
             ServiceError::invalid("childId", "you are already on this child's team"),
         ),
         other => Ok(other?),
@@ -106,21 +105,10 @@ pub async fn join_team(
     let links = Links::new(&state.config.public_url);
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            let findable_or_readable = BoundSql::new("(")
-                .append(policy::child_findable_sql(&reader, "children"))
-                .sql(" OR ")
-                .append(policy::child_readable_sql(&reader, "children.id"))
-                .sql(")");
-            let exists: bool = diesel::select(diesel::dsl::exists(
-                children::table
-                    .filter(children::id.eq(child_id))
-                    .filter(findable_or_readable),
-            ))
-            .get_result(conn)?;
-            if !exists {
+            if !children::exists(conn, child_id, policy::child_joinable_sql(&reader))? {
                 return Err(ServiceError::NotFound);
             }
-            let sensitive = agency_is_sensitive(conn, reader.actor.agency_id)?;
+            let sensitive = agencies::is_sensitive(conn, reader.actor.agency_id)?;
             let sensitivity = policy::initial_sensitivity(sensitive, input.sensitivity)
                 .map_err(|m| ServiceError::invalid("sensitivity", m))?;
             let involvement = start(
@@ -133,22 +121,12 @@ pub async fn join_team(
             )?;
             // The joiner's agency now knows the child by the details the joiner was shown
             // (rule 2): recorded through the new involvement, so that those who see it see them.
-            BoundSql::new(
-                "INSERT INTO child_identities (id, child_id, involvement_id, given_name, \
-                 family_name, gender, postcode, nhs_number, school_upn, la_id) SELECT ",
-            )
-            .uuid(Uuid::now_v7())
-            .sql(", s.child_id, ")
-            .uuid(involvement.id)
-            .sql(
-                ", s.given_name, s.family_name, s.gender, s.postcode, s.nhs_number, \
-                 s.school_upn, s.la_id FROM children c CROSS JOIN LATERAL (",
-            )
-            .append(policy::identity_seen_sql(&reader, "c.id"))
-            .sql(") s WHERE c.id = ")
-            .uuid(child_id)
-            .query()
-            .execute(conn)?;
+            child_identities::copy_seen(
+                conn,
+                child_id,
+                involvement.id,
+                policy::identity_seen_sql(&reader, "c.id"),
+            )?;
             changes::record(
                 conn,
                 Change {
@@ -191,13 +169,7 @@ pub fn lock_for_change(
     id: Uuid,
     may: impl Fn(&crate::auth::Actor, &InvolvementRow) -> bool,
 ) -> ServiceResult<InvolvementRow> {
-    let row: InvolvementRow = involvements::table
-        .find(id)
-        .select(InvolvementRow::as_select())
-        .for_update()
-        .first(conn)
-        .optional()?
-        .ok_or(ServiceError::NotFound)?;
+    let row = involvements::lock(conn, id)?.ok_or(ServiceError::NotFound)?;
     let reads_child = crate::service::child::may_read(conn, reader, row.child_id)?;
     let own_agency = row.agency_id == reader.actor.agency_id
         && reader.actor.role == crate::domain::Role::AgencyAdmin;
@@ -261,7 +233,7 @@ pub async fn update_involvement(
                 None => row.consent.parse().map_err(anyhow::Error::from)?,
             };
             let mut is_lead = input.is_lead.unwrap_or(row.is_lead);
-            let sensitive = crate::service::child::agency_is_sensitive(conn, row.agency_id)?;
+            let sensitive = agencies::is_sensitive(conn, row.agency_id)?;
 
             // Rule 4: a sensitive service's restricted involvement becomes standard only once
             // consent is GIVEN; consent recorded as refused or withdrawn on its standard one
@@ -303,18 +275,7 @@ pub async fn update_involvement(
             let lead_changed = is_lead != row.is_lead;
             if lead_changed && is_lead {
                 // The flag moves: at most one lead per child.
-                let previous: Vec<InvolvementRow> = diesel::update(involvements::table)
-                    .filter(involvements::child_id.eq(row.child_id))
-                    .filter(involvements::is_lead.eq(true))
-                    .filter(involvements::ended_on.is_null())
-                    .set((
-                        involvements::is_lead.eq(false),
-                        involvements::version.eq(involvements::version + 1),
-                        involvements::updated_at.eq(now),
-                    ))
-                    .returning(InvolvementRow::as_returning())
-                    .get_results(conn)?;
-                for p in previous {
+                for p in involvements::clear_lead(conn, row.child_id, now)? {
                     changes::record(
                         conn,
                         Change {
@@ -331,26 +292,26 @@ pub async fn update_involvement(
             let (recorded_by, recorded_at): (Option<uuid::Uuid>, Option<chrono::DateTime<Utc>>) = if consent_changed {
                 (Some(reader.actor.practitioner_id), Some(now))
             } else {
-                involvements::table
-                    .find(id)
-                    .select((involvements::consent_recorded_by, involvements::consent_recorded_at))
-                    .first(conn)?
+                involvements::consent_recorded(conn, id)?
             };
-            let updated: InvolvementRow = diesel::update(involvements::table.find(id))
-                .set((
-                    involvements::consent_recorded_by.eq(recorded_by),
-                    involvements::consent_recorded_at.eq(recorded_at),
-                    involvements::role.eq(input.role.as_deref().map(str::trim).unwrap_or(&row.role)),
-                    involvements::sensitivity.eq(sensitivity.as_str()),
-                    involvements::consent.eq(consent.as_str()),
-                    involvements::lawful_basis.eq(input.lawful_basis.map(LawfulBasis::as_str).or(row.lawful_basis.as_deref())),
-                    involvements::is_lead.eq(is_lead),
-                    involvements::next_contact_at.eq(input.next_contact_at.map(|t| t.0).or(row.next_contact_at)),
-                    involvements::version.eq(involvements::version + 1),
-                    involvements::updated_at.eq(now),
-                ))
-                .returning(InvolvementRow::as_returning())
-                .get_result(conn)?;
+            let updated = involvements::update(
+                conn,
+                id,
+                InvolvementChange {
+                    role: input.role.as_deref().map(str::trim).unwrap_or(&row.role),
+                    sensitivity,
+                    consent,
+                    consent_recorded_by: recorded_by,
+                    consent_recorded_at: recorded_at,
+                    lawful_basis: input
+                        .lawful_basis
+                        .map(LawfulBasis::as_str)
+                        .or(row.lawful_basis.as_deref()),
+                    is_lead,
+                    next_contact_at: input.next_contact_at.map(|t| t.0).or(row.next_contact_at),
+                },
+                now,
+            )?;
             let kind = if lead_changed && is_lead {
                 ActivityKind::LeadAssigned
             } else if lead_changed {
@@ -431,16 +392,7 @@ pub async fn end_involvement(
                 ));
             }
             let ended_on = reader.today.max(row.started_on);
-            let updated: InvolvementRow = diesel::update(involvements::table.find(id))
-                .set((
-                    involvements::ended_on.eq(ended_on),
-                    involvements::end_reason.eq(&reason),
-                    involvements::is_lead.eq(false),
-                    involvements::version.eq(involvements::version + 1),
-                    involvements::updated_at.eq(Utc::now()),
-                ))
-                .returning(InvolvementRow::as_returning())
-                .get_result(conn)?;
+            let updated = involvements::end(conn, id, ended_on, reason.as_deref(), Utc::now())?;
             let cx = notify::Context {
                 links: &links,
                 today: reader.today,
@@ -496,33 +448,12 @@ pub async fn teams(
     include_ended: bool,
 ) -> ServiceResult<HashMap<Uuid, Vec<TeamMember>>> {
     crate::db::run(&state.pool, move |conn| {
-        let mut query = involvements::table
-            .inner_join(
-                practitioners::table.on(practitioners::id.eq(involvements::practitioner_id)),
-            )
-            .inner_join(agencies::table.on(agencies::id.eq(involvements::agency_id)))
-            .filter(involvements::child_id.eq_any(&child_ids))
-            .filter(policy::child_readable_sql(&reader, "involvements.child_id"))
-            .filter(policy::involvement_visible_sql(&reader, "involvements"))
-            .select((
-                InvolvementRow::as_select(),
-                PractitionerRow::as_select(),
-                AgencyRow::as_select(),
-            ))
-            .order((
-                involvements::child_id.asc(),
-                (involvements::is_lead.and(involvements::ended_on.is_null())).desc(),
-                involvements::started_on.asc(),
-                involvements::id.asc(),
-            ))
-            .into_boxed();
-        if !include_ended {
-            query = query.filter(involvements::ended_on.is_null());
-        }
+        let visible = policy::child_readable_sql(&reader, "involvements.child_id")
+            .sql(" AND ")
+            .append(policy::involvement_visible_sql(&reader, "involvements"));
+        let rows = involvements::teams(conn, &child_ids, visible, include_ended)?;
         let mut out: HashMap<Uuid, Vec<TeamMember>> = HashMap::new();
-        for (involvement, practitioner, agency) in
-            query.load::<(InvolvementRow, PractitionerRow, AgencyRow)>(conn)?
-        {
+        for (involvement, practitioner, agency) in rows {
             out.entry(involvement.child_id)
                 .or_default()
                 .push(TeamMember {
@@ -544,18 +475,7 @@ pub async fn involvements_by_ids(
     ids: Vec<Uuid>,
 ) -> ServiceResult<HashMap<Uuid, InvolvementRow>> {
     crate::db::run(&state.pool, move |conn| {
-        let own_or_visible = BoundSql::new("(involvements.practitioner_id = ")
-            .uuid(reader.actor.practitioner_id)
-            .sql(" OR (")
-            .append(policy::child_readable_sql(&reader, "involvements.child_id"))
-            .sql(" AND ")
-            .append(policy::involvement_visible_sql(&reader, "involvements"))
-            .sql("))");
-        let rows: Vec<InvolvementRow> = involvements::table
-            .filter(involvements::id.eq_any(&ids))
-            .filter(own_or_visible)
-            .select(InvolvementRow::as_select())
-            .load(conn)?;
+        let rows = involvements::by_ids(conn, &ids, policy::involvement_readable_sql(&reader))?;
         Ok(rows.into_iter().map(|r| (r.id, r)).collect())
     })
     .await

@@ -32,10 +32,3 @@ pub fn parse_id(field: &str, id: &str) -> ServiceResult<Uuid> {
 pub fn trimmed(value: Option<&str>) -> Option<&str> {
     value.map(str::trim).filter(|v| !v.is_empty())
 }
-
-/// True when a diesel error is a unique violation of the named constraint or index.
-pub fn is_unique_violation(err: &diesel::result::Error, constraint: &str) -> bool {
-    use diesel::result::{DatabaseErrorKind, Error};
-    matches!(err, Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
-        if info.constraint_name() == Some(constraint))
-}

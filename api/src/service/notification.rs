@@ -1,20 +1,19 @@
 //! Notifications as practitioners handle them: raising attention, choosing what reaches them,
 //! first-password invitations, and (for system admins) messages that could not be delivered.
 
-use chrono::{DateTime, Utc};
-use diesel::prelude::*;
-use diesel::PgConnection;
+use chrono::Utc;
+use diesel::{Connection, PgConnection};
 use uuid::Uuid;
 
 use crate::auth::tokens::{new_refresh_token, refresh_digest};
 use crate::auth::{password, Actor, RequestMeta};
 use crate::db::activity::{self as changes, Change};
-use crate::db::models::{InvolvementRow, PractitionerRow};
-use crate::db::schema::{
-    invitations, involvements, notification_preferences, notifications, practitioners,
-};
+use crate::db::models::PractitionerRow;
+use crate::db::{invitations, involvements, notifications, practitioners};
+
+pub use crate::db::notifications::FailedRow;
 use crate::domain::{ActivityKind, AuditAction};
-use crate::domain::{Delivery, NotificationKind, OutboxStatus, Role};
+use crate::domain::{Delivery, NotificationKind, Role};
 use crate::mail::compose::{self, Links};
 use crate::mail::{notify, outbox};
 use crate::policy::{self, Reader};
@@ -60,28 +59,19 @@ pub async fn raise_attention(
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let me = reader.actor.practitioner_id;
-            let sender: InvolvementRow = involvements::table
-                .filter(involvements::child_id.eq(child))
-                .filter(involvements::practitioner_id.eq(me))
-                .filter(involvements::ended_on.is_null())
-                .select(InvolvementRow::as_select())
-                .first(conn)
-                .optional()?
-                .ok_or(ServiceError::NotFound)?;
+            let sender = involvements::active_of(conn, child, me)?.ok_or(ServiceError::NotFound)?;
             let cx = notify::Context {
                 links: &links,
                 today: reader.today,
                 actor: me,
             };
             let recipients = notify::attention(conn, &cx, &sender, &message)?;
-            let seen: Vec<Uuid> = involvements::table
-                .filter(involvements::child_id.eq(child))
-                .filter(involvements::ended_on.is_null())
-                .filter(involvements::practitioner_id.eq_any(&recipients))
-                .filter(policy::involvement_visible_sql(&reader, "involvements"))
-                .select(involvements::practitioner_id)
-                .distinct()
-                .load(conn)?;
+            let seen = involvements::members_among(
+                conn,
+                child,
+                &recipients,
+                policy::involvement_visible_sql(&reader, "involvements"),
+            )?;
             changes::record(
                 conn,
                 Change {
@@ -127,13 +117,7 @@ pub struct PreferenceInput {
 }
 
 fn load_preferences(conn: &mut PgConnection, who: Uuid) -> ServiceResult<Vec<Preference>> {
-    let chosen: Vec<(String, String)> = notification_preferences::table
-        .filter(notification_preferences::practitioner_id.eq(who))
-        .select((
-            notification_preferences::kind,
-            notification_preferences::delivery,
-        ))
-        .load(conn)?;
+    let chosen = notifications::preferences_of(conn, who)?;
     Ok(NotificationKind::ALL
         .iter()
         .map(|&kind| Preference {
@@ -175,22 +159,7 @@ pub async fn update_preferences(
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             for p in input.iter().filter(|p| !p.kind.always_immediate()) {
-                diesel::insert_into(notification_preferences::table)
-                    .values((
-                        notification_preferences::practitioner_id.eq(actor.practitioner_id),
-                        notification_preferences::kind.eq(p.kind.as_str()),
-                        notification_preferences::delivery.eq(p.delivery.as_str()),
-                    ))
-                    .on_conflict((
-                        notification_preferences::practitioner_id,
-                        notification_preferences::kind,
-                    ))
-                    .do_update()
-                    .set((
-                        notification_preferences::delivery.eq(p.delivery.as_str()),
-                        notification_preferences::updated_at.eq(Utc::now()),
-                    ))
-                    .execute(conn)?;
+                notifications::set_preference(conn, actor.practitioner_id, p.kind, p.delivery)?;
             }
             audit::record(
                 conn,
@@ -219,14 +188,12 @@ pub fn invite(
     practitioner: &PractitionerRow,
 ) -> ServiceResult<()> {
     let secret = new_refresh_token();
-    diesel::insert_into(invitations::table)
-        .values((
-            invitations::id.eq(Uuid::now_v7()),
-            invitations::practitioner_id.eq(practitioner.id),
-            invitations::token_hash.eq(&secret.digest),
-            invitations::expires_at.eq(Utc::now() + chrono::Duration::hours(INVITATION_HOURS)),
-        ))
-        .execute(conn)?;
+    invitations::insert(
+        conn,
+        practitioner.id,
+        &secret.digest,
+        Utc::now() + chrono::Duration::hours(INVITATION_HOURS),
+    )?;
     let content = compose::invitation(
         links,
         &practitioner.display_name,
@@ -236,9 +203,6 @@ pub fn invite(
     outbox::enqueue_personal(conn, NotificationKind::Invitation, practitioner.id, content)?;
     Ok(())
 }
-
-/// An invitation's id, practitioner, expiry and use.
-type InvitationState = (Uuid, Uuid, DateTime<Utc>, Option<DateTime<Utc>>);
 
 /// Sets a first password from an invitation link and signs the practitioner in.
 pub async fn set_password(
@@ -259,19 +223,8 @@ pub async fn set_password(
     let meta = meta.clone();
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            let found: Option<InvitationState> = invitations::table
-                .filter(invitations::token_hash.eq(&digest))
-                .select((
-                    invitations::id,
-                    invitations::practitioner_id,
-                    invitations::expires_at,
-                    invitations::used_at,
-                ))
-                .for_update()
-                .first(conn)
-                .optional()?;
-            let practitioner = match found {
-                Some((_, who, expires, None)) if expires > Utc::now() => who,
+            let practitioner = match invitations::lock_by_digest(conn, &digest)? {
+                Some((who, expires, None)) if expires > Utc::now() => who,
                 _ => {
                     return Err(ServiceError::invalid(
                         "token",
@@ -279,24 +232,10 @@ pub async fn set_password(
                     ))
                 }
             };
-            let row: PractitionerRow = diesel::update(practitioners::table.find(practitioner))
-                .filter(practitioners::active.eq(true))
-                .set((
-                    practitioners::password_hash.eq(&hash),
-                    practitioners::updated_at.eq(Utc::now()),
-                ))
-                .returning(PractitionerRow::as_returning())
-                .get_result(conn)
-                .optional()?
-                .ok_or_else(|| {
-                    ServiceError::invalid("token", "is not valid, or has expired or been used")
-                })?;
-            diesel::update(
-                invitations::table.filter(invitations::practitioner_id.eq(practitioner)),
-            )
-            .filter(invitations::used_at.is_null())
-            .set(invitations::used_at.eq(Utc::now()))
-            .execute(conn)?;
+            let row = practitioners::set_password(conn, practitioner, &hash)?.ok_or_else(|| {
+                ServiceError::invalid("token", "is not valid, or has expired or been used")
+            })?;
+            invitations::use_all(conn, practitioner)?;
             let actor = Actor {
                 practitioner_id: row.id,
                 agency_id: row.agency_id,
@@ -318,30 +257,12 @@ pub async fn set_password(
     .await
 }
 
-/// A message the worker gave up on.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = notifications, check_for_backend(diesel::pg::Pg))]
-pub struct FailedRow {
-    pub id: Uuid,
-    pub recipient_id: Uuid,
-    pub kind: String,
-    pub status: String,
-    pub attempts: i32,
-    pub last_error: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
 /// Messages that could not be delivered, newest first (system admins only).
 pub async fn failed(state: &AppState, actor: Actor, first: i32) -> ServiceResult<Vec<FailedRow>> {
     policy::ensure_system_admin(&actor)?;
     let limit = crate::service::page::check_first(first)?;
     crate::db::run(&state.pool, move |conn| {
-        Ok(notifications::table
-            .filter(notifications::status.eq(OutboxStatus::Failed.as_str()))
-            .select(FailedRow::as_select())
-            .order((notifications::created_at.desc(), notifications::id.desc()))
-            .limit(limit)
-            .load(conn)?)
+        Ok(notifications::failed(conn, limit)?)
     })
     .await
 }
@@ -358,18 +279,7 @@ pub async fn retry(
     let meta = meta.clone();
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            let row: FailedRow = diesel::update(notifications::table.find(id))
-                .filter(notifications::status.eq(OutboxStatus::Failed.as_str()))
-                .set((
-                    notifications::status.eq(OutboxStatus::Pending.as_str()),
-                    notifications::attempts.eq(0),
-                    notifications::next_attempt_at.eq(Utc::now()),
-                    notifications::locked_until.eq(None::<DateTime<Utc>>),
-                ))
-                .returning(FailedRow::as_returning())
-                .get_result(conn)
-                .optional()?
-                .ok_or(ServiceError::NotFound)?;
+            let row = notifications::retry(conn, id)?.ok_or(ServiceError::NotFound)?;
             audit::record(
                 conn,
                 Some(&actor),

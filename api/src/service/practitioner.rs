@@ -3,13 +3,14 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use diesel::prelude::*;
+use diesel::Connection;
 use uuid::Uuid;
 use validator::Validate;
 
 use crate::auth::{password, Actor, RequestMeta};
+use crate::db::is_unique_violation;
 use crate::db::models::{NewPractitionerRow, PractitionerRow};
-use crate::db::schema::{agencies, practitioners, refresh_tokens};
+use crate::db::{agencies, practitioners};
 use crate::domain::AuditAction;
 use crate::domain::Role;
 use crate::policy;
@@ -17,7 +18,7 @@ use crate::service::audit::{self, AuditEvent};
 use crate::service::error::{
     from_validation, validate_not_blank, validate_phone, FieldError, ServiceError, ServiceResult,
 };
-use crate::service::{is_unique_violation, parse_id, trimmed};
+use crate::service::{parse_id, trimmed};
 use crate::state::AppState;
 
 fn validate_password(value: &str) -> Result<(), validator::ValidationError> {
@@ -90,16 +91,13 @@ pub async fn create_practitioner(
     let links = crate::mail::compose::Links::new(&state.config.public_url);
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            let agency_exists: bool = diesel::select(diesel::dsl::exists(
-                agencies::table.filter(agencies::id.eq(agency_id)),
-            ))
-            .get_result(conn)?;
-            if !agency_exists {
+            if !agencies::exists(conn, agency_id)? {
                 return Err(ServiceError::invalid("agencyId", "no such agency"));
             }
             let id = Uuid::new_v4();
-            let inserted = diesel::insert_into(practitioners::table)
-                .values(NewPractitionerRow {
+            let inserted = practitioners::insert(
+                conn,
+                NewPractitionerRow {
                     id,
                     agency_id,
                     display_name: input.display_name.trim(),
@@ -109,11 +107,10 @@ pub async fn create_practitioner(
                     mobile: trimmed(input.mobile.as_deref()),
                     role: role.as_str(),
                     password_hash: hash.as_deref(),
-                })
-                .returning(PractitionerRow::as_returning())
-                .get_result(conn);
+                },
+            );
             let row = match inserted {
-                Err(e) if is_unique_violation(&e, "practitioners_email_key") => {
+                Err(e) if is_unique_violation(&e, practitioners::EMAIL_TAKEN) => {
                     return Err(ServiceError::invalid("email", "is already in use"))
                 }
                 other => other?,
@@ -151,33 +148,13 @@ pub async fn deactivate_practitioner(
     let meta = meta.clone();
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            let target: PractitionerRow = practitioners::table
-                .find(id)
-                .select(PractitionerRow::as_select())
-                .for_update()
-                .first(conn)
-                .optional()?
-                .ok_or(ServiceError::NotFound)?;
+            let target = practitioners::lock(conn, id)?.ok_or(ServiceError::NotFound)?;
             let role: Role = target.role.parse().map_err(anyhow::Error::from)?;
             policy::ensure_may_deactivate(&actor, target.id, target.agency_id, role)?;
             if !target.active {
                 return Ok(target);
             }
-            let now = Utc::now();
-            let row = diesel::update(practitioners::table.find(id))
-                .set((
-                    practitioners::active.eq(false),
-                    practitioners::deactivated_at.eq(now),
-                    practitioners::updated_at.eq(now),
-                    practitioners::version.eq(practitioners::version + 1),
-                ))
-                .returning(PractitionerRow::as_returning())
-                .get_result(conn)?;
-            diesel::update(refresh_tokens::table)
-                .filter(refresh_tokens::practitioner_id.eq(id))
-                .filter(refresh_tokens::revoked_at.is_null())
-                .set(refresh_tokens::revoked_at.eq(now))
-                .execute(conn)?;
+            let row = practitioners::deactivate(conn, id, Utc::now())?;
             audit::record(
                 conn,
                 Some(&actor),
@@ -213,10 +190,7 @@ pub async fn practitioners_by_ids(
     ids: Vec<Uuid>,
 ) -> ServiceResult<HashMap<Uuid, PractitionerRow>> {
     crate::db::run(&state.pool, move |conn| {
-        let rows: Vec<PractitionerRow> = practitioners::table
-            .filter(practitioners::id.eq_any(&ids))
-            .select(PractitionerRow::as_select())
-            .load(conn)?;
+        let rows = practitioners::by_ids(conn, &ids)?;
         Ok(rows.into_iter().map(|r| (r.id, r)).collect())
     })
     .await

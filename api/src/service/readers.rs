@@ -6,7 +6,6 @@ use diesel::{PgConnection, QueryResult};
 use uuid::Uuid;
 
 use crate::auth::Actor;
-use crate::db::bound::BoundSql;
 use crate::db::models::InvolvementRow;
 use crate::db::{involvements, practitioners, sharing_agreements};
 use crate::policy::{self, Reader};
@@ -20,12 +19,9 @@ pub fn load_caller(
     id: Uuid,
     today: NaiveDate,
 ) -> ServiceResult<Option<Reader>> {
-    let rows = practitioners::with_sharing(
-        conn,
-        &[id],
-        true,
-        policy::sharing_with_sql(BoundSql::new("p.agency_id"), today),
-    )?;
+    let rows = practitioners::with_sharing(conn, &[id], true, |agency| {
+        policy::sharing_with_sql(agency, today)
+    })?;
     Ok(readers(rows, today)?.pop())
 }
 
@@ -40,12 +36,9 @@ pub fn load_many(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = practitioners::with_sharing(
-        conn,
-        ids,
-        false,
-        policy::sharing_with_sql(BoundSql::new("p.agency_id"), today),
-    )?;
+    let rows = practitioners::with_sharing(conn, ids, false, |agency| {
+        policy::sharing_with_sql(agency, today)
+    })?;
     let mut readers = readers(rows, today)?;
     // In the order asked, so that messages are written in a stable order.
     readers.sort_by_key(|r| ids.iter().position(|id| *id == r.actor.practitioner_id));

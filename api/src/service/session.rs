@@ -1,17 +1,14 @@
 //! Signing in and out: `login`, `refresh`, `logout`, and turning an access token into an
 //! [`Actor`] once per request.
 
-use chrono::{DateTime, Utc};
-use diesel::prelude::*;
-use diesel::PgConnection;
+use chrono::Utc;
+use diesel::{Connection, PgConnection};
 use uuid::Uuid;
 
 use crate::auth::tokens::{new_refresh_token, refresh_digest, AccessToken};
 use crate::auth::{password, Actor, RequestMeta};
-use crate::db::bound::BoundSql;
-use crate::db::functions::lower;
-use crate::db::models::{NewRefreshTokenRow, PractitionerRow, RefreshTokenRow};
-use crate::db::schema::{login_failures, practitioners, refresh_tokens};
+use crate::db::models::{NewRefreshTokenRow, PractitionerRow};
+use crate::db::{login_failures, practitioners, refresh_tokens};
 use crate::domain::AuditAction;
 use crate::policy::Reader;
 use crate::service::audit::{self, AuditEvent};
@@ -51,54 +48,6 @@ fn address_bucket(addr: &str) -> String {
     format!("address:{addr}")
 }
 
-/// Takes one attempt from `bucket`'s current window and returns the window's count, this
-/// attempt included. One atomic statement: N attempts at once see N different counts, so at
-/// most the limit of them go on to check a password. Older windows are dropped with it.
-fn take_attempt(conn: &mut PgConnection, bucket: &str, window: DateTime<Utc>) -> QueryResult<i64> {
-    #[derive(QueryableByName)]
-    struct Taken {
-        #[diesel(sql_type = diesel::sql_types::Integer)]
-        failures: i32,
-    }
-    BoundSql::new("WITH gone AS (DELETE FROM login_failures WHERE bucket = ")
-        .text(bucket)
-        .sql(" AND window_start < ")
-        .timestamptz(window)
-        .sql(") INSERT INTO login_failures (bucket, window_start, failures) VALUES (")
-        .text(bucket)
-        .sql(", ")
-        .timestamptz(window)
-        .sql(
-            ", 1) ON CONFLICT (bucket, window_start) \
-             DO UPDATE SET failures = login_failures.failures + 1 RETURNING failures",
-        )
-        .query()
-        .get_result::<Taken>(conn)
-        .map(|t| i64::from(t.failures))
-}
-
-/// Gives back an attempt that turned out to be a success: successes are not failures.
-fn give_back_attempt(
-    conn: &mut PgConnection,
-    bucket: &str,
-    window: DateTime<Utc>,
-) -> QueryResult<()> {
-    BoundSql::new("WITH last AS (DELETE FROM login_failures WHERE bucket = ")
-        .text(bucket)
-        .sql(" AND window_start = ")
-        .timestamptz(window)
-        .sql(
-            " AND failures <= 1) UPDATE login_failures SET failures = failures - 1 WHERE bucket = ",
-        )
-        .text(bucket)
-        .sql(" AND window_start = ")
-        .timestamptz(window)
-        .sql(" AND failures > 1")
-        .query()
-        .execute(conn)?;
-    Ok(())
-}
-
 fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
@@ -128,9 +77,9 @@ pub async fn login(
     //    connection while hashing.
     let (email_c, address_c, meta_c) = (email.clone(), address.clone(), meta.clone());
     let candidate = crate::db::run(&state.pool, move |conn| {
-        let account_attempts = take_attempt(conn, &account_bucket(&email_c), window)?;
+        let account_attempts = login_failures::take(conn, &account_bucket(&email_c), window)?;
         let address_attempts = match &address_c {
-            Some(a) => take_attempt(conn, &address_bucket(a), window)?,
+            Some(a) => login_failures::take(conn, &address_bucket(a), window)?,
             None => 0,
         };
         if account_attempts > i64::from(limits.per_account)
@@ -147,12 +96,7 @@ pub async fn login(
             )?;
             return Err(ServiceError::RateLimited);
         }
-        let row: Option<(PractitionerRow, Option<String>)> = practitioners::table
-            .filter(lower(practitioners::email).eq(&email_c))
-            .select((PractitionerRow::as_select(), practitioners::password_hash))
-            .first(conn)
-            .optional()?;
-        Ok(row)
+        Ok(practitioners::with_password_hash(conn, &email_c)?)
     })
     .await?;
 
@@ -173,11 +117,9 @@ pub async fn login(
         (Some(row), true) => {
             crate::db::run(&state.pool, move |conn| {
                 conn.transaction(|conn| {
-                    diesel::delete(login_failures::table)
-                        .filter(login_failures::bucket.eq(account_bucket(&email)))
-                        .execute(conn)?;
+                    login_failures::clear(conn, &account_bucket(&email))?;
                     if let Some(a) = &address {
-                        give_back_attempt(conn, &address_bucket(a), window)?;
+                        login_failures::give_back(conn, &address_bucket(a), window)?;
                     }
                     let actor = actor_of(&row)?;
                     audit::record(
@@ -234,15 +176,16 @@ pub fn open_session(
     let expires_at = now
         + chrono::Duration::from_std(state.config.refresh_token_ttl)
             .map_err(anyhow::Error::from)?;
-    diesel::insert_into(refresh_tokens::table)
-        .values(NewRefreshTokenRow {
+    refresh_tokens::insert(
+        conn,
+        NewRefreshTokenRow {
             id: Uuid::new_v4(),
             family_id,
             practitioner_id: practitioner.id,
             token_hash: secret.digest,
             expires_at,
-        })
-        .execute(conn)?;
+        },
+    )?;
     let access = state
         .tokens
         .issue(actor.practitioner_id, actor.agency_id, actor.role, now)?;
@@ -270,24 +213,14 @@ pub async fn refresh(
     let meta = meta.clone();
     let outcome = crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            let row: Option<RefreshTokenRow> = refresh_tokens::table
-                .filter(refresh_tokens::token_hash.eq(&digest))
-                .select(RefreshTokenRow::as_select())
-                .for_update()
-                .first(conn)
-                .optional()?;
-            let Some(row) = row else {
+            let Some(row) = refresh_tokens::lock_by_digest(conn, &digest)? else {
                 return Ok(RefreshOutcome::Refused);
             };
             let now = Utc::now();
             if row.rotated_at.is_some() || row.revoked_at.is_some() {
                 if row.revoked_at.is_none() {
                     // A rotated token came back: someone holds a copy. End the family.
-                    diesel::update(refresh_tokens::table)
-                        .filter(refresh_tokens::family_id.eq(row.family_id))
-                        .filter(refresh_tokens::revoked_at.is_null())
-                        .set(refresh_tokens::revoked_at.eq(now))
-                        .execute(conn)?;
+                    refresh_tokens::revoke_family(conn, row.family_id, now)?;
                     audit::record(
                         conn,
                         None,
@@ -304,16 +237,11 @@ pub async fn refresh(
             if row.expires_at <= now {
                 return Ok(RefreshOutcome::Refused);
             }
-            let practitioner: PractitionerRow = practitioners::table
-                .find(row.practitioner_id)
-                .select(PractitionerRow::as_select())
-                .first(conn)?;
+            let practitioner = practitioners::get(conn, row.practitioner_id)?;
             if !practitioner.active {
                 return Ok(RefreshOutcome::Refused);
             }
-            diesel::update(refresh_tokens::table.find(row.id))
-                .set(refresh_tokens::rotated_at.eq(now))
-                .execute(conn)?;
+            refresh_tokens::mark_rotated(conn, row.id, now)?;
             open_session(conn, &state_c, practitioner, row.family_id)
                 .map(|s| RefreshOutcome::Rotated(Box::new(s)))
         })
@@ -329,17 +257,8 @@ pub async fn refresh(
 pub async fn logout(state: &AppState, token: String) -> ServiceResult<()> {
     let digest = refresh_digest(&token);
     crate::db::run(&state.pool, move |conn| {
-        let family: Option<Uuid> = refresh_tokens::table
-            .filter(refresh_tokens::token_hash.eq(&digest))
-            .select(refresh_tokens::family_id)
-            .first(conn)
-            .optional()?;
-        if let Some(family) = family {
-            diesel::update(refresh_tokens::table)
-                .filter(refresh_tokens::family_id.eq(family))
-                .filter(refresh_tokens::revoked_at.is_null())
-                .set(refresh_tokens::revoked_at.eq(Utc::now()))
-                .execute(conn)?;
+        if let Some(family) = refresh_tokens::family_of(conn, &digest)? {
+            refresh_tokens::revoke_family(conn, family, Utc::now())?;
         }
         Ok(())
     })

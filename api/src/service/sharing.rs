@@ -2,14 +2,14 @@
 //! (rule 5). Revoking takes effect on the next request, since every request reads the
 //! agreements in force afresh.
 
-use chrono::{NaiveDate, Utc};
-use diesel::prelude::*;
-use uuid::Uuid;
+use chrono::NaiveDate;
+use diesel::Connection;
 use validator::Validate;
 
 use crate::auth::{Actor, RequestMeta};
+use crate::db::agencies;
 use crate::db::models::SharingAgreementRow;
-use crate::db::schema::{agencies, sharing_agreements};
+use crate::db::sharing_agreements::{self, NewAgreement};
 use crate::domain::AuditAction;
 use crate::domain::Date;
 use crate::policy;
@@ -60,24 +60,21 @@ pub async fn create_sharing_agreement(
     let meta = meta.clone();
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            let exists: bool =
-                diesel::select(diesel::dsl::exists(agencies::table.find(to))).get_result(conn)?;
-            if !exists {
+            if !agencies::exists(conn, to)? {
                 return Err(ServiceError::invalid("toAgencyId", "no such agency"));
             }
-            let id = Uuid::now_v7();
-            let row: SharingAgreementRow = diesel::insert_into(sharing_agreements::table)
-                .values((
-                    sharing_agreements::id.eq(id),
-                    sharing_agreements::from_agency_id.eq(actor.agency_id),
-                    sharing_agreements::to_agency_id.eq(to),
-                    sharing_agreements::purpose.eq(input.purpose.trim()),
-                    sharing_agreements::starts_on.eq(input.starts_on.0),
-                    sharing_agreements::ends_on.eq(input.ends_on.map(|d| d.0)),
-                    sharing_agreements::created_by.eq(actor.practitioner_id),
-                ))
-                .returning(SharingAgreementRow::as_returning())
-                .get_result(conn)?;
+            let row = sharing_agreements::insert(
+                conn,
+                NewAgreement {
+                    from: actor.agency_id,
+                    to,
+                    purpose: input.purpose.trim(),
+                    starts_on: input.starts_on.0,
+                    ends_on: input.ends_on.map(|d| d.0),
+                    created_by: actor.practitioner_id,
+                },
+            )?;
+            let id = row.id;
             audit::record(
                 conn,
                 Some(&actor),
@@ -106,13 +103,7 @@ pub async fn revoke_sharing_agreement(
     let meta = meta.clone();
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            let row: SharingAgreementRow = sharing_agreements::table
-                .find(id)
-                .select(SharingAgreementRow::as_select())
-                .for_update()
-                .first(conn)
-                .optional()?
-                .ok_or(ServiceError::NotFound)?;
+            let row = sharing_agreements::lock(conn, id)?.ok_or(ServiceError::NotFound)?;
             let party =
                 row.from_agency_id == actor.agency_id || row.to_agency_id == actor.agency_id;
             if !party {
@@ -124,16 +115,7 @@ pub async fn revoke_sharing_agreement(
             if row.revoked_at.is_some() {
                 return Ok(row);
             }
-            let now = Utc::now();
-            let updated = diesel::update(sharing_agreements::table.find(id))
-                .set((
-                    sharing_agreements::revoked_at.eq(now),
-                    sharing_agreements::revoked_by.eq(actor.practitioner_id),
-                    sharing_agreements::version.eq(sharing_agreements::version + 1),
-                    sharing_agreements::updated_at.eq(now),
-                ))
-                .returning(SharingAgreementRow::as_returning())
-                .get_result(conn)?;
+            let updated = sharing_agreements::revoke(conn, id, actor.practitioner_id)?;
             audit::record(
                 conn,
                 Some(&actor),
@@ -156,18 +138,7 @@ pub async fn list_sharing_agreements(
     actor: Actor,
 ) -> ServiceResult<Vec<SharingAgreementRow>> {
     crate::db::run(&state.pool, move |conn| {
-        Ok(sharing_agreements::table
-            .filter(
-                sharing_agreements::from_agency_id
-                    .eq(actor.agency_id)
-                    .or(sharing_agreements::to_agency_id.eq(actor.agency_id)),
-            )
-            .select(SharingAgreementRow::as_select())
-            .order((
-                sharing_agreements::starts_on.desc(),
-                sharing_agreements::id.desc(),
-            ))
-            .load(conn)?)
+        Ok(sharing_agreements::of_agency(conn, actor.agency_id)?)
     })
     .await
 }

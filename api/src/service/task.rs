@@ -3,17 +3,15 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::dsl::sql;
-use diesel::prelude::*;
-use diesel::sql_types::Bool;
-use diesel::PgConnection;
+use diesel::{Connection, PgConnection};
 use uuid::Uuid;
 use validator::Validate;
 
 use crate::auth::RequestMeta;
 use crate::db::activity::{self as changes, Change};
+use crate::db::involvements;
 use crate::db::models::{InvolvementRow, PractitionerRow, TaskRow};
-use crate::db::schema::{involvements, practitioners, tasks};
+use crate::db::tasks::{self, NewTask, TaskChange, TaskKey};
 use crate::domain::{ActivityKind, AuditAction};
 use crate::domain::{Date, TaskStatus};
 use crate::mail::compose::Links;
@@ -62,14 +60,12 @@ fn visible_member(
     child: Uuid,
     practitioner: Uuid,
 ) -> ServiceResult<bool> {
-    Ok(diesel::select(diesel::dsl::exists(
-        involvements::table
-            .filter(involvements::child_id.eq(child))
-            .filter(involvements::practitioner_id.eq(practitioner))
-            .filter(involvements::ended_on.is_null())
-            .filter(policy::involvement_visible_sql(reader, "involvements")),
-    ))
-    .get_result(conn)?)
+    Ok(involvements::has_active(
+        conn,
+        child,
+        practitioner,
+        policy::involvement_visible_sql(reader, "involvements"),
+    )?)
 }
 
 /// Rule 6 on an assignment: the assignee is an active team member the changer may see, and
@@ -104,9 +100,7 @@ fn check_assignment(
             .copied()
             .filter(|p| *p != view.actor.practitioner_id)
             .collect();
-        let sees_all: bool =
-            diesel::select(policy::sees_all_of_sql(view, child, rest)).get_result(conn)?;
-        if !sees_all {
+        if !crate::db::holds(conn, policy::sees_all_of_sql(view, child, rest))? {
             return Err(refused());
         }
     }
@@ -122,10 +116,7 @@ fn check_nobody_loses_sight(
     task: &TaskRow,
     new_assignee: Uuid,
 ) -> ServiceResult<()> {
-    let all: Vec<InvolvementRow> = involvements::table
-        .filter(involvements::child_id.eq(task.child_id))
-        .select(InvolvementRow::as_select())
-        .load(conn)?;
+    let all = involvements::of_child(conn, task.child_id)?;
     let of = |p: Uuid| -> Vec<InvolvementRow> {
         all.iter()
             .filter(|i| i.practitioner_id == p)
@@ -194,32 +185,24 @@ pub async fn create_task(
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let me = reader.actor.practitioner_id;
-            let member: bool = diesel::select(diesel::dsl::exists(
-                involvements::table
-                    .filter(involvements::child_id.eq(child_id))
-                    .filter(involvements::practitioner_id.eq(me))
-                    .filter(involvements::ended_on.is_null()),
-            ))
-            .get_result(conn)?;
-            if !member {
+            if !involvements::is_active_member(conn, child_id, me)? {
                 return Err(ServiceError::NotFound);
             }
             if let Some(a) = assignee {
                 check_assignment(conn, &reader, child_id, a, me)?;
             }
-            let id = Uuid::now_v7();
-            let task: TaskRow = diesel::insert_into(tasks::table)
-                .values((
-                    tasks::id.eq(id),
-                    tasks::child_id.eq(child_id),
-                    tasks::title.eq(input.title.trim()),
-                    tasks::description.eq(trimmed(input.description.as_deref())),
-                    tasks::assignee_id.eq(assignee),
-                    tasks::created_by.eq(me),
-                    tasks::due_on.eq(input.due_on.map(|d| d.0)),
-                ))
-                .returning(TaskRow::as_returning())
-                .get_result(conn)?;
+            let task = tasks::insert(
+                conn,
+                NewTask {
+                    child: child_id,
+                    title: input.title.trim(),
+                    description: trimmed(input.description.as_deref()),
+                    assignee,
+                    created_by: me,
+                    due_on: input.due_on.map(|d| d.0),
+                },
+            )?;
+            let id = task.id;
             changes::record(
                 conn,
                 Change {
@@ -283,13 +266,7 @@ pub async fn update_task(
     let links = Links::new(&state.config.public_url);
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            let row: TaskRow = tasks::table
-                .find(id)
-                .filter(policy::task_readable_sql(&reader, "tasks"))
-                .select(TaskRow::as_select())
-                .for_update()
-                .first(conn)
-                .optional()?
+            let row = tasks::lock(conn, id, policy::task_readable_sql(&reader, "tasks"))?
                 .ok_or(ServiceError::NotFound)?;
             if !policy::may_update_task(&reader.actor, &row) {
                 return Err(ServiceError::Forbidden);
@@ -303,45 +280,37 @@ pub async fn update_task(
                 check_assignment(conn, &reader, row.child_id, a, row.created_by)?;
                 check_nobody_loses_sight(conn, &reader, &row, a)?;
             }
-            let status = input
-                .status
-                .map(TaskStatus::as_str)
-                .unwrap_or(&row.status)
-                .to_owned();
-            let closing =
-                status != TaskStatus::Open.as_str() && row.status == TaskStatus::Open.as_str();
-            let reopening =
-                status == TaskStatus::Open.as_str() && row.status != TaskStatus::Open.as_str();
+            let was: TaskStatus = row.status.parse().map_err(anyhow::Error::from)?;
+            let status = input.status.unwrap_or(was);
+            let closing = status != TaskStatus::Open && was == TaskStatus::Open;
+            let reopening = status == TaskStatus::Open && was != TaskStatus::Open;
             let now = Utc::now();
             let (closed_at, closed_by): (Option<DateTime<Utc>>, Option<Uuid>) = if closing {
                 (Some(now), Some(reader.actor.practitioner_id))
             } else if reopening {
                 (None, None)
             } else {
-                tasks::table
-                    .find(id)
-                    .select((tasks::closed_at, tasks::closed_by))
-                    .first(conn)?
+                tasks::closed(conn, id)?
             };
-            let updated: TaskRow = diesel::update(tasks::table.find(id))
-                .set((
-                    tasks::title.eq(input.title.as_deref().map(str::trim).unwrap_or(&row.title)),
-                    tasks::description.eq(match &input.description {
+            let updated = tasks::update(
+                conn,
+                id,
+                TaskChange {
+                    title: input.title.as_deref().map(str::trim).unwrap_or(&row.title),
+                    description: match &input.description {
                         Some(d) => trimmed(Some(d)).map(str::to_owned),
                         None => row.description.clone(),
-                    }),
-                    tasks::assignee_id.eq(assignee.or(row.assignee_id)),
-                    tasks::due_on.eq(input.due_on.map(|d| d.0).or(row.due_on)),
-                    tasks::status.eq(&status),
-                    tasks::closed_at.eq(closed_at),
-                    tasks::closed_by.eq(closed_by),
-                    tasks::version.eq(tasks::version + 1),
-                    tasks::updated_at.eq(now),
-                ))
-                .returning(TaskRow::as_returning())
-                .get_result(conn)?;
-            let kind = match (closing, status.as_str()) {
-                (true, "DONE") => ActivityKind::TaskCompleted,
+                    },
+                    assignee: assignee.or(row.assignee_id),
+                    due_on: input.due_on.map(|d| d.0).or(row.due_on),
+                    status,
+                    closed_at,
+                    closed_by,
+                },
+                now,
+            )?;
+            let kind = match (closing, status) {
+                (true, TaskStatus::Done) => ActivityKind::TaskCompleted,
                 (true, _) => ActivityKind::TaskCancelled,
                 _ if reopening => ActivityKind::TaskReopened,
                 _ if assignee.is_some() && assignee != row.assignee_id => {
@@ -405,17 +374,11 @@ pub async fn tasks_of(
     child_ids: Vec<Uuid>,
 ) -> ServiceResult<HashMap<Uuid, Vec<TaskWithAssignee>>> {
     crate::db::run(&state.pool, move |conn| {
-        let rows: Vec<(TaskRow, Option<PractitionerRow>)> = tasks::table
-            .left_join(practitioners::table.on(tasks::assignee_id.eq(practitioners::id.nullable())))
-            .filter(tasks::child_id.eq_any(&child_ids))
-            .filter(policy::task_readable_sql(&reader, "tasks"))
-            .select((TaskRow::as_select(), Option::<PractitionerRow>::as_select()))
-            .order((
-                tasks::due_on.asc().nulls_last(),
-                tasks::created_at.asc(),
-                tasks::id.asc(),
-            ))
-            .load(conn)?;
+        let rows = tasks::of_children(
+            conn,
+            &child_ids,
+            policy::task_readable_sql(&reader, "tasks"),
+        )?;
         let mut out: HashMap<Uuid, Vec<TaskWithAssignee>> = HashMap::new();
         for (task, assignee) in rows {
             out.entry(task.child_id)
@@ -426,8 +389,6 @@ pub async fn tasks_of(
     })
     .await
 }
-
-type TaskKey = (Option<NaiveDate>, DateTime<Utc>, Uuid);
 
 /// Tasks assigned to the caller, in the contract's order, a page at a time.
 pub async fn my_tasks(
@@ -440,37 +401,14 @@ pub async fn my_tasks(
     let limit = page::check_first(first)?;
     let after: Option<TaskKey> = page::decode(after.as_deref())?;
     crate::db::run(&state.pool, move |conn| {
-        let mut query = tasks::table
-            .filter(tasks::assignee_id.eq(reader.actor.practitioner_id))
-            .filter(policy::task_readable_sql(&reader, "tasks"))
-            .select(TaskRow::as_select())
-            .order((
-                tasks::due_on.asc().nulls_last(),
-                tasks::created_at.asc(),
-                tasks::id.asc(),
-            ))
-            .limit(limit + 1)
-            .into_boxed();
-        if let Some(status) = status {
-            query = query.filter(tasks::status.eq(status.as_str()));
-        }
-        if let Some((due, created, id)) = after {
-            let rest = sql::<Bool>("(tasks.created_at, tasks.id) > (")
-                .bind::<diesel::sql_types::Timestamptz, _>(created)
-                .sql(", ")
-                .bind::<diesel::sql_types::Uuid, _>(id)
-                .sql(")");
-            query = match due {
-                Some(due) => query.filter(
-                    tasks::due_on
-                        .gt(due)
-                        .or(tasks::due_on.is_null())
-                        .or(tasks::due_on.eq(due).and(rest)),
-                ),
-                None => query.filter(tasks::due_on.is_null().and(rest)),
-            };
-        }
-        let rows = query.load(conn)?;
+        let rows = tasks::assigned_to(
+            conn,
+            reader.actor.practitioner_id,
+            policy::task_readable_sql(&reader, "tasks"),
+            status,
+            after,
+            limit + 1,
+        )?;
         Ok(page::paginate(rows, limit, |t: &TaskRow| {
             (t.due_on, t.created_at, t.id)
         }))
@@ -485,11 +423,7 @@ pub async fn tasks_by_ids(
     ids: Vec<Uuid>,
 ) -> ServiceResult<HashMap<Uuid, TaskRow>> {
     crate::db::run(&state.pool, move |conn| {
-        let rows: Vec<TaskRow> = tasks::table
-            .filter(tasks::id.eq_any(&ids))
-            .filter(policy::task_readable_sql(&reader, "tasks"))
-            .select(TaskRow::as_select())
-            .load(conn)?;
+        let rows = tasks::by_ids(conn, &ids, policy::task_readable_sql(&reader, "tasks"))?;
         Ok(rows.into_iter().map(|r| (r.id, r)).collect())
     })
     .await

@@ -1,0 +1,156 @@
+//! Children: the record itself holds only the date of birth; what each source knows of the
+//! child's identity is in `child_identities`.
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use diesel::PgConnection;
+use uuid::Uuid;
+
+use crate::db::bound::BoundSql;
+use crate::db::functions::lower;
+use crate::db::models::ChildRow;
+use crate::db::schema::{child_identities, children};
+
+/// Whether the child `id` exists and passes `filter` (over `children`).
+pub fn exists(conn: &mut PgConnection, id: Uuid, filter: BoundSql) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        children::table.filter(children::id.eq(id)).filter(filter),
+    ))
+    .get_result(conn)
+}
+
+/// Waits, until the transaction ends, for any other registration of the same names and date
+/// of birth: two at once cannot make two records of one child.
+pub fn lock_registration(
+    conn: &mut PgConnection,
+    given: &str,
+    family: &str,
+    dob: NaiveDate,
+) -> QueryResult<()> {
+    BoundSql::new("SELECT pg_advisory_xact_lock(hashtextextended(")
+        .text(format!(
+            "child:{}:{}:{}",
+            given.to_lowercase(),
+            family.to_lowercase(),
+            dob
+        ))
+        .sql(", 0))")
+        .query()
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The oldest child born on `dob` whom any source recorded with these names (any case).
+pub fn find_by_names(
+    conn: &mut PgConnection,
+    given: &str,
+    family: &str,
+    dob: NaiveDate,
+) -> QueryResult<Option<Uuid>> {
+    children::table
+        .filter(children::date_of_birth.eq(dob))
+        .filter(diesel::dsl::exists(
+            child_identities::table
+                .filter(child_identities::child_id.eq(children::id))
+                .filter(lower(child_identities::given_name).eq(given.to_lowercase()))
+                .filter(lower(child_identities::family_name).eq(family.to_lowercase())),
+        ))
+        .order((children::created_at.asc(), children::id.asc()))
+        .select(children::id)
+        .first(conn)
+        .optional()
+}
+
+/// Inserts a child record born on `dob`; returns its id.
+pub fn insert(conn: &mut PgConnection, dob: NaiveDate) -> QueryResult<Uuid> {
+    let id = Uuid::new_v4();
+    diesel::insert_into(children::table)
+        .values((children::id.eq(id), children::date_of_birth.eq(dob)))
+        .execute(conn)?;
+    Ok(id)
+}
+
+/// The children `seen` (a reader's view of `children`, see `policy::child_as_seen_sql`)
+/// selects whose date of birth is `dob` and that pass `filter` (over `children`).
+pub fn born_on(
+    conn: &mut PgConnection,
+    seen: BoundSql,
+    dob: NaiveDate,
+    filter: BoundSql,
+) -> QueryResult<Vec<ChildRow>> {
+    seen.sql(" WHERE children.date_of_birth = ")
+        .date(dob)
+        .sql(" AND ")
+        .append(filter)
+        .query()
+        .load(conn)
+}
+
+/// The children `ids` that pass `filter` (over `children`), as `seen` shows them, each
+/// recorded in the same statement by `record`: an insert per row of the `WITH` query `c`
+/// (columns as [`ChildRow`]), so that no row leaves the database without its record.
+pub fn read_recorded(
+    conn: &mut PgConnection,
+    seen: BoundSql,
+    ids: Vec<Uuid>,
+    filter: BoundSql,
+    record: BoundSql,
+) -> QueryResult<Vec<ChildRow>> {
+    BoundSql::new("WITH c AS (")
+        .append(seen)
+        .sql(" WHERE children.id = ANY(")
+        .uuids(ids)
+        .sql(") AND ")
+        .append(filter)
+        .sql("), recorded AS (")
+        .append(record)
+        .sql(") SELECT * FROM c")
+        .query()
+        .load(conn)
+}
+
+/// Where a page of children starts: after this family name, given name and id.
+pub type ChildKey = (String, String, Uuid);
+
+/// Up to `limit + 1` children with whom `practitioner` has an active involvement, as `seen`
+/// shows them, by family name, given name and id, after `after`. The first `limit`, those
+/// shown, are recorded in the same statement by `record`: an insert per row of the `WITH`
+/// query `shown`. The extra row tells whether another page follows.
+pub fn page_of_member(
+    conn: &mut PgConnection,
+    seen: BoundSql,
+    practitioner: Uuid,
+    after: Option<ChildKey>,
+    limit: i64,
+    record: BoundSql,
+) -> QueryResult<Vec<ChildRow>> {
+    let mut mine = seen
+        .sql(
+            " WHERE children.id IN (SELECT r.child_id FROM involvements r \
+             WHERE r.ended_on IS NULL AND r.practitioner_id = ",
+        )
+        .uuid(practitioner)
+        .sql(")");
+    if let Some((family, given, id)) = after {
+        mine = mine
+            .sql(" AND (idn.family_name, idn.given_name, children.id) > (")
+            .text(family)
+            .sql(", ")
+            .text(given)
+            .sql(", ")
+            .uuid(id)
+            .sql(")");
+    }
+    let order = "ORDER BY family_name, given_name, id";
+    BoundSql::new("WITH page AS (")
+        .append(mine)
+        .sql(format!(" {order} LIMIT "))
+        .bigint(limit + 1)
+        .sql(format!("), shown AS (SELECT * FROM page {order} LIMIT "))
+        .bigint(limit)
+        .sql("), recorded AS (")
+        .append(record)
+        .sql(format!(") SELECT * FROM page {order}"))
+        .query()
+        .load(conn)
+}
