@@ -77,13 +77,13 @@ bench: toolchain
 	$(CARGO) build --release --bin patchwork
 	python3 bench/run.py
 
-## Regenerates api/src/db/schema.rs from the migrations (needs diesel_cli).
+## Regenerates api/db/src/schema.rs from the migrations (needs diesel_cli).
 schema:
 	@set -euo pipefail; \
 	admin=$$(scripts/postgres.sh); \
 	url=$$(echo "$$admin" | sed -E 's#/[^/?]*(\?.*)?$$#/patchwork_schema#'); \
 	DATABASE_URL="$$url" diesel database reset >/dev/null; \
-	DATABASE_URL="$$url" diesel print-schema > api/src/db/schema.rs; \
+	DATABASE_URL="$$url" diesel print-schema > api/db/src/schema.rs; \
 	$(CARGO) run -q --example print_schema > schema.graphql
 
 fmt:

@@ -1,7 +1,7 @@
 -- EXPLAIN (ANALYZE, BUFFERS) of each statement of the team screen (bench/team.pgbench, the
 -- statements as the server sends them) for one (practitioner, child) pair, planned as the
 -- server plans them: prepared, with parameters, under plan_cache_mode = force_generic_plan
--- (api/src/db/mod.rs), so the plans shown are the generic plans every request runs:
+-- (api/db/src/lib.rs), so the plans shown are the generic plans every request runs:
 --   psql <bench database url> -f bench/explain.sql
 --   psql <bench database url> -v me=<practitioner id> -v agency=<their agency id> \
 --        -v child=<child id> -v agencies='{<agency id>,...}' -f bench/explain.sql

@@ -387,7 +387,7 @@ def run_pgbench(pgbench, url, mode, seconds, clients, pairs):
     cmd = [pgbench, "-n", "-M", mode, "-c", str(clients), "-j", "2", "-T", str(seconds),
            "-D", f"pairs={pairs}", "-D", f"quote={int(mode == 'simple')}",
            "-f", os.path.join(ROOT, "bench", "team.pgbench"), url]
-    # The server's session settings (api/src/db/mod.rs), so both plan the statements alike.
+    # The server's session settings (api/db/src/lib.rs), so both plan the statements alike.
     env = {**os.environ, "PGOPTIONS": "-c plan_cache_mode=force_generic_plan"}
     res = subprocess.run(cmd, capture_output=True, text=True, env=env)
     tps = re.search(r"^tps = ([0-9.]+)", res.stdout, re.M)

@@ -3,11 +3,12 @@
 //! Layers, in one direction: `http` and `graphql` translate, `service` decides (asking
 //! `policy`), `db` reads and writes.
 
+pub use patchwork_db as db;
+pub use patchwork_db::domain;
+
 pub mod auth;
 pub mod cli;
 pub mod config;
-pub mod db;
-pub mod domain;
 pub mod graphql;
 pub mod http;
 pub mod mail;

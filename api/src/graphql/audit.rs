@@ -3,9 +3,9 @@
 use async_graphql::{Context, Json, Object, Result, SimpleObject, ID};
 
 use crate::db::models::AuditEventRow;
-use crate::domain::Timestamp;
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::{loader_error, Agencies, Practitioners};
+use crate::graphql::scalars::Timestamp;
 use crate::graphql::types::{Agency, Practitioner};
 use crate::service::audit_log::{self, AuditFilter};
 use crate::service::page::Page;

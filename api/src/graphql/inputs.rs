@@ -2,8 +2,8 @@
 
 use async_graphql::{InputObject, ID};
 
-use crate::domain::{Date, Timestamp};
 use crate::graphql::enums::*;
+use crate::graphql::scalars::{Date, Timestamp};
 use crate::service::{
     agency, child, contact, involvement, notification, practitioner, sharing, task,
 };
@@ -27,7 +27,7 @@ impl From<RegisterChildInput> for child::RegisterChildInput {
         child::RegisterChildInput {
             given_name: input.given_name,
             family_name: input.family_name,
-            date_of_birth: input.date_of_birth,
+            date_of_birth: input.date_of_birth.into(),
             gender: input.gender,
             postcode: input.postcode,
             role: input.role,
@@ -52,7 +52,7 @@ impl From<RecordContactInput> for contact::RecordContactInput {
             involvement_id: input.involvement_id.0,
             kind: input.kind.into(),
             outcome: input.outcome.into(),
-            at: input.at,
+            at: input.at.into(),
         }
     }
 }
@@ -96,8 +96,8 @@ impl From<CreateSharingAgreementInput> for sharing::CreateSharingAgreementInput 
         sharing::CreateSharingAgreementInput {
             to_agency_id: input.to_agency_id.0,
             purpose: input.purpose,
-            starts_on: input.starts_on,
-            ends_on: input.ends_on,
+            starts_on: input.starts_on.into(),
+            ends_on: input.ends_on.map(Into::into),
         }
     }
 }
@@ -149,7 +149,7 @@ impl From<CreateTaskInput> for task::CreateTaskInput {
             title: input.title,
             description: input.description,
             assignee_id: input.assignee_id.map(|id| id.0),
-            due_on: input.due_on,
+            due_on: input.due_on.map(Into::into),
         }
     }
 }
@@ -174,7 +174,7 @@ impl From<UpdateTaskInput> for task::UpdateTaskInput {
             title: input.title,
             description: input.description,
             assignee_id: input.assignee_id.map(|id| id.0),
-            due_on: input.due_on,
+            due_on: input.due_on.map(Into::into),
             status: input.status.map(Into::into),
         }
     }
@@ -226,7 +226,7 @@ impl From<UpdateInvolvementInput> for involvement::UpdateInvolvementInput {
             consent: input.consent.map(Into::into),
             lawful_basis: input.lawful_basis.map(Into::into),
             is_lead: input.is_lead,
-            next_contact_at: input.next_contact_at,
+            next_contact_at: input.next_contact_at.map(Into::into),
         }
     }
 }

@@ -2,11 +2,11 @@
 
 use async_graphql::{Context, Object, Result, SimpleObject, ID};
 
-use crate::domain::Timestamp;
 use crate::graphql::context::{reader, ContextExt};
 use crate::graphql::enums::{Delivery, NotificationKind};
 use crate::graphql::inputs::PreferenceInput;
 use crate::graphql::loaders::{loader_error, Practitioners};
+use crate::graphql::scalars::Timestamp;
 use crate::graphql::types::{AuthPayload, Practitioner};
 use crate::service::error::ServiceError;
 use crate::service::notification::{self, FailedRow};

@@ -1,6 +1,39 @@
-//! The contract's scalars, for the domain's date and time types.
+//! The contract's scalars, for the domain's date and time types: the same values under the
+//! contract's names, converted with `From` at the edge.
 
-use crate::domain::{Date, Timestamp};
+use crate::domain;
+
+/// ISO 8601 calendar date, as the contract's `Date`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Date(pub chrono::NaiveDate);
+
+/// RFC 3339 timestamp, as the contract's `DateTime`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timestamp(pub chrono::DateTime<chrono::Utc>);
+
+impl Date {
+    fn parse_text(s: &str) -> Option<Date> {
+        domain::Date::parse_text(s).map(|d| Date(d.0))
+    }
+}
+
+impl Timestamp {
+    fn parse_text(s: &str) -> Option<Timestamp> {
+        domain::Timestamp::parse_text(s).map(|t| Timestamp(t.0))
+    }
+}
+
+impl From<Date> for domain::Date {
+    fn from(d: Date) -> domain::Date {
+        domain::Date(d.0)
+    }
+}
+
+impl From<Timestamp> for domain::Timestamp {
+    fn from(t: Timestamp) -> domain::Timestamp {
+        domain::Timestamp(t.0)
+    }
+}
 
 /// ISO 8601 calendar date, e.g. "2014-03-09".
 #[async_graphql::Scalar(name = "Date")]

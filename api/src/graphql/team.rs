@@ -7,13 +7,14 @@ use async_graphql::{Context, Object, Result, SimpleObject, ID};
 use crate::db::models::{
     ActivityRow, ChildRow, ContactRow, InvolvementRow, SharingAgreementRow, TaskRow,
 };
-use crate::domain::{ActivityKind, Date, Timestamp};
+use crate::domain::ActivityKind;
 use crate::graphql::context::{reader, ContextExt};
 use crate::graphql::enums::{
     ConsentStatus, ContactKind, ContactOutcome, LawfulBasis, Sensitivity, TaskStatus,
 };
 use crate::graphql::inputs;
 use crate::graphql::loaders::*;
+use crate::graphql::scalars::{Date, Timestamp};
 use crate::graphql::types::{stored, Agency, Practitioner};
 use crate::service::error::ServiceError;
 use crate::service::page::Page;

@@ -3,9 +3,9 @@
 use async_graphql::{Context, Object, Result, ID};
 
 use crate::db::models::{AgencyRow, PractitionerRow};
-use crate::domain::Timestamp;
 use crate::graphql::enums::{AgencyKind, Role};
 use crate::graphql::loaders::{loader_error, Agencies};
+use crate::graphql::scalars::Timestamp;
 use crate::service::error::ServiceError;
 use crate::service::session::Session;
 

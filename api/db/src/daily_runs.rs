@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 use diesel::PgConnection;
 
-use crate::db::schema::daily_runs;
+use crate::schema::daily_runs;
 
 /// Claims `job` for `day`: true for the one caller that claims it first.
 pub fn claim(conn: &mut PgConnection, job: &str, day: NaiveDate) -> QueryResult<bool> {

@@ -4,8 +4,8 @@ use diesel::prelude::*;
 use diesel::PgConnection;
 use uuid::Uuid;
 
-use crate::db::bound::BoundSql;
-use crate::db::schema::child_identities;
+use crate::bound::BoundSql;
+use crate::schema::child_identities;
 
 /// The given and family name that `seen`, a lateral subquery over the child `c.id`, selects
 /// for `child`; None when it selects nothing.

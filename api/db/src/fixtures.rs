@@ -8,8 +8,8 @@ use diesel::PgConnection;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::db::schema::*;
 use crate::domain::*;
+use crate::schema::*;
 
 /// The namespace fixture keys are hashed in.
 const NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_2a4e_9b1d_4c57_8e0a_5d3f_7b2c_9e41);

@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::PgConnection;
 
-use crate::db::bound::BoundSql;
-use crate::db::schema::login_failures;
+use crate::bound::BoundSql;
+use crate::schema::login_failures;
 
 /// Takes one attempt from `bucket`'s window starting at `window` and returns the window's
 /// count, this attempt included. One atomic statement: N attempts at once see N different

@@ -5,10 +5,10 @@ use diesel::prelude::*;
 use diesel::PgConnection;
 use uuid::Uuid;
 
-use crate::db::bound::BoundSql;
-use crate::db::models::ActivityRow;
-use crate::db::schema::activity;
+use crate::bound::BoundSql;
 use crate::domain::ActivityKind;
+use crate::models::ActivityRow;
+use crate::schema::activity;
 
 /// One change to record, in the same transaction as the change.
 #[derive(Debug)]

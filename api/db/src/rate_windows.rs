@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Integer;
 use diesel::PgConnection;
 
-use crate::db::bound::BoundSql;
+use crate::bound::BoundSql;
 
 #[derive(QueryableByName)]
 struct Hits {

@@ -6,8 +6,8 @@ use diesel::prelude::*;
 use diesel::PgConnection;
 use uuid::Uuid;
 
-use crate::db::models::{NewRefreshTokenRow, RefreshTokenRow};
-use crate::db::schema::refresh_tokens;
+use crate::models::{NewRefreshTokenRow, RefreshTokenRow};
+use crate::schema::refresh_tokens;
 
 /// Stores a new token.
 pub fn insert(conn: &mut PgConnection, row: NewRefreshTokenRow) -> QueryResult<()> {

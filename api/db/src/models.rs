@@ -115,7 +115,7 @@ pub struct NewAuditEventRow<'a> {
 
 /// A child as one reader sees it: the identity details most recently recorded through an
 /// involvement the reader may see (rule 2), read only through
-/// [`crate::policy::child_as_seen_sql`].
+/// `policy::child_as_seen_sql` in the service crate.
 #[derive(Clone, Debug, QueryableByName)]
 pub struct ChildRow {
     #[diesel(sql_type = diesel::sql_types::Uuid)]

@@ -5,10 +5,10 @@ use diesel::prelude::*;
 use diesel::PgConnection;
 use uuid::Uuid;
 
-use crate::db::bound::BoundSql;
-use crate::db::models::{AgencyRow, InvolvementRow, PractitionerRow};
-use crate::db::schema::{agencies, involvements, practitioners};
+use crate::bound::BoundSql;
 use crate::domain::{ConsentStatus, LawfulBasis, Sensitivity};
+use crate::models::{AgencyRow, InvolvementRow, PractitionerRow};
+use crate::schema::{agencies, involvements, practitioners};
 
 /// The active practitioners with an active involvement with `child`, with their agency.
 pub fn active_members(conn: &mut PgConnection, child: Uuid) -> QueryResult<Vec<(Uuid, Uuid)>> {

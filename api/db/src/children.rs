@@ -6,10 +6,10 @@ use diesel::prelude::*;
 use diesel::PgConnection;
 use uuid::Uuid;
 
-use crate::db::bound::BoundSql;
-use crate::db::functions::lower;
-use crate::db::models::ChildRow;
-use crate::db::schema::{child_identities, children};
+use crate::bound::BoundSql;
+use crate::functions::lower;
+use crate::models::ChildRow;
+use crate::schema::{child_identities, children};
 
 /// Whether the child `id` exists and passes `filter` (over `children`).
 pub fn exists(conn: &mut PgConnection, id: Uuid, filter: BoundSql) -> QueryResult<bool> {

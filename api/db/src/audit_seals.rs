@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bytea, Nullable, Timestamptz};
 use diesel::PgConnection;
 
-use crate::db::bound::BoundSql;
+use crate::bound::BoundSql;
 
 /// One seal: the events recorded in `[covers_from, covers_to)`, how many, and the digest
 /// chained from the previous seal's.

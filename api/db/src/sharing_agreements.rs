@@ -5,9 +5,9 @@ use diesel::prelude::*;
 use diesel::PgConnection;
 use uuid::Uuid;
 
-use crate::db::bound::BoundSql;
-use crate::db::models::SharingAgreementRow;
-use crate::db::schema::sharing_agreements;
+use crate::bound::BoundSql;
+use crate::models::SharingAgreementRow;
+use crate::schema::sharing_agreements;
 
 #[derive(QueryableByName)]
 struct Ids {

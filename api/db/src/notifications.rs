@@ -7,8 +7,8 @@ use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Uuid as SqlUuid};
 use diesel::PgConnection;
 use uuid::Uuid;
 
-use crate::db::schema::{notification_preferences, notifications, practitioners};
 use crate::domain::{Delivery, NotificationKind, OutboxStatus};
+use crate::schema::{notification_preferences, notifications, practitioners};
 
 /// The stored kind of a daily digest, which folds other messages and is never chosen.
 pub const DIGEST_KIND: &str = "DIGEST";

@@ -5,10 +5,10 @@ use diesel::prelude::*;
 use diesel::PgConnection;
 use uuid::Uuid;
 
-use crate::db::bound::BoundSql;
-use crate::db::models::ContactRow;
-use crate::db::schema::contacts;
+use crate::bound::BoundSql;
 use crate::domain::{ContactKind, ContactOutcome};
+use crate::models::ContactRow;
+use crate::schema::contacts;
 
 /// Records a contact on `involvement`, by `recorded_by`.
 pub fn insert(

@@ -5,10 +5,10 @@ use diesel::prelude::*;
 use diesel::PgConnection;
 use uuid::Uuid;
 
-use crate::db::bound::BoundSql;
-use crate::db::models::{PractitionerRow, TaskRow};
-use crate::db::schema::{practitioners, task_overdue_notices, tasks};
+use crate::bound::BoundSql;
 use crate::domain::TaskStatus;
+use crate::models::{PractitionerRow, TaskRow};
+use crate::schema::{practitioners, task_overdue_notices, tasks};
 
 /// Open, assigned tasks due before `today` whose assignee has not been told today: (task,
 /// child, assignee, due date).

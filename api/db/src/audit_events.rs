@@ -7,10 +7,10 @@ use diesel::sql_types::{BigInt, Text, Timestamptz};
 use diesel::PgConnection;
 use uuid::Uuid;
 
-use crate::db::bound::BoundSql;
-use crate::db::models::{AuditEventRow, NewAuditEventRow};
-use crate::db::schema::audit_events;
+use crate::bound::BoundSql;
 use crate::domain::AuditAction;
+use crate::models::{AuditEventRow, NewAuditEventRow};
+use crate::schema::audit_events;
 
 /// Who acted, and through which request: the columns every event of one request shares.
 #[derive(Clone, Debug)]

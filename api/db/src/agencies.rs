@@ -4,9 +4,9 @@ use diesel::prelude::*;
 use diesel::PgConnection;
 use uuid::Uuid;
 
-use crate::db::functions::lower;
-use crate::db::models::{AgencyRow, NewAgencyRow};
-use crate::db::schema::agencies;
+use crate::functions::lower;
+use crate::models::{AgencyRow, NewAgencyRow};
+use crate::schema::agencies;
 
 /// The unique index on agency names.
 pub const NAME_TAKEN: &str = "agencies_name_key";

@@ -6,10 +6,10 @@ use uuid::Uuid;
 
 use chrono::Utc;
 
-use crate::db::bound::BoundSql;
-use crate::db::functions::lower;
-use crate::db::models::{NewPractitionerRow, PractitionerRow};
-use crate::db::schema::{agencies, practitioners, refresh_tokens};
+use crate::bound::BoundSql;
+use crate::functions::lower;
+use crate::models::{NewPractitionerRow, PractitionerRow};
+use crate::schema::{agencies, practitioners, refresh_tokens};
 
 /// A practitioner with the agencies a subquery names for their agency.
 #[derive(QueryableByName)]

@@ -1,4 +1,7 @@
-//! Database access: the connection pool, migrations, and the diesel models and queries.
+//! Database access: the product's words as types (`domain`), the connection pool,
+//! migrations, the diesel rows and a repository per table. Nothing here knows an access rule
+//! or a transport: reads that must obey a rule take the rule's SQL fragment as a
+//! [`bound::BoundSql`] from the caller.
 //!
 //! diesel is blocking, so every use goes through [`run`], which takes a pooled connection on
 //! tokio's blocking thread pool and never on the async executor.
@@ -12,6 +15,7 @@ pub mod child_identities;
 pub mod children;
 pub mod contacts;
 pub mod daily_runs;
+pub mod domain;
 pub mod fixtures;
 pub mod invitations;
 pub mod involvements;
@@ -103,7 +107,7 @@ impl ManageConnection for Manager {
     }
 }
 
-pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
 
 /// Counts the SQL statements a process sends, for tests and benchmarks.
 #[derive(Clone, Debug, Default)]

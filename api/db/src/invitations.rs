@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel::PgConnection;
 use uuid::Uuid;
 
-use crate::db::schema::invitations;
+use crate::schema::invitations;
 
 /// Stores an invitation for `practitioner`, by the digest of its token.
 pub fn insert(
