@@ -2,6 +2,9 @@
 # The external attack suite: schemathesis generates documents from schema.graphql and sends them,
 # signed in as a demo practitioner, to a release-like server over the demo town; any answer
 # that is a server error, or a GraphQL error that is INTERNAL or has no contract code, fails.
+# Then it generates requests from the vendor API's OpenAPI document and sends them with a real
+# API client's token: every answer must be documented (status, content type, schema) and none
+# a server error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,7 +32,7 @@ export BIND_ADDR="127.0.0.1:$port"
 export PATCHWORK_ENV=production
 export MAIL_WORKER=off DAILY_JOBS_HOUR=24 RUST_LOG=warn
 # Generated searches come fast; the limit itself is tested elsewhere.
-export SEARCH_LIMIT=100000
+export SEARCH_LIMIT=100000 API_RATE_LIMIT=1000000
 bin="${CARGO_TARGET_DIR:-target}/debug/patchwork"
 "$bin" seed --fixtures fixtures >/dev/null
 "$bin" serve > "${CARGO_TARGET_DIR:-target}/audit-server.log" 2>&1 &
@@ -49,5 +52,25 @@ SCHEMATHESIS_HOOKS=tests.attack.hooks PYTHONPATH=. "$venv/bin/st" run schema.gra
   --url "http://127.0.0.1:$port/graphql" \
   -H "Authorization: Bearer $token" \
   --checks no_internal_errors \
+  --max-examples "$EXAMPLES" --seed 20261122 --workers 2 \
+  --phases examples,coverage,fuzzing
+
+# A client of Children's Social Care, registered by its admin, with every scope.
+base="http://127.0.0.1:$port"
+admin_token=$(curl -sf "$base/graphql" -H 'content-type: application/json' \
+  -d '{"query":"mutation { login(email: \"grace.adeyemi@kestrelbay-council.example\", password: \"kestrel-bay-demo-2026\") { accessToken } }"}' |
+  sed -E 's/.*"accessToken":"([^"]+)".*/\1/')
+created=$(curl -sf "$base/graphql" -H 'content-type: application/json' -H "Authorization: Bearer $admin_token" \
+  -d '{"query":"mutation { createApiClient(input: { name: \"Audit\", scopes: [CHILDREN_READ, CHILDREN_WRITE, INVOLVEMENTS_WRITE, CONTACTS_WRITE, TEAMS_READ] }) { client { id } clientSecret } }"}')
+client_id=$(echo "$created" | sed -E 's/.*"id":"([^"]+)".*/\1/')
+client_secret=$(echo "$created" | sed -E 's/.*"clientSecret":"([^"]+)".*/\1/')
+client_token=$(curl -sf -u "$client_id:$client_secret" -d grant_type=client_credentials "$base/oauth/token" |
+  sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+
+echo "audit: schemathesis against $base/openapi.yaml ($EXAMPLES examples per operation)"
+"$venv/bin/st" run "$base/openapi.yaml" \
+  --url "$base" \
+  -H "Authorization: Bearer $client_token" \
+  --checks all \
   --max-examples "$EXAMPLES" --seed 20261122 --workers 2 \
   --phases examples,coverage,fuzzing

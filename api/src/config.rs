@@ -48,6 +48,8 @@ pub struct Config {
     pub login_limits: LoginLimits,
     /// Searches one practitioner may run per window; more are refused and audited.
     pub search_limit: SearchLimit,
+    /// Requests one API client may make per window (token requests included).
+    pub api_limit: SearchLimit,
     pub mail: MailSettings,
     /// When set, `GET /metrics` requires it as a bearer token.
     pub metrics_token: Option<SecretString>,
@@ -55,7 +57,8 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
-/// A cap on searches per practitioner, against enumeration of the child index.
+/// A cap on requests per caller in fixed windows: searches per practitioner (against
+/// enumeration of the child index), calls per API client.
 #[derive(Clone, Copy, Debug)]
 pub struct SearchLimit {
     pub per_window: u32,
@@ -436,6 +439,10 @@ impl Config {
             search_limit: SearchLimit {
                 per_window: number_var(env, "SEARCH_LIMIT", 60)?,
                 window: duration_var(env, "SEARCH_WINDOW", Duration::from_secs(15 * 60))?,
+            },
+            api_limit: SearchLimit {
+                per_window: number_var(env, "API_RATE_LIMIT", 600)?,
+                window: duration_var(env, "API_RATE_WINDOW", Duration::from_secs(60))?,
             },
             mail,
             metrics_token: env.get("METRICS_TOKEN").map(SecretString::from),

@@ -50,6 +50,15 @@ pub fn ensure_manages_accounts(actor: &Actor) -> ServiceResult<()> {
     }
 }
 
+/// Rule 10: API clients are registered, listed and revoked by their own agency's admins
+/// (system admins manage the installation, not an agency's integrations).
+pub fn ensure_manages_api_clients(actor: &Actor) -> ServiceResult<()> {
+    match actor.role {
+        Role::AgencyAdmin => Ok(()),
+        Role::SystemAdmin | Role::Practitioner => Err(ServiceError::Forbidden),
+    }
+}
+
 /// Deactivation: system admins anyone; agency admins their own agency's staff below system
 /// admin. Nobody deactivates themselves (an install must never lose its last admin by accident).
 pub fn ensure_may_deactivate(

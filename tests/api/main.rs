@@ -16,3 +16,4 @@ mod observability;
 mod process;
 mod team_access;
 mod team_leaks;
+mod vendor;

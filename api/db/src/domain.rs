@@ -90,6 +90,22 @@ text_enum!(
 );
 
 text_enum!(
+    /// What an API client may do, granted by the agency admin who registers it; OAuth scopes.
+    ApiScope {
+        ChildrenRead => "children:read",
+        ChildrenWrite => "children:write",
+        InvolvementsWrite => "involvements:write",
+        ContactsWrite => "contacts:write",
+        TeamsRead => "teams:read",
+    }
+);
+
+/// Whether a practitioners row is a person or an API client's account.
+pub const ACCOUNT_PERSON: &str = "PERSON";
+/// The kind of a practitioners row that is an API client's account.
+pub const ACCOUNT_API_CLIENT: &str = "API_CLIENT";
+
+text_enum!(
     /// The kind of organisation an agency is.
     AgencyKind {
         SocialCare => "SOCIAL_CARE",
@@ -272,6 +288,10 @@ stored_kind!(
     /// What an audit event records: each read or write of personal data, and sign-in.
     AuditAction {
         AgencyCreated => "AGENCY_CREATED",
+        ApiClientCreated => "API_CLIENT_CREATED",
+        ApiClientRefused => "API_CLIENT_REFUSED",
+        ApiClientRevoked => "API_CLIENT_REVOKED",
+        ApiTokenIssued => "API_TOKEN_ISSUED",
         AttentionRaised => "ATTENTION_RAISED",
         AuditLogRead => "AUDIT_LOG_READ",
         ChildListed => "CHILD_LISTED",

@@ -29,6 +29,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    api_clients (id) {
+        id -> Uuid,
+        agency_id -> Uuid,
+        name -> Text,
+        scopes -> Array<Text>,
+        secret_hash -> Nullable<Bytea>,
+        public_key_pem -> Nullable<Text>,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        revoked_by -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
     audit_events (id) {
         id -> Int8,
         at -> Timestamptz,
@@ -190,6 +205,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        kind -> Text,
     }
 }
 
@@ -263,6 +279,7 @@ diesel::joinable!(activity -> contacts (contact_id));
 diesel::joinable!(activity -> involvements (involvement_id));
 diesel::joinable!(activity -> practitioners (actor_id));
 diesel::joinable!(activity -> tasks (task_id));
+diesel::joinable!(api_clients -> agencies (agency_id));
 diesel::joinable!(audit_events -> agencies (actor_agency_id));
 diesel::joinable!(audit_events -> children (child_id));
 diesel::joinable!(audit_events -> practitioners (actor_id));
@@ -283,6 +300,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     child_identities,
     activity,
     agencies,
+    api_clients,
     audit_events,
     child_links,
     children,

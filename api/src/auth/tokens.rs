@@ -23,6 +23,10 @@ use crate::domain::Role;
 /// The audience every access token is minted for.
 pub const AUDIENCE: &str = "patchwork-api";
 
+/// The audience of API clients' access tokens: the vendor API accepts only these, and the
+/// GraphQL API never does.
+pub const CLIENT_AUDIENCE: &str = "patchwork-vendor-api";
+
 /// The claims of an access token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
@@ -34,6 +38,20 @@ pub struct Claims {
     pub jti: Uuid,
     pub role: Role,
     pub agency: Uuid,
+}
+
+/// The claims of an API client's access token: the client acts as `agency` within `scope`
+/// (space-separated, as OAuth writes scopes).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClientClaims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: Uuid,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: Uuid,
+    pub agency: Uuid,
+    pub scope: String,
 }
 
 /// A key's public name: derived from the secret, so every process agrees on it without
@@ -51,6 +69,7 @@ pub struct TokenKeys {
     /// Every key a token may be signed with, by key id; the signing key among them.
     decoding: Vec<(String, DecodingKey)>,
     validation: Validation,
+    client_validation: Validation,
     issuer: String,
     ttl: Duration,
 }
@@ -83,11 +102,14 @@ impl TokenKeys {
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
         validation.leeway = 5;
+        let mut client_validation = validation.clone();
+        client_validation.set_audience(&[CLIENT_AUDIENCE]);
         TokenKeys {
             kid: key_id(secret.expose_secret()),
             encoding: EncodingKey::from_secret(bytes),
             decoding,
             validation,
+            client_validation,
             issuer: issuer.to_owned(),
             ttl,
         }
@@ -120,6 +142,45 @@ impl TokenKeys {
 
     /// Verifies key id, signature, algorithm, issuer, audience and expiry. A token without a
     /// `kid`, or naming a key we do not hold, is refused.
+    /// An access token for the API client `client` of `agency`, carrying `scope`.
+    pub fn issue_client(
+        &self,
+        client: Uuid,
+        agency: Uuid,
+        scope: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<AccessToken> {
+        let expires_at = now + chrono::Duration::from_std(self.ttl)?;
+        let claims = ClientClaims {
+            iss: self.issuer.clone(),
+            aud: CLIENT_AUDIENCE.to_owned(),
+            sub: client,
+            iat: now.timestamp(),
+            exp: expires_at.timestamp(),
+            jti: Uuid::new_v4(),
+            agency,
+            scope: scope.to_owned(),
+        };
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(self.kid.clone());
+        let token = encode(&header, &claims, &self.encoding)?;
+        Ok(AccessToken { token, expires_at })
+    }
+
+    /// The claims of an API client's access token, if it is one of ours and unexpired.
+    pub fn verify_client(&self, token: &str) -> Option<ClientClaims> {
+        let kid = jsonwebtoken::decode_header(token).ok()?.kid?;
+        let (_, key) = self.decoding.iter().find(|(id, _)| *id == kid)?;
+        decode::<ClientClaims>(token, key, &self.client_validation)
+            .map(|data| data.claims)
+            .ok()
+    }
+
+    /// The issuer every token names: the server's public URL.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
     pub fn verify(&self, token: &str) -> Option<Claims> {
         let kid = jsonwebtoken::decode_header(token).ok()?.kid?;
         let (_, key) = self.decoding.iter().find(|(id, _)| *id == kid)?;
@@ -160,6 +221,21 @@ mod tests {
             "https://patchwork.test",
             Duration::from_secs(900),
         )
+    }
+
+    #[test]
+    fn client_tokens_and_practitioner_tokens_are_not_interchangeable() {
+        let k = keys();
+        let now = Utc::now();
+        let client = k
+            .issue_client(Uuid::new_v4(), Uuid::new_v4(), "teams:read", now)
+            .unwrap();
+        let person = k
+            .issue(Uuid::new_v4(), Uuid::new_v4(), Role::Practitioner, now)
+            .unwrap();
+        assert_eq!(k.verify_client(&client.token).unwrap().scope, "teams:read");
+        assert!(k.verify(&client.token).is_none());
+        assert!(k.verify_client(&person.token).is_none());
     }
 
     #[test]

@@ -187,3 +187,19 @@ impl FromStr for Delivery {
         s.parse::<domain::Delivery>().map(Into::into)
     }
 }
+
+/// What an API client may do; published as OAuth scopes (`children:write`, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
+#[graphql(remote = "domain::ApiScope")]
+pub enum ApiScope {
+    /// `children:read`: read children's records by the agency's reference.
+    ChildrenRead,
+    /// `children:write`: create and update children by the agency's reference.
+    ChildrenWrite,
+    /// `involvements:write`: allocate the agency's practitioners to children, and end that.
+    InvolvementsWrite,
+    /// `contacts:write`: record contacts on the agency's involvements.
+    ContactsWrite,
+    /// `teams:read`: read the team around a child the agency works with.
+    TeamsRead,
+}

@@ -1,6 +1,7 @@
 //! The GraphQL API: it translates between the contract and the services, nothing more.
 
 pub mod account;
+pub mod api_clients;
 pub mod audit;
 pub mod context;
 pub mod enums;
@@ -27,6 +28,7 @@ pub struct Query(
     team::TeamQuery,
     notifications::NotificationQuery,
     audit::AuditQuery,
+    api_clients::ApiClientQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -34,6 +36,7 @@ pub struct Mutation(
     account::AccountMutation,
     team::TeamMutation,
     notifications::NotificationMutation,
+    api_clients::ApiClientMutation,
 );
 
 pub type PatchworkSchema = Schema<Query, Mutation, EmptySubscription>;

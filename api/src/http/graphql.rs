@@ -31,7 +31,8 @@ use crate::state::AppState;
 /// At most this many operations in one batched request.
 pub const MAX_BATCH: usize = 10;
 
-fn meta_of(req: &HttpRequest, state: &AppState) -> RequestMeta {
+/// Where the request comes from, for the audit trail and per-address limits.
+pub(crate) fn meta_of(req: &HttpRequest, state: &AppState) -> RequestMeta {
     RequestMeta {
         request_id: req
             .extensions()
@@ -42,16 +43,19 @@ fn meta_of(req: &HttpRequest, state: &AppState) -> RequestMeta {
     }
 }
 
+/// The credentials of an `Authorization` header in `scheme` (any case), trimmed.
+pub(crate) fn credentials<'a>(value: &'a header::HeaderValue, scheme: &str) -> Option<&'a str> {
+    let (given, rest) = value.to_str().ok()?.trim().split_once(' ')?;
+    given.eq_ignore_ascii_case(scheme).then(|| rest.trim())
+}
+
 /// Turns the bearer token into the caller, once per request, with the reader the request's
 /// operations share.
 async fn authenticate(req: &HttpRequest, state: &AppState) -> (Auth, Option<Reader>) {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return (Auth::Anonymous, None);
     };
-    let token = value.to_str().ok().and_then(|v| {
-        let (scheme, token) = v.trim().split_once(' ')?;
-        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-    });
+    let token = credentials(value, "bearer");
     let Some(claims) = token.and_then(|t| state.tokens.verify(t)) else {
         return (Auth::Invalid, None);
     };

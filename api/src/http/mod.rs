@@ -3,7 +3,9 @@
 pub mod client_addr;
 pub mod graphql;
 pub mod health;
+pub mod oauth;
 pub mod request_id;
+pub mod rest;
 
 use actix_web::{middleware, web};
 
@@ -23,6 +25,7 @@ pub fn configure(state: AppState, schema: PatchworkSchema) -> impl FnOnce(&mut w
             .route("/readyz", web::get().to(health::readyz))
             .route("/schema.graphql", web::get().to(schema_sdl))
             .route("/metrics", web::get().to(crate::metrics::endpoint))
+            .configure(rest::configure)
             .service(
                 web::resource("/graphql")
                     .route(web::post().to(graphql::post))

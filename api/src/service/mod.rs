@@ -2,6 +2,7 @@
 //! [`crate::policy`], and writes its change with the audit event in one transaction.
 
 pub mod agency;
+pub mod api_client;
 pub mod audit;
 pub mod audit_log;
 pub mod audit_seal;
