@@ -67,10 +67,16 @@ client_secret=$(echo "$created" | sed -E 's/.*"clientSecret":"([^"]+)".*/\1/')
 client_token=$(curl -sf -u "$client_id:$client_secret" -d grant_type=client_credentials "$base/oauth/token" |
   sed -E 's/.*"access_token":"([^"]+)".*/\1/')
 
+# Schema-valid data may still break a rule the schema cannot state (a date of birth in the
+# future, a blank name, a reference with control characters): such a request is refused as
+# BAD_USER_INPUT, so "schema-valid means accepted" is not checked; everything else is. One
+# worker: with two, Python 3.11's parser trips over hypothesis's lambda descriptions
+# ("AST constructor recursion depth mismatch") while generating for the child upsert.
 echo "audit: schemathesis against $base/openapi.yaml ($EXAMPLES examples per operation)"
 "$venv/bin/st" run "$base/openapi.yaml" \
   --url "$base" \
   -H "Authorization: Bearer $client_token" \
   --checks all \
-  --max-examples "$EXAMPLES" --seed 20261122 --workers 2 \
+  --exclude-checks positive_data_acceptance \
+  --max-examples "$EXAMPLES" --seed 20261122 --workers 1 \
   --phases examples,coverage,fuzzing

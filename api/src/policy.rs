@@ -387,6 +387,13 @@ pub fn initial_sensitivity(
     }
 }
 
+/// Rule 10 for the systems of record: an agency's API client allocates the agency's own
+/// practitioners and records contacts on the agency's own involvements, as its case-management
+/// system knows them (the client acts as the agency's admin).
+pub fn may_record_contact_for_agency(actor: &Actor, inv: &InvolvementRow) -> bool {
+    actor.role == Role::AgencyAdmin && inv.agency_id == actor.agency_id
+}
+
 /// Rule 5: only agency admins grant sharing agreements, from their own agency.
 pub fn ensure_may_grant_agreement(actor: &Actor) -> ServiceResult<()> {
     match actor.role {

@@ -580,3 +580,376 @@ async fn the_openapi_document_is_served_as_committed_and_other_methods_are_refus
     assert_eq!(res.status(), 405);
     assert_eq!(res.headers()["allow"], "POST");
 }
+
+/// `PUT` under the vendor API with a JSON body: status and body.
+async fn put(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
+    let res = app
+        .client
+        .put(format!("{}/api/v1{path}", app.address))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+const ALL_SCOPES: [&str; 5] = [
+    "CHILDREN_READ",
+    "CHILDREN_WRITE",
+    "INVOLVEMENTS_WRITE",
+    "CONTACTS_WRITE",
+    "TEAMS_READ",
+];
+
+fn maisie() -> Value {
+    json!({ "givenName": "Maisie", "familyName": "Thorne", "dateOfBirth": "2016-05-04",
+            "nhsNumber": "943 476 5919", "postcode": "kb1 4ax" })
+}
+
+#[tokio::test]
+async fn a_vendor_upserts_a_child_allocates_a_worker_records_a_visit_and_ends_it_by_its_own_references(
+) {
+    let app = spawn_app().await;
+    let t = town(&app).await;
+    let (id, secret) = client(&app, &t.care_admin, &ALL_SCOPES).await;
+    let token = access_token(&app, &id, &secret).await;
+
+    // The child, by the vendor's reference: not on Patchwork until someone is allocated.
+    let (status, child) = put(&app, &token, "/children/MOSAIC-1001", maisie()).await;
+    assert_eq!(status, 201, "{child:#}");
+    assert_eq!(child["ref"], "MOSAIC-1001");
+    assert_eq!(child["id"], Value::Null);
+    assert_eq!(child["nhsNumber"], "9434765919");
+    assert_eq!(child["postcode"], "KB1 4AX");
+    let (status, again) = put(&app, &token, "/children/MOSAIC-1001", maisie()).await;
+    assert_eq!((status, &again), (200, &child));
+    let (status, _, read) = get(&app, &token, "/children/MOSAIC-1001").await;
+    assert_eq!((status, json_of(&read)), (200, child.clone()));
+
+    // Allocating the social worker puts Maisie on Patchwork: the teacher's record, matched
+    // by names and date of birth, not a duplicate.
+    let allocation = json!({ "childRef": "MOSAIC-1001", "role": "Allocated social worker",
+                             "practitioner": { "email": t.worker.email.to_uppercase() } });
+    let (status, first) = put(&app, &token, "/involvements/ALLOC-77", allocation.clone()).await;
+    // The worker joined through the app already: the reference now names that involvement.
+    assert_eq!(status, 201, "{first:#}");
+    assert_eq!(first["childId"], json!(t.child));
+    assert_eq!(first["practitioner"]["id"], json!(t.worker.id));
+    let (status, second) = put(&app, &token, "/involvements/ALLOC-77", allocation.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(second["id"], first["id"]);
+    assert_eq!(app.count("children", "true"), 1);
+
+    // A newcomer without an account is created in the agency and invited.
+    let newcomer = format!("new-{}@care.example", short());
+    let (status, invited) = put(
+        &app,
+        &token,
+        "/involvements/ALLOC-78",
+        json!({ "childRef": "MOSAIC-1001", "role": "Family support worker",
+                "practitioner": { "email": newcomer, "displayName": "Nia Okafor", "staffRef": "S-204" } }),
+    )
+    .await;
+    assert_eq!(status, 201, "{invited:#}");
+    assert_eq!(invited["practitioner"]["displayName"], "Nia Okafor");
+    assert_eq!(
+        app.count(
+            "practitioners",
+            &format!(
+                "email = '{newcomer}' AND agency_id = '{}' AND staff_ref = 'S-204'",
+                t.care
+            )
+        ),
+        1
+    );
+    assert_eq!(
+        app.count(
+            "notifications",
+            &format!(
+                "kind = 'INVITATION' AND recipient_id = '{}'",
+                invited["practitioner"]["id"].as_str().unwrap()
+            )
+        ),
+        1
+    );
+    // Named by staff reference from now on.
+    let (status, same) = put(
+        &app,
+        &token,
+        "/involvements/ALLOC-78",
+        json!({ "childRef": "MOSAIC-1001", "role": "Family support worker",
+                "practitioner": { "staffRef": "S-204" } }),
+    )
+    .await;
+    assert_eq!((status, &same["id"]), (200, &invited["id"]));
+
+    // A visit, by reference: once.
+    let visit = json!({ "involvementRef": "ALLOC-78", "kind": "HOME_VISIT", "outcome": "HAPPENED",
+                        "at": "2026-12-01T10:30:00Z" });
+    let (status, contact) = put(&app, &token, "/contacts/VISIT-1", visit.clone()).await;
+    assert_eq!(status, 201, "{contact:#}");
+    let (status, again) = put(&app, &token, "/contacts/VISIT-1", visit.clone()).await;
+    assert_eq!((status, &again), (200, &contact));
+    let mut changed = visit.clone();
+    changed["outcome"] = json!("NO_ACCESS");
+    let (status, conflict) = put(&app, &token, "/contacts/VISIT-1", changed).await;
+    assert_eq!((status, conflict["code"].as_str()), (409, Some("CONFLICT")));
+    assert_eq!(app.count("contacts", "true"), 1);
+
+    // The team shows the allocation; ending it takes it off.
+    let team_roles = |text: String| -> Vec<String> {
+        let mut roles: Vec<String> = json_of(&text)["team"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["role"].as_str().unwrap().to_owned())
+            .collect();
+        roles.sort();
+        roles
+    };
+    let (_, _, team) = get(&app, &token, &format!("/children/{}/team", t.child)).await;
+    assert_eq!(
+        team_roles(team),
+        [
+            "Allocated social worker",
+            "Class teacher",
+            "Family support worker"
+        ]
+    );
+    let mut ending = json!({ "childRef": "MOSAIC-1001", "role": "Family support worker",
+                             "practitioner": { "staffRef": "S-204" } });
+    ending["endedOn"] = json!(chrono::Utc::now().date_naive().to_string());
+    let (status, ended) = put(&app, &token, "/involvements/ALLOC-78", ending.clone()).await;
+    assert_eq!(status, 200, "{ended:#}");
+    assert!(ended["endedOn"].is_string());
+    let (status, _) = put(&app, &token, "/involvements/ALLOC-78", ending).await;
+    assert_eq!(status, 200);
+    let (_, _, team) = get(&app, &token, &format!("/children/{}/team", t.child)).await;
+    assert_eq!(
+        team_roles(team),
+        ["Allocated social worker", "Class teacher"]
+    );
+
+    // Every write audited with the client as actor.
+    for action in [
+        "AGENCY_CHILD_RECORDED",
+        "INVOLVEMENT_ALLOCATED",
+        "CONTACT_RECORDED",
+        "INVOLVEMENT_ENDED",
+        "PRACTITIONER_CREATED",
+    ] {
+        assert!(
+            app.count(
+                "audit_events",
+                &format!("actor_id = '{id}' AND action = '{action}'")
+            ) >= 1,
+            "{action}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn vendor_writes_name_every_field_at_fault_and_change_nothing() {
+    let app = spawn_app().await;
+    let t = town(&app).await;
+    let (id, secret) = client(&app, &t.care_admin, &ALL_SCOPES).await;
+    let token = access_token(&app, &id, &secret).await;
+    let fields = |body: &Value| -> Vec<String> {
+        body["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["field"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (status, bad) = put(&app, &token, "/children/X1", json!({ "givenName": 7 })).await;
+    assert_eq!(
+        (status, bad["code"].as_str()),
+        (422, Some("BAD_USER_INPUT"))
+    );
+    assert_eq!(fields(&bad), ["givenName", "familyName", "dateOfBirth"]);
+    let (status, bad) = put(
+        &app,
+        &token,
+        "/children/X1",
+        json!({ "givenName": "A", "familyName": "B", "dateOfBirth": "2999-01-01",
+                "nhsNumber": "1234567890", "schoolUpn": "bad", "postcode": "nowhere" }),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        fields(&bad),
+        ["dateOfBirth", "postcode", "nhsNumber", "schoolUpn"]
+    );
+    let (status, bad) = put(
+        &app,
+        &token,
+        "/involvements/A1",
+        json!({ "childRef": "nobody", "role": "Worker", "practitioner": { "email": t.worker.email } }),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(fields(&bad), ["childRef"]);
+    let (status, bad) = put(&app, &token, "/involvements/A1", json!({ "role": " " })).await;
+    assert_eq!(status, 422);
+    assert_eq!(fields(&bad), ["childRef", "practitioner", "role"]);
+    let (status, bad) = put(
+        &app,
+        &token,
+        "/contacts/C1",
+        json!({ "involvementRef": "A1", "kind": "SEANCE", "outcome": "HAPPENED", "at": "yesterday" }),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(fields(&bad), ["kind", "at"]);
+    let res = app
+        .client
+        .put(format!("{}/api/v1/children/X1", app.address))
+        .bearer_auth(&token)
+        .body("not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    assert_eq!(app.count("agency_children", "true"), 0);
+    assert_eq!(app.count("agency_involvements", "true"), 0);
+    // Each write needs its own scope.
+    let (narrow, narrow_secret) = client(&app, &t.care_admin, &["TEAMS_READ"]).await;
+    let narrow_token = access_token(&app, &narrow, &narrow_secret).await;
+    let (status, _) = put(&app, &narrow_token, "/children/X1", maisie()).await;
+    assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn concurrent_retries_of_one_allocation_make_one_child_and_one_involvement() {
+    let app = spawn_app().await;
+    let t = town(&app).await;
+    let (id, secret) = client(&app, &t.care_admin, &ALL_SCOPES).await;
+    let token = access_token(&app, &id, &secret).await;
+    let newcomer = json!({ "childRef": "R-9", "role": "Social worker",
+                           "practitioner": { "email": t.worker.email } });
+    let child = json!({ "givenName": "Eden", "familyName": "Lowry", "dateOfBirth": "2019-02-11" });
+    let children: Vec<_> = (0..6)
+        .map(|_| put(&app, &token, "/children/R-9", child.clone()))
+        .collect();
+    let statuses: Vec<u16> = futures_util::future::join_all(children)
+        .await
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        5,
+        "{statuses:?}"
+    );
+    let allocations: Vec<_> = (0..6)
+        .map(|_| put(&app, &token, "/involvements/A-9", newcomer.clone()))
+        .collect();
+    let answers = futures_util::future::join_all(allocations).await;
+    let created = answers.iter().filter(|(s, _)| *s == 201).count();
+    assert_eq!(created, 1, "{answers:?}");
+    assert!(answers
+        .iter()
+        .all(|(s, b)| (*s == 200 || *s == 201) && b["id"] == answers[0].1["id"]));
+    assert_eq!(
+        app.count("children", "true"),
+        2,
+        "the teacher's child and Eden"
+    );
+    assert_eq!(
+        app.count(
+            "involvements",
+            &format!("practitioner_id = '{}'", t.worker.id)
+        ),
+        2,
+        "Maisie and Eden, once each"
+    );
+}
+
+/// What a school's system is told when it allocates its teacher to a child that, in the
+/// hidden story, a domestic-abuse service alone already knows.
+async fn school_allocates(hidden: bool) -> Vec<String> {
+    let app = spawn_app().await;
+    let sys = app.system_admin().await;
+    let school = app
+        .given_agency(&sys, &format!("School {}", short()), "EDUCATION", false)
+        .await;
+    let refuge = app
+        .given_agency(&sys, &format!("Refuge {}", short()), "DOMESTIC_ABUSE", true)
+        .await;
+    let school_admin = app.given_practitioner(&sys, &school, "AGENCY_ADMIN").await;
+    let teacher = app.given_practitioner(&sys, &school, "PRACTITIONER").await;
+    let advocate = app.given_practitioner(&sys, &refuge, "PRACTITIONER").await;
+    if hidden {
+        let data = app
+            .gql_ok(
+                Some(&advocate.token),
+                "mutation($i: RegisterChildInput!) { registerChild(input: $i) { id } }",
+                json!({ "i": { "givenName": "Tobias", "familyName": "Wren",
+                               "dateOfBirth": "2015-08-30", "postcode": "KB3 9QT",
+                               "role": "IDVA" } }),
+            )
+            .await;
+        assert!(data["registerChild"]["id"].is_string());
+    }
+    let (id, secret) = client(&app, &school_admin, &ALL_SCOPES).await;
+    let token = access_token(&app, &id, &secret).await;
+    let mut seen = Vec::new();
+    let (status, child) = put(
+        &app,
+        &token,
+        "/children/PUPIL-1",
+        json!({ "givenName": "Tobias", "familyName": "Wren", "dateOfBirth": "2015-08-30" }),
+    )
+    .await;
+    seen.push(format!("{status} {child}"));
+    let (status, mut allocation) = put(
+        &app,
+        &token,
+        "/involvements/CLASS-1",
+        json!({ "childRef": "PUPIL-1", "role": "Class teacher",
+                "practitioner": { "email": teacher.email } }),
+    )
+    .await;
+    let child_id = allocation["childId"].as_str().unwrap().to_owned();
+    for key in ["id", "childId", "startedOn"] {
+        allocation[key] = json!("<x>");
+    }
+    allocation["practitioner"]["id"] = json!("<x>");
+    allocation["practitioner"]["email"] = json!("<x>");
+    seen.push(format!("{status} {allocation}"));
+    let (status, _, team) = get(&app, &token, &format!("/children/{child_id}/team")).await;
+    let mut team = json_of(&team);
+    team["child"]["id"] = json!("<x>");
+    for m in team["team"].as_array_mut().unwrap() {
+        for key in ["involvementId", "startedOn"] {
+            m[key] = json!("<x>");
+        }
+        for key in ["id", "email"] {
+            m["practitioner"][key] = json!("<x>");
+        }
+        for key in ["id", "name"] {
+            m["agency"][key] = json!("<x>");
+        }
+    }
+    seen.push(format!("{status} {team}"));
+    let (status, _, child) = get(&app, &token, "/children/PUPIL-1").await;
+    let mut child = json_of(&child);
+    child["id"] = json!("<x>");
+    seen.push(format!("{status} {child}"));
+    seen
+}
+
+#[tokio::test]
+async fn a_vendor_allocating_to_a_child_only_a_hidden_service_knows_is_told_nothing_of_it() {
+    let without = school_allocates(false).await;
+    let with = school_allocates(true).await;
+    assert_eq!(without, with);
+}

@@ -40,6 +40,9 @@ pub struct NewIdentity<'a> {
     pub family_name: &'a str,
     pub gender: Option<&'a str>,
     pub postcode: Option<&'a str>,
+    pub nhs_number: Option<&'a str>,
+    pub school_upn: Option<&'a str>,
+    pub la_id: Option<&'a str>,
 }
 
 /// Records the details a new involvement brought.
@@ -53,6 +56,9 @@ pub fn insert(conn: &mut PgConnection, new: NewIdentity<'_>) -> QueryResult<()> 
             child_identities::family_name.eq(new.family_name),
             child_identities::gender.eq(new.gender),
             child_identities::postcode.eq(new.postcode),
+            child_identities::nhs_number.eq(new.nhs_number),
+            child_identities::school_upn.eq(new.school_upn),
+            child_identities::la_id.eq(new.la_id),
         ))
         .execute(conn)?;
     Ok(())

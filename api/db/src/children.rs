@@ -154,3 +154,55 @@ pub fn page_of_member(
         .query()
         .load(conn)
 }
+
+/// The oldest child any source recorded with one of these identifiers: an NHS number, a
+/// school UPN or a local-authority id, tried in that order.
+pub fn find_by_identifier(
+    conn: &mut PgConnection,
+    nhs_number: Option<&str>,
+    school_upn: Option<&str>,
+    la_id: Option<&str>,
+) -> QueryResult<Option<Uuid>> {
+    let base = || {
+        children::table
+            .order((children::created_at.asc(), children::id.asc()))
+            .select(children::id)
+    };
+    if let Some(nhs) = nhs_number {
+        let found = base()
+            .filter(diesel::dsl::exists(
+                child_identities::table
+                    .filter(child_identities::child_id.eq(children::id))
+                    .filter(child_identities::nhs_number.eq(nhs)),
+            ))
+            .first(conn)
+            .optional()?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    if let Some(upn) = school_upn {
+        let found = base()
+            .filter(diesel::dsl::exists(
+                child_identities::table
+                    .filter(child_identities::child_id.eq(children::id))
+                    .filter(child_identities::school_upn.eq(upn)),
+            ))
+            .first(conn)
+            .optional()?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    if let Some(la) = la_id {
+        return base()
+            .filter(diesel::dsl::exists(
+                child_identities::table
+                    .filter(child_identities::child_id.eq(children::id))
+                    .filter(child_identities::la_id.eq(la)),
+            ))
+            .first(conn)
+            .optional();
+    }
+    Ok(None)
+}

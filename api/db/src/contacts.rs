@@ -55,3 +55,11 @@ pub fn newest_of(
     .query()
     .load(conn)
 }
+
+/// The contact `id`.
+pub fn get(conn: &mut PgConnection, id: Uuid) -> QueryResult<ContactRow> {
+    contacts::table
+        .find(id)
+        .select(ContactRow::as_select())
+        .first(conn)
+}

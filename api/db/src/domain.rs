@@ -287,6 +287,7 @@ impl NotificationKind {
 stored_kind!(
     /// What an audit event records: each read or write of personal data, and sign-in.
     AuditAction {
+        AgencyChildRecorded => "AGENCY_CHILD_RECORDED",
         AgencyCreated => "AGENCY_CREATED",
         ApiClientCreated => "API_CLIENT_CREATED",
         ApiClientRefused => "API_CLIENT_REFUSED",
@@ -299,6 +300,7 @@ stored_kind!(
         ChildSearched => "CHILD_SEARCHED",
         ChildViewed => "CHILD_VIEWED",
         ContactRecorded => "CONTACT_RECORDED",
+        InvolvementAllocated => "INVOLVEMENT_ALLOCATED",
         InvolvementEnded => "INVOLVEMENT_ENDED",
         InvolvementUpdated => "INVOLVEMENT_UPDATED",
         LoginFailed => "LOGIN_FAILED",

@@ -8,6 +8,7 @@
 
 pub mod activity;
 pub mod agencies;
+pub mod agency_refs;
 pub mod api_clients;
 pub mod audit_events;
 pub mod audit_seals;

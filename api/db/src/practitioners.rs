@@ -161,3 +161,40 @@ pub fn email_taken(conn: &mut PgConnection, email: &str) -> QueryResult<bool> {
     ))
     .get_result(conn)
 }
+
+/// The practitioner of `agency` with this work email (any case) or staff reference.
+pub fn in_agency(
+    conn: &mut PgConnection,
+    agency: Uuid,
+    email: Option<&str>,
+    staff_ref: Option<&str>,
+) -> QueryResult<Option<PractitionerRow>> {
+    if let Some(email) = email {
+        let found = practitioners::table
+            .filter(practitioners::agency_id.eq(agency))
+            .filter(lower(practitioners::email).eq(email.trim().to_lowercase()))
+            .select(PractitionerRow::as_select())
+            .first(conn)
+            .optional()?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    match staff_ref {
+        Some(r) => practitioners::table
+            .filter(practitioners::agency_id.eq(agency))
+            .filter(practitioners::staff_ref.eq(r))
+            .select(PractitionerRow::as_select())
+            .first(conn)
+            .optional(),
+        None => Ok(None),
+    }
+}
+
+/// Records the staff reference `staff_ref` of practitioner `id`.
+pub fn set_staff_ref(conn: &mut PgConnection, id: Uuid, staff_ref: &str) -> QueryResult<()> {
+    diesel::update(practitioners::table.find(id))
+        .set(practitioners::staff_ref.eq(staff_ref))
+        .execute(conn)?;
+    Ok(())
+}

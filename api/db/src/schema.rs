@@ -29,6 +29,47 @@ diesel::table! {
 }
 
 diesel::table! {
+    agency_children (agency_id, ref_) {
+        agency_id -> Uuid,
+        #[sql_name = "ref"]
+        ref_ -> Text,
+        child_id -> Nullable<Uuid>,
+        given_name -> Text,
+        family_name -> Text,
+        date_of_birth -> Date,
+        gender -> Nullable<Text>,
+        postcode -> Nullable<Text>,
+        nhs_number -> Nullable<Text>,
+        school_upn -> Nullable<Text>,
+        la_id -> Nullable<Text>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    agency_contacts (agency_id, ref_) {
+        agency_id -> Uuid,
+        #[sql_name = "ref"]
+        ref_ -> Text,
+        contact_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    agency_involvements (agency_id, ref_) {
+        agency_id -> Uuid,
+        #[sql_name = "ref"]
+        ref_ -> Text,
+        involvement_id -> Uuid,
+        child_ref -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     api_clients (id) {
         id -> Uuid,
         agency_id -> Uuid,
@@ -206,6 +247,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         kind -> Text,
+        staff_ref -> Nullable<Text>,
     }
 }
 
@@ -279,6 +321,10 @@ diesel::joinable!(activity -> contacts (contact_id));
 diesel::joinable!(activity -> involvements (involvement_id));
 diesel::joinable!(activity -> practitioners (actor_id));
 diesel::joinable!(activity -> tasks (task_id));
+diesel::joinable!(agency_children -> agencies (agency_id));
+diesel::joinable!(agency_children -> children (child_id));
+diesel::joinable!(agency_contacts -> contacts (contact_id));
+diesel::joinable!(agency_involvements -> involvements (involvement_id));
 diesel::joinable!(api_clients -> agencies (agency_id));
 diesel::joinable!(audit_events -> agencies (actor_agency_id));
 diesel::joinable!(audit_events -> children (child_id));
@@ -300,6 +346,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     child_identities,
     activity,
     agencies,
+    agency_children,
+    agency_contacts,
+    agency_involvements,
     api_clients,
     audit_events,
     child_links,

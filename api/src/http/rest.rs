@@ -8,12 +8,18 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::db::agency_refs::{AgencyChildRow, ChildDetails};
 use crate::db::models::ChildRow;
+use crate::db::models::ContactRow;
 use crate::domain::ApiScope;
 use crate::graphql::error::code;
 use crate::http::graphql::{credentials, meta_of};
 use crate::service::api_client::{self, CallAuth, ClientCall, RateStatus};
-use crate::service::error::ServiceError;
+use crate::service::by_reference::{
+    self, Allocation, ContactRecord, InvolvementRecord, PractitionerRef, Upsert,
+};
+use crate::service::contact::Contact;
+use crate::service::error::{FieldError, ServiceError};
 use crate::service::involvement::{self, TeamMember};
 use crate::service::{child, parse_id};
 use crate::state::AppState;
@@ -28,11 +34,21 @@ pub const DOCUMENT: &str = include_str!("../../../openapi/patchwork.yaml");
 const PREFIX: &str = "/api/v1";
 /// The team of a child (`teams:read`).
 const TEAM: &str = "/children/{id}/team";
+/// A child by the agency's reference (`children:read`, `children:write`).
+const CHILD: &str = "/children/{ref}";
+/// An allocation by the agency's reference (`involvements:write`).
+const INVOLVEMENT: &str = "/involvements/{ref}";
+/// A contact by the agency's reference (`contacts:write`).
+const CONTACT: &str = "/contacts/{ref}";
 
 /// Every route the vendor API serves, as the document names them (method, path).
 pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/oauth/token"),
     ("get", "/api/v1/children/{id}/team"),
+    ("get", "/api/v1/children/{ref}"),
+    ("put", "/api/v1/children/{ref}"),
+    ("put", "/api/v1/involvements/{ref}"),
+    ("put", "/api/v1/contacts/{ref}"),
 ];
 
 /// The vendor API's routes, its token endpoint and its document. A method a path does not
@@ -50,6 +66,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::resource(TEAM)
                         .route(web::get().to(team))
                         .default_service(web::to(|| method_not_allowed("GET"))),
+                )
+                .service(
+                    web::resource(CHILD)
+                        .route(web::get().to(get_child))
+                        .route(web::put().to(put_child))
+                        .default_service(web::to(|| method_not_allowed("GET, PUT"))),
+                )
+                .service(
+                    web::resource(INVOLVEMENT)
+                        .route(web::put().to(put_involvement))
+                        .default_service(web::to(|| method_not_allowed("PUT"))),
+                )
+                .service(
+                    web::resource(CONTACT)
+                        .route(web::put().to(put_contact))
+                        .default_service(web::to(|| method_not_allowed("PUT"))),
                 )
                 .default_service(web::to(no_such_resource)),
         );
@@ -355,6 +387,445 @@ async fn team(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String
     with_rate(res, rate)
 }
 
+/// A JSON body read field by field, so that every field at fault is named.
+struct Body {
+    fields: serde_json::Map<String, serde_json::Value>,
+    errors: Vec<FieldError>,
+}
+
+impl Body {
+    fn parse(bytes: &[u8]) -> Result<Body, ServiceError> {
+        match serde_json::from_slice::<serde_json::Value>(bytes) {
+            Ok(serde_json::Value::Object(fields)) => Ok(Body {
+                fields,
+                errors: Vec::new(),
+            }),
+            _ => Err(ServiceError::invalid("body", "must be a JSON object")),
+        }
+    }
+
+    fn empty() -> Body {
+        Body {
+            fields: Default::default(),
+            errors: Vec::new(),
+        }
+    }
+
+    fn present(&self, field: &str) -> bool {
+        !matches!(self.fields.get(field), None | Some(serde_json::Value::Null))
+    }
+
+    fn nested(&mut self, field: &str) -> Body {
+        match self.fields.get(field) {
+            Some(serde_json::Value::Object(inner)) => Body {
+                fields: inner.clone(),
+                errors: Vec::new(),
+            },
+            Some(serde_json::Value::Null) | None => Body::empty(),
+            Some(_) => {
+                self.errors
+                    .push(FieldError::new(field, "must be an object"));
+                Body::empty()
+            }
+        }
+    }
+
+    /// Takes `inner`'s errors as this body's, under `prefix`.
+    fn adopt(&mut self, prefix: &str, inner: Body) {
+        self.errors.extend(
+            inner
+                .errors
+                .into_iter()
+                .map(|e| FieldError::new(format!("{prefix}.{}", e.field), e.message)),
+        );
+    }
+
+    fn optional_text(&mut self, field: &str) -> Option<String> {
+        match self.fields.get(field) {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(s)) if s.contains('\0') => {
+                self.errors
+                    .push(FieldError::new(field, "must not hold NUL characters"));
+                None
+            }
+            Some(serde_json::Value::String(s)) if s.chars().count() <= 10_000 => Some(s.clone()),
+            Some(serde_json::Value::String(_)) => {
+                self.errors.push(FieldError::new(field, "is too long"));
+                None
+            }
+            Some(_) => {
+                self.errors.push(FieldError::new(field, "must be a string"));
+                None
+            }
+        }
+    }
+
+    fn required(&mut self, field: &str) {
+        if !self.present(field) {
+            self.errors.push(FieldError::new(field, "is required"));
+        }
+    }
+
+    fn text(&mut self, field: &str) -> String {
+        self.required(field);
+        self.optional_text(field).unwrap_or_default()
+    }
+
+    fn optional_parsed<T: std::str::FromStr>(&mut self, field: &str, what: &str) -> Option<T> {
+        let text = self.optional_text(field)?;
+        match text.parse() {
+            Ok(v) => Some(v),
+            Err(_) => {
+                self.errors
+                    .push(FieldError::new(field, format!("is not {what}")));
+                None
+            }
+        }
+    }
+
+    fn parsed<T: std::str::FromStr>(&mut self, field: &str, what: &str) -> Option<T> {
+        self.required(field);
+        self.optional_parsed(field, what)
+    }
+
+    fn optional_date(&mut self, field: &str) -> Option<chrono::NaiveDate> {
+        let text = self.optional_text(field)?;
+        match chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d") {
+            Ok(d) => Some(d),
+            Err(_) => {
+                self.errors
+                    .push(FieldError::new(field, "is not a date such as 2016-05-04"));
+                None
+            }
+        }
+    }
+
+    fn date(&mut self, field: &str) -> Option<chrono::NaiveDate> {
+        self.required(field);
+        self.optional_date(field)
+    }
+
+    fn instant(&mut self, field: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.required(field);
+        let text = self.optional_text(field)?;
+        match chrono::DateTime::parse_from_rfc3339(&text) {
+            Ok(t) => Some(t.with_timezone(&chrono::Utc)),
+            Err(_) => {
+                self.errors.push(FieldError::new(
+                    field,
+                    "is not an RFC 3339 time such as 2026-11-22T09:30:00Z",
+                ));
+                None
+            }
+        }
+    }
+
+    /// Adds errors about fields not yet named.
+    fn merge(&mut self, more: Vec<FieldError>) {
+        for e in more {
+            if !self.errors.iter().any(|known| known.field == e.field) {
+                self.errors.push(e);
+            }
+        }
+    }
+
+    /// The value read, or every field at fault.
+    fn finish<T>(self, value: Option<T>) -> Result<T, ServiceError> {
+        match (self.errors.is_empty(), value) {
+            (true, Some(v)) => Ok(v),
+            _ => {
+                let mut errors = self.errors;
+                errors.dedup_by(|a, b| a.field == b.field);
+                Err(ServiceError::Invalid(errors))
+            }
+        }
+    }
+}
+
+/// A child as its agency's system sent it, with its Patchwork id once allocated.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AgencyChildView {
+    #[serde(rename = "ref")]
+    reference: String,
+    id: Option<Uuid>,
+    given_name: String,
+    family_name: String,
+    date_of_birth: chrono::NaiveDate,
+    gender: Option<String>,
+    postcode: Option<String>,
+    nhs_number: Option<String>,
+    school_upn: Option<String>,
+    la_id: Option<String>,
+}
+
+impl From<AgencyChildRow> for AgencyChildView {
+    fn from(r: AgencyChildRow) -> AgencyChildView {
+        AgencyChildView {
+            reference: r.reference,
+            id: r.child_id,
+            given_name: r.given_name,
+            family_name: r.family_name,
+            date_of_birth: r.date_of_birth,
+            gender: r.gender,
+            postcode: r.postcode,
+            nhs_number: r.nhs_number,
+            school_upn: r.school_upn,
+            la_id: r.la_id,
+        }
+    }
+}
+
+/// 201 for a record made, 200 otherwise.
+fn upserted(outcome: Upsert, body: impl Serialize) -> HttpResponse {
+    match outcome {
+        Upsert::Created => HttpResponse::Created().json(body),
+        Upsert::Updated | Upsert::Unchanged => HttpResponse::Ok().json(body),
+    }
+}
+
+/// Runs a call's work, and answers with its outcome and the client's rate-limit state.
+async fn answer<F>(call: &ClientCall, work: F) -> HttpResponse
+where
+    F: std::future::Future<Output = Result<HttpResponse, ServiceError>>,
+{
+    let res = match work.await {
+        Ok(res) => res,
+        Err(e) => refusal(e),
+    };
+    with_rate(res, call.rate)
+}
+
+/// `PUT /api/v1/children/{ref}` (`children:write`).
+async fn put_child(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reference: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let call = match caller(&req, &state, ApiScope::ChildrenWrite).await {
+        Ok(call) => call,
+        Err(res) => return res,
+    };
+    answer(&call, async {
+        let mut b = Body::parse(&body)?;
+        let given_name = b.text("givenName");
+        let family_name = b.text("familyName");
+        let date_of_birth = b.date("dateOfBirth");
+        let gender = b.optional_text("gender");
+        let postcode = b.optional_text("postcode");
+        let nhs_number = b.optional_text("nhsNumber");
+        let school_upn = b.optional_text("schoolUpn");
+        let la_id = b.optional_text("laId");
+        let details = date_of_birth.map(|date_of_birth| ChildDetails {
+            given_name,
+            family_name,
+            date_of_birth,
+            gender,
+            postcode,
+            nhs_number,
+            school_upn,
+            la_id,
+        });
+        let details = b.finish(details)?;
+        let meta = meta_of(&req, &state);
+        let (row, outcome) = by_reference::put_child(
+            &state,
+            call.reader.clone(),
+            &meta,
+            reference.into_inner(),
+            details,
+        )
+        .await?;
+        Ok(upserted(outcome, AgencyChildView::from(row)))
+    })
+    .await
+}
+
+/// `GET /api/v1/children/{ref}` (`children:read`).
+async fn get_child(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reference: web::Path<String>,
+) -> HttpResponse {
+    let call = match caller(&req, &state, ApiScope::ChildrenRead).await {
+        Ok(call) => call,
+        Err(res) => return res,
+    };
+    answer(&call, async {
+        let meta = meta_of(&req, &state);
+        let row =
+            by_reference::get_child(&state, call.reader.clone(), &meta, reference.into_inner())
+                .await?;
+        Ok(HttpResponse::Ok().json(AgencyChildView::from(row)))
+    })
+    .await
+}
+
+/// An allocation as the agency's system sees it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AllocationView {
+    #[serde(rename = "ref")]
+    reference: String,
+    id: Uuid,
+    child_ref: String,
+    child_id: Uuid,
+    practitioner: PractitionerView,
+    role: String,
+    sensitivity: String,
+    is_lead: bool,
+    started_on: chrono::NaiveDate,
+    ended_on: Option<chrono::NaiveDate>,
+    version: i32,
+}
+
+fn allocation_view(reference: String, a: Allocation) -> AllocationView {
+    AllocationView {
+        reference,
+        id: a.involvement.id,
+        child_ref: a.child_ref,
+        child_id: a.involvement.child_id,
+        practitioner: PractitionerView {
+            id: a.practitioner.id,
+            display_name: a.practitioner.display_name,
+            job_title: a.practitioner.job_title,
+            email: a.practitioner.email,
+            phone: a.practitioner.phone,
+            mobile: a.practitioner.mobile,
+        },
+        role: a.involvement.role,
+        sensitivity: a.involvement.sensitivity,
+        is_lead: a.involvement.is_lead,
+        started_on: a.involvement.started_on,
+        ended_on: a.involvement.ended_on,
+        version: a.involvement.version,
+    }
+}
+
+/// `PUT /api/v1/involvements/{ref}` (`involvements:write`).
+async fn put_involvement(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reference: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let call = match caller(&req, &state, ApiScope::InvolvementsWrite).await {
+        Ok(call) => call,
+        Err(res) => return res,
+    };
+    answer(&call, async {
+        let mut b = Body::parse(&body)?;
+        let child_ref = b.text("childRef");
+        b.required("practitioner");
+        let mut p = b.nested("practitioner");
+        let practitioner = PractitionerRef {
+            email: p.optional_text("email"),
+            staff_ref: p.optional_text("staffRef"),
+            display_name: p.optional_text("displayName"),
+            job_title: p.optional_text("jobTitle"),
+            phone: p.optional_text("phone"),
+        };
+        b.adopt("practitioner", p);
+        let role = b.text("role");
+        let sensitivity = b.optional_parsed("sensitivity", "STANDARD or RESTRICTED");
+        let lawful_basis = b.optional_parsed("lawfulBasis", "a lawful basis");
+        let ended_on = b.optional_date("endedOn");
+        let record = InvolvementRecord {
+            child_ref,
+            practitioner,
+            role,
+            sensitivity,
+            lawful_basis,
+            ended_on,
+        };
+        // What the service would refuse too, so that one answer names every field at fault.
+        if let Err(ServiceError::Invalid(more)) = by_reference::check_involvement(&record) {
+            b.merge(more);
+        }
+        let record = b.finish(Some(record))?;
+        let meta = meta_of(&req, &state);
+        let reference = reference.into_inner();
+        let (allocation, outcome) = by_reference::put_involvement(
+            &state,
+            call.reader.clone(),
+            &meta,
+            reference.clone(),
+            record,
+        )
+        .await?;
+        Ok(upserted(outcome, allocation_view(reference, allocation)))
+    })
+    .await
+}
+
+/// A contact as the agency's system recorded it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ContactView {
+    #[serde(rename = "ref")]
+    reference: String,
+    id: Uuid,
+    involvement_ref: String,
+    kind: String,
+    outcome: String,
+    at: chrono::DateTime<chrono::Utc>,
+}
+
+fn contact_view(reference: String, involvement_ref: String, c: ContactRow) -> ContactView {
+    ContactView {
+        reference,
+        id: c.id,
+        involvement_ref,
+        kind: c.kind,
+        outcome: c.outcome,
+        at: c.at,
+    }
+}
+
+/// `PUT /api/v1/contacts/{ref}` (`contacts:write`).
+async fn put_contact(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reference: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let call = match caller(&req, &state, ApiScope::ContactsWrite).await {
+        Ok(call) => call,
+        Err(res) => return res,
+    };
+    answer(&call, async {
+        let mut b = Body::parse(&body)?;
+        let involvement_ref = b.text("involvementRef");
+        let kind = b.parsed("kind", "a contact kind");
+        let outcome = b.parsed("outcome", "a contact outcome");
+        let at = b.instant("at");
+        let record = match (kind, outcome, at) {
+            (Some(kind), Some(outcome), Some(at)) => Some(ContactRecord {
+                involvement_ref,
+                contact: Contact { kind, outcome, at },
+            }),
+            _ => None,
+        };
+        let record = b.finish(record)?;
+        let meta = meta_of(&req, &state);
+        let reference = reference.into_inner();
+        let (row, involvement_ref, outcome) = by_reference::put_contact(
+            &state,
+            call.reader.clone(),
+            &meta,
+            reference.clone(),
+            record,
+        )
+        .await?;
+        Ok(upserted(
+            outcome,
+            contact_view(reference, involvement_ref, row),
+        ))
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,6 +865,12 @@ mod tests {
         served.sort();
         assert_eq!(documented(), served);
         assert!(ROUTES.contains(&("get", "/api/v1/children/{id}/team")));
-        assert_eq!(format!("{PREFIX}{TEAM}"), "/api/v1/children/{id}/team");
+        for path in [TEAM, CHILD, INVOLVEMENT, CONTACT] {
+            let full = format!("{PREFIX}{path}");
+            assert!(
+                ROUTES.iter().any(|(_, p)| *p == full),
+                "{full} is not in ROUTES"
+            );
+        }
     }
 }

@@ -62,7 +62,7 @@ pub fn validate_postcode(value: &str) -> Result<(), validator::ValidationError> 
 }
 
 /// "kb14ax" becomes "KB1 4AX".
-fn tidy_postcode(value: &str) -> String {
+pub fn tidy_postcode(value: &str) -> String {
     let compact: String = value.split_whitespace().collect::<String>().to_uppercase();
     let split = compact.len().saturating_sub(3);
     format!("{} {}", &compact[..split], &compact[split..])
@@ -165,6 +165,9 @@ pub async fn register_child(
                     family_name: family,
                     gender,
                     postcode: postcode.as_deref(),
+                    nhs_number: None,
+                    school_upn: None,
+                    la_id: None,
                 },
             )?;
             changes::record(

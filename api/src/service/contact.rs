@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use diesel::Connection;
+use diesel::{Connection, PgConnection};
 use uuid::Uuid;
 
 use crate::auth::RequestMeta;
@@ -43,99 +43,136 @@ pub async fn record_contact(
     input: RecordContactInput,
 ) -> ServiceResult<ContactRow> {
     let involvement_id = parse_id("involvementId", &input.involvement_id)?;
-    let at = input.at.0;
-    let now = Utc::now();
-    let past_outcome = matches!(
-        input.outcome,
-        ContactOutcome::Happened | ContactOutcome::WasNotBrought | ContactOutcome::NoAccess
-    );
-    if past_outcome && at > now + SKEW {
-        return Err(ServiceError::invalid(
-            "at",
-            "a contact with this outcome cannot be in the future",
-        ));
-    }
-    if at < now - chrono::Duration::days(366 * 5) {
-        return Err(ServiceError::invalid("at", "is too far in the past"));
-    }
+    let contact = Contact {
+        kind: input.kind,
+        outcome: input.outcome,
+        at: input.at.0,
+    };
+    check_time(&contact, "at")?;
     let meta = meta.clone();
     let links = Links::new(&state.config.public_url);
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            let inv = crate::service::involvement::lock_for_change(
+            record_in(
                 conn,
                 &reader,
-                involvement_id,
-                policy::may_record_contact,
-            )?;
-            if inv.ended_on.is_some() {
-                return Err(ServiceError::invalid(
-                    "involvementId",
-                    "this involvement has ended",
-                ));
-            }
-            let contact = contacts::insert(
-                conn,
-                involvement_id,
-                input.kind,
-                input.outcome,
-                at,
-                reader.actor.practitioner_id,
-            )?;
-            let id = contact.id;
-            let last = match input.outcome {
-                ContactOutcome::Happened if inv.last_contact_at.is_none_or(|l| at > l) => Some(at),
-                _ => inv.last_contact_at,
-            };
-            let next = match input.outcome {
-                ContactOutcome::Planned if at > now => match inv.next_contact_at {
-                    Some(n) if n > now && n <= at => Some(n),
-                    _ => Some(at),
-                },
-                // The planned contact that was next has now happened, or did not.
-                _ if inv.next_contact_at.is_some_and(|n| n <= now) => None,
-                _ => inv.next_contact_at,
-            };
-            involvements::set_contact_times(conn, involvement_id, last, next)?;
-            changes::record(
-                conn,
-                Change {
-                    child_id: inv.child_id,
-                    actor_id: Some(reader.actor.practitioner_id),
-                    involvement_id: Some(involvement_id),
-                    contact_id: Some(id),
-                    details: Some(
-                        serde_json::json!({ "kind": input.kind, "outcome": input.outcome }),
-                    ),
-                    ..Change::of(ActivityKind::ContactRecorded)
-                },
-            )?;
-            if matches!(
-                input.outcome,
-                ContactOutcome::WasNotBrought | ContactOutcome::NoAccess
-            ) {
-                let cx = notify::Context {
-                    links: &links,
-                    today: reader.today,
-                    actor: reader.actor.practitioner_id,
-                };
-                notify::contact_missed(conn, &cx, &inv, input.outcome, at)?;
-            }
-            audit::record(
-                conn,
-                Some(&reader.actor),
                 &meta,
-                AuditEvent {
-                    child_id: Some(inv.child_id),
-                    subject_type: Some("contact"),
-                    subject_id: Some(id),
-                    ..AuditEvent::of(AuditAction::ContactRecorded)
-                },
-            )?;
-            Ok(contact)
+                &links,
+                involvement_id,
+                &contact,
+                policy::may_record_contact,
+            )
         })
     })
     .await
+}
+
+/// One contact: what kind, how it went, when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    pub kind: ContactKind,
+    pub outcome: ContactOutcome,
+    pub at: chrono::DateTime<Utc>,
+}
+
+/// A contact that happened (or did not) cannot be in the future, beyond clock skew; none may
+/// be more than five years old.
+pub fn check_time(contact: &Contact, field: &str) -> ServiceResult<()> {
+    let now = Utc::now();
+    let past_outcome = matches!(
+        contact.outcome,
+        ContactOutcome::Happened | ContactOutcome::WasNotBrought | ContactOutcome::NoAccess
+    );
+    if past_outcome && contact.at > now + SKEW {
+        return Err(ServiceError::invalid(
+            field,
+            "a contact with this outcome cannot be in the future",
+        ));
+    }
+    if contact.at < now - chrono::Duration::days(366 * 5) {
+        return Err(ServiceError::invalid(field, "is too far in the past"));
+    }
+    Ok(())
+}
+
+/// Records `contact` on the active involvement `involvement_id`, which `may` must let the
+/// reader record on, inside the caller's transaction: the contact, the involvement's last and
+/// next contact, the timeline, the notices of a missed contact and the audit event.
+pub fn record_in(
+    conn: &mut PgConnection,
+    reader: &Reader,
+    meta: &RequestMeta,
+    links: &Links,
+    involvement_id: Uuid,
+    contact: &Contact,
+    may: impl Fn(&crate::auth::Actor, &crate::db::models::InvolvementRow) -> bool,
+) -> ServiceResult<ContactRow> {
+    let now = Utc::now();
+    let at = contact.at;
+    let inv = crate::service::involvement::lock_for_change(conn, reader, involvement_id, may)?;
+    if inv.ended_on.is_some() {
+        return Err(ServiceError::invalid(
+            "involvementId",
+            "this involvement has ended",
+        ));
+    }
+    let row = contacts::insert(
+        conn,
+        involvement_id,
+        contact.kind,
+        contact.outcome,
+        at,
+        reader.actor.practitioner_id,
+    )?;
+    let id = row.id;
+    let last = match contact.outcome {
+        ContactOutcome::Happened if inv.last_contact_at.is_none_or(|l| at > l) => Some(at),
+        _ => inv.last_contact_at,
+    };
+    let next = match contact.outcome {
+        ContactOutcome::Planned if at > now => match inv.next_contact_at {
+            Some(n) if n > now && n <= at => Some(n),
+            _ => Some(at),
+        },
+        // The planned contact that was next has now happened, or did not.
+        _ if inv.next_contact_at.is_some_and(|n| n <= now) => None,
+        _ => inv.next_contact_at,
+    };
+    involvements::set_contact_times(conn, involvement_id, last, next)?;
+    changes::record(
+        conn,
+        Change {
+            child_id: inv.child_id,
+            actor_id: Some(reader.actor.practitioner_id),
+            involvement_id: Some(involvement_id),
+            contact_id: Some(id),
+            details: Some(serde_json::json!({ "kind": contact.kind, "outcome": contact.outcome })),
+            ..Change::of(ActivityKind::ContactRecorded)
+        },
+    )?;
+    if matches!(
+        contact.outcome,
+        ContactOutcome::WasNotBrought | ContactOutcome::NoAccess
+    ) {
+        let cx = notify::Context {
+            links,
+            today: reader.today,
+            actor: reader.actor.practitioner_id,
+        };
+        notify::contact_missed(conn, &cx, &inv, contact.outcome, at)?;
+    }
+    audit::record(
+        conn,
+        Some(&reader.actor),
+        meta,
+        AuditEvent {
+            child_id: Some(inv.child_id),
+            subject_type: Some("contact"),
+            subject_id: Some(id),
+            ..AuditEvent::of(AuditAction::ContactRecorded)
+        },
+    )?;
+    Ok(row)
 }
 
 /// The newest `first` contacts of each involvement the reader may see on a child whose record

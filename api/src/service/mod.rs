@@ -6,6 +6,7 @@ pub mod api_client;
 pub mod audit;
 pub mod audit_log;
 pub mod audit_seal;
+pub mod by_reference;
 pub mod child;
 pub mod contact;
 pub mod error;
