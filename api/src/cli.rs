@@ -91,24 +91,43 @@ fn database_url() -> anyhow::Result<String> {
         .ok_or_else(|| anyhow::anyhow!("DATABASE_URL: is required (a postgres:// URL)"))
 }
 
+/// Before serving: with `MIGRATE_ON_START`, applies pending migrations (and grants the
+/// server's role its rights); otherwise refuses to start on a schema older than this build.
+fn prepare_schema(config: &Config) -> anyhow::Result<()> {
+    if !config.migrate_on_start {
+        let pending = crate::db::pending_migrations(config.migration_url())?;
+        if !pending.is_empty() {
+            anyhow::bail!(
+                "the database schema is older than this release: {} migration(s) pending \
+                 ({}); run `patchwork migrate` first, or set MIGRATE_ON_START=true",
+                pending.len(),
+                pending.join(", ")
+            );
+        }
+        return Ok(());
+    }
+    let applied = crate::db::migrate(config.migration_url())?;
+    if !applied.is_empty() {
+        tracing::info!(migrations = ?applied, "applied migrations");
+    }
+    if config.migration_database_url.is_some() {
+        use secrecy::ExposeSecret;
+        if let Some(role) = crate::db::roles::prepare_runtime_role(
+            config.migration_url(),
+            config.database_url.expose_secret(),
+        )? {
+            tracing::info!(%role, "serving as a restricted role");
+        }
+    }
+    Ok(())
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => {
             let config = Config::from_env()?;
             crate::telemetry::init(!config.is_development());
-            let applied = crate::db::migrate(config.migration_url())?;
-            if !applied.is_empty() {
-                tracing::info!(migrations = ?applied, "applied migrations");
-            }
-            if config.migration_database_url.is_some() {
-                use secrecy::ExposeSecret;
-                if let Some(role) = crate::db::roles::prepare_runtime_role(
-                    config.migration_url(),
-                    config.database_url.expose_secret(),
-                )? {
-                    tracing::info!(%role, "serving as a restricted role");
-                }
-            }
+            prepare_schema(&config)?;
             let app = Application::build(config)?;
             tracing::info!(
                 addr = %app.state().config.bind_addr,
@@ -122,7 +141,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Worker => {
             let config = Config::from_env()?;
             crate::telemetry::init(!config.is_development());
-            crate::db::migrate(config.migration_url())?;
+            prepare_schema(&config)?;
             let transport = crate::mail::transport::Transport::from_config(&config)?
                 .ok_or_else(|| anyhow::anyhow!("SMTP_URL: is required to deliver mail"))?;
             let state = crate::state::AppState::new(config);

@@ -53,6 +53,9 @@ pub struct Config {
     pub mail: MailSettings,
     /// When set, `GET /metrics` requires it as a bearer token.
     pub metrics_token: Option<SecretString>,
+    /// Whether `serve` and `worker` apply pending migrations when they start (development's
+    /// default); otherwise they refuse to start on an older schema (`patchwork migrate` first).
+    pub migrate_on_start: bool,
     /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` names the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }
@@ -416,6 +419,18 @@ impl Config {
             },
         };
 
+        let migrate_on_start = match env.get("MIGRATE_ON_START").as_deref() {
+            None => environment == Environment::Development,
+            Some("true") => true,
+            Some("false") => false,
+            Some(v) => {
+                return fail(
+                    "MIGRATE_ON_START",
+                    format!("'{v}' is neither true nor false"),
+                )
+            }
+        };
+
         Ok(Config {
             database_url,
             migration_database_url,
@@ -446,6 +461,7 @@ impl Config {
             },
             mail,
             metrics_token: env.get("METRICS_TOKEN").map(SecretString::from),
+            migrate_on_start,
             trusted_proxies,
         })
     }

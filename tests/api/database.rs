@@ -343,3 +343,188 @@ fn processes_starting_at_once_migrate_one_at_a_time() {
     conn.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
         .expect("drop");
 }
+
+/// `patchwork serve` in production against `url`, with the least configuration.
+fn production_serve(url: &str, port: u16, extra: &[(&str, &str)]) -> std::process::Child {
+    let mut cmd = Command::new(patchwork_binary());
+    cmd.arg("serve")
+        .env_clear()
+        .env("DATABASE_URL", url)
+        .env("JWT_SECRET", TEST_JWT_SECRET)
+        .env("PUBLIC_URL", TEST_ISSUER)
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("MAIL_WORKER", "off")
+        .env("DAILY_JOBS_HOUR", "24")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("start patchwork serve")
+}
+
+async fn answers_health(port: u16) -> bool {
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+            .is_ok()
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn production_serve_refuses_a_schema_older_than_itself_until_migrated() {
+    let admin = admin_url();
+    let name = format!("patchwork_deploy_{}", short().to_lowercase());
+    let mut conn = PgConnection::establish(&admin).expect("connect");
+    conn.batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create");
+    let url = with_database(&admin, &name);
+
+    // An empty database: every migration pending. Refused, saying what to do.
+    let refused = production_serve(&url, free_port(), &[])
+        .wait_with_output()
+        .expect("serve exits");
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("migration(s) pending") && said.contains("run `patchwork migrate` first"),
+        "{said}"
+    );
+    assert!(patchwork::db::pending_migrations(&url).unwrap().len() > 1);
+
+    // Told to migrate, it migrates and serves.
+    let port = free_port();
+    let mut told = production_serve(&url, port, &[("MIGRATE_ON_START", "true")]);
+    assert!(answers_health(port).await, "serves once migrated");
+    let _ = told.kill();
+    let _ = told.wait();
+    assert!(patchwork::db::pending_migrations(&url).unwrap().is_empty());
+
+    // Once migrated, it serves as it is.
+    let port = free_port();
+    let mut deployed = production_serve(&url, port, &[]);
+    assert!(answers_health(port).await, "serves a current schema");
+    let _ = deployed.kill();
+    let _ = deployed.wait();
+
+    drop(conn);
+    let mut conn = PgConnection::establish(&admin).expect("connect");
+    conn.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .expect("drop");
+}
+
+const TEAM_SCREEN: &str = "query($id: ID!) { child(id: $id) { givenName familyName dateOfBirth \
+     team { role sensitivity isLead practitioner { displayName email agency { name } } } \
+     tasks { title status } } }";
+
+fn tool(name: &str, args: &[&str]) {
+    let out = Command::new(name).args(args).output().unwrap_or_else(|e| {
+        panic!("{name} is needed (PostgreSQL's client tools): {e}");
+    });
+    assert!(
+        out.status.success(),
+        "{name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The backup and restore of `docs/deploy.md`, as written there: `pg_dump -Fc`, a fresh
+/// database, `pg_restore --no-owner`; the restored copy serves the same team screen, and its
+/// sealed audit log still verifies.
+#[tokio::test]
+async fn a_dump_restored_into_a_fresh_database_serves_the_same_team_screens() {
+    let app = spawn_app().await;
+    let sys = app.system_admin().await;
+    let school = app
+        .given_agency(&sys, &format!("School {}", short()), "EDUCATION", false)
+        .await;
+    let teacher = app.given_practitioner(&sys, &school, "PRACTITIONER").await;
+    let child = register(
+        &app,
+        &teacher,
+        "Poppy",
+        "Lark",
+        "2015-03-02",
+        None,
+        "Class teacher",
+    )
+    .await;
+    let child_id = s(&child["child"]["id"]);
+    let before = app
+        .gql_ok(Some(&teacher.token), TEAM_SCREEN, json!({ "id": child_id }))
+        .await;
+    let seal = Command::new(patchwork_binary())
+        .args(["audit", "seal"])
+        .env_clear()
+        .env("DATABASE_URL", &app.database_url)
+        .output()
+        .unwrap();
+    assert!(seal.status.success());
+
+    let dump = std::env::temp_dir().join(format!("patchwork-{}.dump", short()));
+    let dump_path = dump.to_str().unwrap().to_owned();
+    let restored_name = format!("patchwork_restore_{}", short().to_lowercase());
+    let admin = admin_url();
+    let restored_url = with_database(&admin, &restored_name);
+    let (source, dump_to, admin_c, restored_c, name_c) = (
+        app.database_url.clone(),
+        dump_path.clone(),
+        admin.clone(),
+        restored_url.clone(),
+        restored_name.clone(),
+    );
+    tokio::task::spawn_blocking(move || {
+        tool("pg_dump", &["-Fc", "-f", &dump_to, &source]);
+        PgConnection::establish(&admin_c)
+            .unwrap()
+            .batch_execute(&format!("CREATE DATABASE {name_c}"))
+            .unwrap();
+        tool("pg_restore", &["--no-owner", "-d", &restored_c, &dump_to]);
+    })
+    .await
+    .unwrap();
+    let _ = std::fs::remove_file(&dump);
+
+    let copy = spawn_app_with(|v| {
+        v.insert("DATABASE_URL".into(), restored_url.clone());
+    })
+    .await;
+    let body = copy.login(&teacher.email, PASSWORD).await;
+    let token = s(&body["data"]["login"]["accessToken"]);
+    let after = copy
+        .gql_ok(Some(&token), TEAM_SCREEN, json!({ "id": child_id }))
+        .await;
+    assert_eq!(before, after);
+    let verify = Command::new(patchwork_binary())
+        .args(["audit", "verify"])
+        .env_clear()
+        .env("DATABASE_URL", &restored_url)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&verify.stdout);
+    assert!(verify.status.success() && said.contains("intact"), "{said}");
+
+    drop(copy);
+    let mut conn = PgConnection::establish(&admin).expect("connect");
+    conn.batch_execute(&format!(
+        "DROP DATABASE IF EXISTS {restored_name} WITH (FORCE)"
+    ))
+    .expect("drop");
+}

@@ -232,6 +232,15 @@ pub fn holds(conn: &mut PgConnection, condition: bound::BoundSql) -> diesel::Que
     diesel::select(condition).get_result(conn)
 }
 
+/// The migrations this build holds that the database has not applied, oldest first.
+pub fn pending_migrations(url: &str) -> anyhow::Result<Vec<String>> {
+    let mut conn = PgConnection::establish(url)?;
+    let pending = conn
+        .pending_migrations(MIGRATIONS)
+        .map_err(|e| anyhow::anyhow!("cannot read the applied migrations: {e}"))?;
+    Ok(pending.iter().map(|m| m.name().to_string()).collect())
+}
+
 /// True when the database answers a trivial query within the pool's timeout.
 pub async fn ping(pool: &Pool) -> bool {
     let pool = pool.clone();
