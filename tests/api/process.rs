@@ -105,11 +105,23 @@ async fn logs_are_json_lines_with_request_id_actor_and_operation_but_no_personal
         .post(format!("{}/graphql", served.address))
         .bearer_auth(&admin.token)
         .header("x-request-id", "log-test-request-0001")
+        .header(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        )
         .json(&json!({ "query": "query WhoAmI { me { email displayName } }" }))
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+    // The caller's trace goes on, with this request as its span.
+    let traceparent = res.headers()["traceparent"].to_str().unwrap().to_owned();
+    assert!(
+        traceparent.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-")
+            && traceparent.ends_with("-01")
+            && !traceparent.contains("00f067aa0ba902b7"),
+        "{traceparent}"
+    );
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["data"]["me"]["email"], admin.email.as_str());
     // A failed sign-in: the email typed must not reach the log.
@@ -137,6 +149,15 @@ async fn logs_are_json_lines_with_request_id_actor_and_operation_but_no_personal
         .find(|e| e["message"] == "served" && e["span"]["request_id"] == "log-test-request-0001")
         .unwrap_or_else(|| panic!("no 'served' line for the request: {lines:#?}"));
     assert_eq!(served_line["span"]["actor"], admin.id.as_str());
+    assert_eq!(
+        served_line["span"]["trace_id"],
+        "4bf92f3577b34da6a3ce929d0e0e4736"
+    );
+    assert_eq!(served_line["span"]["parent_span_id"], "00f067aa0ba902b7");
+    assert_eq!(
+        served_line["span"]["span_id"],
+        traceparent.split('-').nth(2).unwrap()
+    );
     assert_eq!(served_line["span"]["operation"], "WhoAmI");
     assert_eq!(served_line["status"], 200);
     let all = lines.join("\n");
