@@ -8,7 +8,7 @@ BIN_DIR := $(if $(filter release,$(PROFILE)),target/release,target/debug)
 DEV_DB ?= patchwork_dev
 RUN_DIR := var
 
-.PHONY: run reset test audit bench build schema fmt lint ci toolchain
+.PHONY: run reset test audit bench scale-test build schema fmt lint ci toolchain
 
 toolchain:
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs"; exit 1; }
@@ -76,6 +76,12 @@ bench: toolchain
 	  { echo "pgbench is needed (Debian: apt-get install postgresql-client, or postgresql where the client package lacks it)"; exit 1; }
 	$(CARGO) build --release --bin patchwork
 	python3 bench/run.py
+
+## Scale-out proof: nginx in front of three servers and two workers over one database (see
+## scripts/scale_test.py); installs Debian's nginx-light when missing and run as root.
+scale-test: toolchain
+	$(CARGO) build --release --bin patchwork
+	python3 scripts/scale_test.py
 
 ## Regenerates api/db/src/schema.rs from the migrations (needs diesel_cli).
 schema:
