@@ -953,3 +953,34 @@ async fn a_vendor_allocating_to_a_child_only_a_hidden_service_knows_is_told_noth
     let with = school_allocates(true).await;
     assert_eq!(without, with);
 }
+
+#[tokio::test]
+async fn a_deeply_nested_body_is_refused_and_the_server_goes_on() {
+    let app = spawn_app().await;
+    let t = town(&app).await;
+    let (id, secret) = client(&app, &t.care_admin, &ALL_SCOPES).await;
+    let token = access_token(&app, &id, &secret).await;
+    for body in [
+        format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)),
+        format!(
+            "{{\"givenName\": {}1{}}}",
+            "{\"a\":".repeat(50_000),
+            "}".repeat(50_000)
+        ),
+    ] {
+        let res = app
+            .client
+            .put(format!("{}/api/v1/children/DEEP-1", app.address))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 422);
+        let problem: Value = res.json().await.unwrap();
+        assert_eq!(problem["code"], "BAD_USER_INPUT");
+    }
+    let (status, _, _) = get(&app, &token, &format!("/children/{}/team", t.child)).await;
+    assert_eq!(status, 200, "the same process still answers");
+}
