@@ -205,6 +205,12 @@ pub fn child_joinable_sql(reader: &Reader) -> BoundSql {
         .sql(")")
 }
 
+/// Rule 10: an agency's own involvements (the row `involvements`), active or ended: its system
+/// of record allocated them, and hides nothing from itself.
+pub fn agency_own_involvement_sql(reader: &Reader) -> BoundSql {
+    BoundSql::new("involvements.agency_id = ").uuid(reader.actor.agency_id)
+}
+
 /// Rules 1 and 3 for one involvement (the row `involvements`): the reader's own, or one they
 /// may see on a child whose record they may read.
 pub fn involvement_readable_sql(reader: &Reader) -> BoundSql {

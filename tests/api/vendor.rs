@@ -984,3 +984,61 @@ async fn a_deeply_nested_body_is_refused_and_the_server_goes_on() {
     let (status, _, _) = get(&app, &token, &format!("/children/{}/team", t.child)).await;
     assert_eq!(status, 200, "the same process still answers");
 }
+
+#[tokio::test]
+async fn the_agencys_allocations_page_by_cursor_with_a_link_to_the_next() {
+    let app = spawn_app().await;
+    let t = town(&app).await;
+    let (id, secret) = client(&app, &t.care_admin, &ALL_SCOPES).await;
+    let token = access_token(&app, &id, &secret).await;
+    put(&app, &token, "/children/MOSAIC-1001", maisie()).await;
+    for n in 1..=5 {
+        let email = format!("worker{n}-{}@care.example", short());
+        let (status, _) = put(
+            &app,
+            &token,
+            &format!("/involvements/A-{n}"),
+            json!({ "childRef": "MOSAIC-1001", "role": "Support worker",
+                    "practitioner": { "email": email, "displayName": format!("Worker {n}") } }),
+        )
+        .await;
+        assert_eq!(status, 201);
+    }
+    let mut seen = Vec::new();
+    let mut path = "/involvements?first=2".to_owned();
+    loop {
+        let (status, headers, text) = get(&app, &token, &path).await;
+        assert_eq!(status, 200, "{text}");
+        let page = json_of(&text);
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["ref"].as_str().unwrap().to_owned()),
+        );
+        match headers.get("link") {
+            Some(link) => {
+                let link = link.to_str().unwrap();
+                assert!(link.ends_with("; rel=\"next\""), "{link}");
+                let next = link
+                    .trim_start_matches("</api/v1")
+                    .split('>')
+                    .next()
+                    .unwrap();
+                assert!(next.contains(page["nextCursor"].as_str().unwrap()));
+                path = next.to_owned();
+            }
+            None => {
+                assert!(page["nextCursor"].is_null());
+                break;
+            }
+        }
+    }
+    assert_eq!(seen, ["A-1", "A-2", "A-3", "A-4", "A-5"]);
+    let (status, _, bad) = get(&app, &token, "/involvements?after=%21%21").await;
+    assert_eq!(
+        (status, json_of(&bad)["fields"][0]["field"].clone()),
+        (422, json!("after"))
+    );
+}

@@ -225,3 +225,27 @@ pub fn link_contact(
         .execute(conn)?;
     Ok(())
 }
+
+/// Up to `limit` of `agency`'s allocations by reference, after the reference `after`, in
+/// reference order: (reference, involvement, child reference).
+pub fn involvements_page(
+    conn: &mut PgConnection,
+    agency: Uuid,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<(String, Uuid, String)>> {
+    let mut query = agency_involvements::table
+        .filter(agency_involvements::agency_id.eq(agency))
+        .select((
+            agency_involvements::ref_,
+            agency_involvements::involvement_id,
+            agency_involvements::child_ref,
+        ))
+        .order(agency_involvements::ref_.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(agency_involvements::ref_.gt(after));
+    }
+    query.load(conn)
+}

@@ -38,6 +38,8 @@ const TEAM: &str = "/children/{id}/team";
 const CHILD: &str = "/children/{ref}";
 /// An allocation by the agency's reference (`involvements:write`).
 const INVOLVEMENT: &str = "/involvements/{ref}";
+/// The agency's allocations, a page at a time (`teams:read`).
+const INVOLVEMENTS: &str = "/involvements";
 /// A contact by the agency's reference (`contacts:write`).
 const CONTACT: &str = "/contacts/{ref}";
 
@@ -47,6 +49,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/children/{id}/team"),
     ("get", "/api/v1/children/{ref}"),
     ("put", "/api/v1/children/{ref}"),
+    ("get", "/api/v1/involvements"),
     ("put", "/api/v1/involvements/{ref}"),
     ("put", "/api/v1/contacts/{ref}"),
 ];
@@ -72,6 +75,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(get_child))
                         .route(web::put().to(put_child))
                         .default_service(web::to(|| method_not_allowed("GET, PUT"))),
+                )
+                .service(
+                    web::resource(INVOLVEMENTS)
+                        .route(web::get().to(list_involvements))
+                        .default_service(web::to(|| method_not_allowed("GET"))),
                 )
                 .service(
                     web::resource(INVOLVEMENT)
@@ -759,6 +767,83 @@ async fn put_involvement(
     .await
 }
 
+/// Which page of a list: `first` (1 to 100, default 50) after the opaque cursor `after`.
+#[derive(Debug, serde::Deserialize)]
+struct PageQuery {
+    first: Option<String>,
+    after: Option<String>,
+}
+
+/// A page of allocations, and the cursor of the next one.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AllocationPage {
+    items: Vec<AllocationView>,
+    next_cursor: Option<String>,
+}
+
+/// `GET /api/v1/involvements` (`teams:read`): the agency's allocations by reference, active
+/// and ended, in reference order; a `Link: <...>; rel="next"` header names the next page.
+async fn list_involvements(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: Result<web::Query<PageQuery>, actix_web::Error>,
+) -> HttpResponse {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let call = match caller(&req, &state, ApiScope::TeamsRead).await {
+        Ok(call) => call,
+        Err(res) => return res,
+    };
+    answer(&call, async {
+        let Ok(web::Query(page)) = query else {
+            return Err(ServiceError::invalid("query", "is not first and after"));
+        };
+        let first = match page.first.as_deref() {
+            None => 50,
+            Some(n) => n
+                .parse::<i64>()
+                .map_err(|_| ServiceError::invalid("first", "must be 1 to 100"))?,
+        };
+        let after = match page.after.as_deref() {
+            None => None,
+            Some(c) => Some(
+                URL_SAFE_NO_PAD
+                    .decode(c)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| {
+                        ServiceError::invalid("after", "is not a cursor this server issued")
+                    })?,
+            ),
+        };
+        let (items, more) =
+            by_reference::allocations(&state, call.reader.clone(), first, after).await?;
+        let next_cursor = more
+            .then(|| {
+                items
+                    .last()
+                    .map(|(r, _)| URL_SAFE_NO_PAD.encode(r.as_bytes()))
+            })
+            .flatten();
+        let mut res = HttpResponse::Ok();
+        if let Some(cursor) = &next_cursor {
+            res.insert_header((
+                header::LINK,
+                format!("<{PREFIX}{INVOLVEMENTS}?first={first}&after={cursor}>; rel=\"next\""),
+            ));
+        }
+        Ok(res.json(AllocationPage {
+            items: items
+                .into_iter()
+                .map(|(reference, a)| allocation_view(reference, a))
+                .collect(),
+            next_cursor,
+        }))
+    })
+    .await
+}
+
 /// A contact as the agency's system recorded it.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -865,7 +950,7 @@ mod tests {
         served.sort();
         assert_eq!(documented(), served);
         assert!(ROUTES.contains(&("get", "/api/v1/children/{id}/team")));
-        for path in [TEAM, CHILD, INVOLVEMENT, CONTACT] {
+        for path in [TEAM, CHILD, INVOLVEMENTS, INVOLVEMENT, CONTACT] {
             let full = format!("{PREFIX}{path}");
             assert!(
                 ROUTES.iter().any(|(_, p)| *p == full),

@@ -703,6 +703,52 @@ async fn update_allocation(
     ))
 }
 
+/// A page of the reader's agency's allocations, by reference, after the reference `after`;
+/// with whether more follow.
+pub async fn allocations(
+    state: &AppState,
+    reader: Reader,
+    first: i64,
+    after: Option<String>,
+) -> ServiceResult<(Vec<(String, Allocation)>, bool)> {
+    if !(1..=100).contains(&first) {
+        return Err(ServiceError::invalid("first", "must be 1 to 100"));
+    }
+    crate::db::run(&state.pool, move |conn| {
+        let agency = reader.actor.agency_id;
+        let mut page = agency_refs::involvements_page(conn, agency, after.as_deref(), first + 1)?;
+        let more = page.len() as i64 > first;
+        page.truncate(first as usize);
+        let ids: Vec<Uuid> = page.iter().map(|(_, id, _)| *id).collect();
+        let rows = involvements::by_ids(conn, &ids, policy::agency_own_involvement_sql(&reader))?;
+        let people: Vec<Uuid> = rows.iter().map(|r| r.practitioner_id).collect();
+        let practitioners = practitioners::by_ids(conn, &people)?;
+        let mut out = Vec::with_capacity(page.len());
+        for (reference, id, child_ref) in page {
+            let Some(involvement) = rows.iter().find(|r| r.id == id).cloned() else {
+                continue;
+            };
+            let Some(practitioner) = practitioners
+                .iter()
+                .find(|p| p.id == involvement.practitioner_id)
+                .cloned()
+            else {
+                continue;
+            };
+            out.push((
+                reference,
+                Allocation {
+                    child_ref,
+                    involvement,
+                    practitioner,
+                },
+            ));
+        }
+        Ok((out, more))
+    })
+    .await
+}
+
 /// A contact on an allocation the agency knows by reference.
 #[derive(Debug, Clone)]
 pub struct ContactRecord {
