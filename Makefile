@@ -8,7 +8,7 @@ BIN_DIR := $(if $(filter release,$(PROFILE)),target/release,target/debug)
 DEV_DB ?= patchwork_dev
 RUN_DIR := var
 
-.PHONY: run reset test audit bench scale-test build schema fmt lint ci toolchain
+.PHONY: run reset test audit fuzz bench scale-test build schema fmt lint ci toolchain
 
 toolchain:
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs"; exit 1; }
@@ -65,6 +65,27 @@ audit: toolchain
 	$(CARGO) build --bin patchwork
 	scripts/audit.sh
 
+## The fuzz target (fuzz/): arbitrary bytes through the request path up to execution, for
+## FUZZ_SECONDS (60). cargo-fuzz needs a nightly toolchain (FUZZ_TOOLCHAIN): without one this
+## says so and succeeds. New inputs go to fuzz/target/corpus; crashes to fuzz/artifacts.
+# No sanitizer: the code under test is safe Rust, so AddressSanitizer would find nothing but
+# slow it down and grow its stack frames past a release build's (the stack is under test).
+# Overflow checks and debug assertions stay on.
+FUZZ_SECONDS ?= 60
+FUZZ_TOOLCHAIN ?= nightly
+FUZZ_TARGET ?= graphql_request
+fuzz: toolchain
+	@set -euo pipefail; \
+	if ! command -v rustup >/dev/null || ! rustup run $(FUZZ_TOOLCHAIN) rustc --version >/dev/null 2>&1; then \
+	  echo "make fuzz: skipped, fuzzing needs the $(FUZZ_TOOLCHAIN) toolchain (rustup toolchain install $(FUZZ_TOOLCHAIN))"; exit 0; \
+	fi; \
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked; \
+	mkdir -p fuzz/target/corpus/$(FUZZ_TARGET); \
+	$(CARGO) +$(FUZZ_TOOLCHAIN) fuzz run --sanitizer none --debug-assertions $(FUZZ_TARGET) \
+	  fuzz/target/corpus/$(FUZZ_TARGET) fuzz/corpus/$(FUZZ_TARGET) -- \
+	  -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+	  -dict=fuzz/$(FUZZ_TARGET).dict -print_final_stats=1
+
 ## Benchmarks over a generated county (SCALE=1 by default; 0.1 and 5 too): see README.
 # bench needs wrk, and pgbench for the raw-SQL ceiling. /usr/bin/pgbench may be Debian's version
 # wrapper with no pgbench behind it; Debian 12 ships pgbench in the server package
@@ -99,4 +120,4 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-ci: lint test audit
+ci: lint test audit fuzz

@@ -203,12 +203,14 @@ fn decode_post(body: &[u8]) -> Result<BatchRequest, Refusal> {
     })
 }
 
+/// `GET /graphql`'s query string. The fields are public so that the fuzz target can decode a
+/// query string exactly as the handler's extractor does, then pass it to [`check_get`].
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GetParams {
-    query: Option<String>,
-    variables: Option<String>,
-    operation_name: Option<String>,
+    pub query: Option<String>,
+    pub variables: Option<String>,
+    pub operation_name: Option<String>,
 }
 
 pub async fn get(
