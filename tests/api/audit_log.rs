@@ -4,7 +4,9 @@
 use patchwork_tests::serde_json::{json, Value};
 use patchwork_tests::*;
 
-use crate::team_access::{agreement, assert_bad, child_as, day, join, person, register, s, SEARCH};
+use patchwork_tests::world::{
+    agreement, assert_bad, child_as, day, join, person, register, s, SEARCH,
+};
 
 const VIEWERS: &str = "query($id: ID!) { child(id: $id) { recentViewers { lastViewedAt \
      practitioner { id displayName agency { name } } } } }";

@@ -9,7 +9,7 @@ use diesel::{Connection, PgConnection};
 use patchwork_tests::serde_json::json;
 use patchwork_tests::*;
 
-use crate::team_access::{register, s, SEARCH};
+use patchwork_tests::world::{register, s, SEARCH};
 
 /// A role name no other test uses.
 fn role_name() -> String {

@@ -1295,7 +1295,7 @@ async fn a_task_never_names_to_anyone_a_practitioner_they_may_not_see() {
         "IDVA",
     )
     .await;
-    crate::team_access::agreement(
+    patchwork_tests::world::agreement(
         &app,
         &da_admin,
         &t.social_care,

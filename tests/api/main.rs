@@ -1,9 +1,13 @@
 //! API tests: each starts the real server against its own database and speaks HTTP to it.
+//! Shared builders live in `patchwork_tests` (`world` for the town, the child with a hidden
+//! service's involvement and one helper per operation; `smtp` for a mailbox); each file here is
+//! one topic.
 
 mod admin;
 mod audit;
 mod audit_log;
 mod auth;
+mod bad_input;
 mod batching;
 mod contract;
 mod database;
@@ -13,7 +17,9 @@ mod mail;
 mod mail_delivery;
 mod mail_triggers;
 mod observability;
+mod orders_and_search;
 mod process;
-mod team_access;
 mod team_leaks;
+mod team_reading;
+mod team_writes;
 mod vendor;

@@ -9,7 +9,7 @@ use patchwork_tests::serde_json::{json, Value};
 use patchwork_tests::*;
 use uuid::Uuid;
 
-use crate::team_access::{
+use patchwork_tests::world::{
     contact, day, fingerprint, join, pages, person, register, s, ts, update, CONTACT, CREATE_TASK,
     END, IDVA_NAME, SEARCH, UPDATE, UPDATE_TASK,
 };
@@ -228,7 +228,7 @@ async fn build_family(
         &ts(Duration::days(2)),
     )
     .await);
-    crate::team_access::task(
+    patchwork_tests::world::task(
         app,
         &p.social_worker,
         &child,
@@ -240,7 +240,7 @@ async fn build_family(
     let mut idva_task = None;
     if hidden {
         idva_task = Some(
-            crate::team_access::task(
+            patchwork_tests::world::task(
                 app,
                 &p.idva,
                 &child,
@@ -261,10 +261,10 @@ async fn build_family(
             )
             .await;
         if error_code(&body).is_some() {
-            crate::team_access::assert_bad(&body, &["input.assigneeId"]);
+            patchwork_tests::world::assert_bad(&body, &["input.assigneeId"]);
         }
     }
-    crate::team_access::task(app, &p.teacher, &child, "Book a team meeting", None, None).await;
+    patchwork_tests::world::task(app, &p.teacher, &child, "Book a team meeting", None, None).await;
     Family {
         child,
         given,
@@ -291,7 +291,12 @@ async fn two_families() -> (TestApp, People, Family, Family) {
         )
         .await;
     let da = app
-        .given_agency(&admin, crate::team_access::DA_NAME, "DOMESTIC_ABUSE", true)
+        .given_agency(
+            &admin,
+            patchwork_tests::world::DA_NAME,
+            "DOMESTIC_ABUSE",
+            true,
+        )
         .await;
     let youth = app
         .given_agency(&admin, "Pier Road Youth Club", "YOUTH", false)
@@ -333,7 +338,7 @@ async fn team_members_see_the_same_child_whether_or_not_a_hidden_service_is_invo
             .to_string();
         for needle in [
             IDVA_NAME,
-            crate::team_access::DA_NAME,
+            patchwork_tests::world::DA_NAME,
             p.idva.id.as_str(),
             b.idva_inv.as_deref().unwrap(),
             b.idva_task.as_deref().unwrap(),

@@ -18,6 +18,7 @@ pub use serde_json;
 
 pub mod proxy;
 pub mod smtp;
+pub mod world;
 
 /// The JWT secret every test server signs with.
 pub const TEST_JWT_SECRET: &str = "test-only-secret-of-at-least-32-bytes-long";
