@@ -60,10 +60,12 @@ test: toolchain
 	TEST_DATABASE_URL="$$admin" $(CARGO) test --workspace --no-fail-fast
 
 ## The external attack suite: schemathesis (from PyPI, into target/audit-venv) against the
-## GraphQL API with a valid token; any INTERNAL or uncoded error fails.
+## GraphQL API with a valid token (any INTERNAL or uncoded error fails) and against the vendor
+## API's OpenAPI document; then the README's checked examples, run as written.
 audit: toolchain
 	$(CARGO) build --bin patchwork
 	scripts/audit.sh
+	python3 scripts/readme_examples.py
 
 ## The fuzz target (fuzz/): arbitrary bytes through the request path up to execution, for
 ## FUZZ_SECONDS (60). cargo-fuzz needs a nightly toolchain (FUZZ_TOOLCHAIN): without one this
