@@ -59,7 +59,7 @@ def json_lines(text):
 
 def main():
     found = blocks()
-    if len(found) < 5:
+    if len(found) < 6:
         fail(f"expected the README's checked blocks, found {len(found)}")
     admin = subprocess.run([os.path.join(ROOT, "scripts", "postgres.sh")], check=True,
                            capture_output=True, text=True).stdout.strip()
@@ -141,6 +141,15 @@ def checks(found, values, raw):
         fail(f"the IDVA sees herself: {megan['team']}")
     if olamide is not None:
         fail("Olamide is not on Leo's team: child is null")
+
+    joined, _ = block("OLA=$(login olamide")
+    found_leo, contact, olamide_team = joined[0], joined[1], joined[2]["data"]["child"]
+    if not found_leo["data"]["searchChildren"]:
+        fail("a search with a typo finds Leo")
+    if contact["data"]["recordContact"]["kind"] != "HOME_VISIT":
+        fail(f"the contact is recorded on the involvement joining gave: {contact}")
+    if len(olamide_team["team"]) != 5 or "RESTRICTED" in sens(olamide_team):
+        fail(f"Olamide sees five people after joining, no IDVA: {olamide_team['team']}")
 
     vendor, _ = block("# 1. An admin of Children's Social Care")
     team = vendor[-1]
