@@ -479,3 +479,48 @@ async fn search_returns_at_most_ten_matches_best_first() {
         .iter()
         .all(|m| m["score"].as_f64().unwrap() < 1.0));
 }
+
+#[tokio::test]
+async fn a_my_children_cursor_carries_no_name() {
+    use base64::Engine;
+    let w = World::build().await;
+    for (given, family) in [("Orla", "Quinlan"), ("Pip", "Quinlan")] {
+        register(
+            &w.app,
+            &w.outsider,
+            given,
+            family,
+            "2014-07-07",
+            None,
+            "Youth worker",
+        )
+        .await;
+    }
+    let first = w
+        .app
+        .gql_ok(Some(&w.outsider.token), MY_CHILDREN, json!({ "first": 1 }))
+        .await;
+    let page = &first["myChildren"];
+    assert_eq!(page["pageInfo"]["hasNextPage"], true);
+    let cursor = s(&page["pageInfo"]["endCursor"]);
+    let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(&cursor)
+        .unwrap();
+    let decoded = String::from_utf8(decoded).unwrap();
+    assert!(
+        !decoded.contains("Quinlan") && !decoded.contains("Orla"),
+        "{decoded}"
+    );
+    let next = w
+        .app
+        .gql_ok(
+            Some(&w.outsider.token),
+            MY_CHILDREN,
+            json!({ "first": 1, "after": cursor }),
+        )
+        .await;
+    assert_eq!(
+        next["myChildren"]["edges"][0]["node"]["givenName"], "Pip",
+        "the page after Orla Quinlan"
+    );
+}

@@ -109,18 +109,16 @@ pub fn read_recorded(
         .load(conn)
 }
 
-/// Where a page of children starts: after this family name, given name and id.
-pub type ChildKey = (String, String, Uuid);
-
 /// Up to `limit + 1` children with whom `practitioner` has an active involvement, as `seen`
-/// shows them, by family name, given name and id, after `after`. The first `limit`, those
-/// shown, are recorded in the same statement by `record`: an insert per row of the `WITH`
-/// query `shown`. The extra row tells whether another page follows.
+/// shows them, by family name, given name and id, after the child `after` (placed by the
+/// names `seen_of` shows for it, a lateral subquery over the child `ac.id`). The first
+/// `limit`, those shown, are recorded in the same statement by `record`: an insert per row of
+/// the `WITH` query `shown`. The extra row tells whether another page follows.
 pub fn page_of_member(
     conn: &mut PgConnection,
     seen: BoundSql,
     practitioner: Uuid,
-    after: Option<ChildKey>,
+    after: Option<(Uuid, BoundSql)>,
     limit: i64,
     record: BoundSql,
 ) -> QueryResult<Vec<ChildRow>> {
@@ -131,13 +129,14 @@ pub fn page_of_member(
         )
         .uuid(practitioner)
         .sql(")");
-    if let Some((family, given, id)) = after {
+    if let Some((id, seen_of)) = after {
         mine = mine
-            .sql(" AND (idn.family_name, idn.given_name, children.id) > (")
-            .text(family)
-            .sql(", ")
-            .text(given)
-            .sql(", ")
+            .sql(
+                " AND (idn.family_name, idn.given_name, children.id) > (SELECT s.family_name, \
+                 s.given_name, ac.id FROM children ac CROSS JOIN LATERAL (",
+            )
+            .append(seen_of)
+            .sql(") s WHERE ac.id = ")
             .uuid(id)
             .sql(")");
     }

@@ -10,7 +10,7 @@ use validator::Validate;
 use crate::auth::RequestMeta;
 use crate::db::activity::{self as changes, Change};
 use crate::db::child_identities::{self, NewIdentity};
-use crate::db::children::{self, ChildKey};
+use crate::db::children;
 use crate::db::models::{ActivityRow, ChildRow, InvolvementRow};
 use crate::db::{activity, agencies, involvements};
 use crate::domain::{ActivityKind, AuditAction};
@@ -262,7 +262,9 @@ pub async fn my_children(
     after: Option<String>,
 ) -> ServiceResult<Page<ChildRow>> {
     let limit = page::check_first(first)?;
-    let after: Option<ChildKey> = page::decode(after.as_deref())?;
+    // The cursor is the last child's id alone: no name reaches a URL or a log.
+    let after: Option<Uuid> = page::decode(after.as_deref())?;
+    let after = after.map(|id| (id, policy::identity_seen_sql(&reader, "ac.id")));
     // Each child shown, and only those, is recorded as listed, against that child.
     let seen = policy::child_as_seen_sql(&reader);
     let listed = audit::record_per_row_sql(
@@ -283,9 +285,7 @@ pub async fn my_children(
         )?)
     })
     .await?;
-    Ok(page::paginate(rows, limit, |c: &ChildRow| {
-        (c.family_name.clone(), c.given_name.clone(), c.id)
-    }))
+    Ok(page::paginate(rows, limit, |c: &ChildRow| c.id))
 }
 
 /// What a search shows: only what confirms identity.
