@@ -280,6 +280,12 @@ async fn a_burst_of_searches_is_refused_and_recorded() {
         let body = search(&sc.outsider, family).await;
         assert_eq!(error_code(&body), Some("RATE_LIMITED"), "{body}");
         assert!(body["data"].is_null(), "{body}");
+        assert!(
+            body["errors"][0]["extensions"]["retryAfter"]
+                .as_u64()
+                .unwrap()
+                >= 1
+        );
     }
     // The limit is the searcher's own: others search on.
     let body = search(&sc.teacher, "Marsh").await;

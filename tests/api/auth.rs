@@ -384,6 +384,11 @@ async fn failed_logins_are_limited_per_account() {
     // Now even the right password is refused for this account…
     let body = app.login(&admin.email, PASSWORD).await;
     assert_eq!(error_code(&body), Some("RATE_LIMITED"), "{body}");
+    // …and told when to try again: within the window.
+    let retry = body["errors"][0]["extensions"]["retryAfter"]
+        .as_u64()
+        .unwrap();
+    assert!((1..=15 * 60).contains(&retry), "{body}");
     // …while another account from the same address still signs in.
     let other = app
         .given_agency(&admin, "Pier Road Nursery", "EARLY_YEARS", false)

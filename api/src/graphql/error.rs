@@ -29,9 +29,13 @@ impl From<ServiceError> for async_graphql::Error {
             }
             ServiceError::Forbidden => coded("your role may not do this", code::FORBIDDEN),
             ServiceError::NotFound => coded("not found", code::NOT_FOUND),
-            ServiceError::RateLimited => {
-                coded("too many attempts; try again later", code::RATE_LIMITED)
-            }
+            ServiceError::RateLimited { retry_after } => async_graphql::Error::new(format!(
+                "too many attempts; try again in {retry_after} s"
+            ))
+            .extend_with(move |_, e| {
+                e.set("code", code::RATE_LIMITED);
+                e.set("retryAfter", retry_after);
+            }),
             ServiceError::Conflict { current_version } => {
                 async_graphql::Error::new("this was changed by someone else; reload and try again")
                     .extend_with(|_, e| {

@@ -129,11 +129,8 @@ pub async fn token(
                 .first()
                 .map_or_else(String::new, |f| f.message.clone()),
         ),
-        Err(ServiceError::RateLimited) => HttpResponse::TooManyRequests()
-            .insert_header((
-                header::RETRY_AFTER,
-                state.config.api_limit.window.as_secs().to_string(),
-            ))
+        Err(ServiceError::RateLimited { retry_after }) => HttpResponse::TooManyRequests()
+            .insert_header((header::RETRY_AFTER, retry_after.to_string()))
             .json(serde_json::json!({
                 "error": "slow_down",
                 "error_description": "too many requests from this client; try again later",

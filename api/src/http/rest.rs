@@ -168,12 +168,18 @@ fn refusal(err: ServiceError) -> HttpResponse {
             &format!("changed since it was read; the current version is {current_version}"),
             serde_json::Value::Null,
         ),
-        ServiceError::RateLimited => problem(
-            StatusCode::TOO_MANY_REQUESTS,
-            code::RATE_LIMITED,
-            "too many requests; try again later",
-            serde_json::Value::Null,
-        ),
+        ServiceError::RateLimited { retry_after } => {
+            let mut res = problem(
+                StatusCode::TOO_MANY_REQUESTS,
+                code::RATE_LIMITED,
+                "too many requests; try again later",
+                serde_json::Value::Null,
+            );
+            if let Ok(v) = header::HeaderValue::from_str(&retry_after.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            res
+        }
         ServiceError::Unavailable(cause) => {
             tracing::warn!(error = ?cause, "vendor API: unavailable");
             problem(
@@ -266,10 +272,9 @@ async fn caller(
             Err(with_rate(res, call.rate))
         }
         Ok(CallAuth::Limited(rate)) => {
-            let mut res = refusal(ServiceError::RateLimited);
-            if let Ok(v) = header::HeaderValue::from_str(&rate.reset.to_string()) {
-                res.headers_mut().insert(header::RETRY_AFTER, v);
-            }
+            let res = refusal(ServiceError::RateLimited {
+                retry_after: rate.reset,
+            });
             Err(with_rate(res, rate))
         }
         Ok(CallAuth::Refused) => Err(unauthenticated()),

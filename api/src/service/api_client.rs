@@ -237,7 +237,9 @@ pub async fn token(
             // Counted before the proof is checked, like sign-in attempts.
             let hits = rate::hit(conn, &format!("client:{id}"), limit.window, Utc::now())?;
             if hits > limit.per_window as i32 {
-                return Ok(Err(ServiceError::RateLimited));
+                return Ok(Err(ServiceError::RateLimited {
+                    retry_after: rate::seconds_left(Utc::now(), limit.window),
+                }));
             }
             let Some((client, secret_hash)) = api_clients::usable(conn, id)? else {
                 return refuse(conn, "unknown or revoked client");

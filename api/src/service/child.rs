@@ -419,7 +419,9 @@ pub async fn search_children(
     })
     .await?;
     // The refusal's audit event has committed; only now is the caller told.
-    found.ok_or(ServiceError::RateLimited)
+    found.ok_or(ServiceError::RateLimited {
+        retry_after: rate::seconds_left(Utc::now(), limit.window),
+    })
 }
 
 type TimelineKey = (DateTime<Utc>, Uuid);

@@ -35,7 +35,10 @@ pub enum ServiceError {
     Conflict {
         current_version: i32,
     },
-    RateLimited,
+    /// Over a limit; `retry_after` seconds until its window resets.
+    RateLimited {
+        retry_after: u64,
+    },
     /// No database connection could be had in time.
     Unavailable(anyhow::Error),
     Internal(anyhow::Error),

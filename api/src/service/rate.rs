@@ -15,6 +15,12 @@ pub fn window_start(now: DateTime<Utc>, window: Duration) -> DateTime<Utc> {
     DateTime::from_timestamp(start, 0).unwrap_or(now)
 }
 
+/// Whole seconds from `now` until the window it falls in ends (at least one).
+pub fn seconds_left(now: DateTime<Utc>, window: Duration) -> u64 {
+    let end = window_start(now, window) + chrono::Duration::seconds(window.as_secs().max(1) as i64);
+    (end - now).num_seconds().max(1) as u64
+}
+
 /// Counts one request in `bucket`'s current window and returns the window's count so far,
 /// this one included. Older windows of the bucket are dropped in the same statement.
 pub fn hit(

@@ -94,7 +94,9 @@ pub async fn login(
                     ..AuditEvent::of(AuditAction::LoginRateLimited)
                 },
             )?;
-            return Err(ServiceError::RateLimited);
+            return Err(ServiceError::RateLimited {
+                retry_after: crate::service::rate::seconds_left(now, limits.window),
+            });
         }
         Ok(practitioners::with_password_hash(conn, &email_c)?)
     })
