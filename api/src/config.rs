@@ -56,6 +56,8 @@ pub struct Config {
     /// Whether `serve` and `worker` apply pending migrations when they start (development's
     /// default); otherwise they refuse to start on an older schema (`patchwork migrate` first).
     pub migrate_on_start: bool,
+    /// Browser origins allowed to call the API (CORS), exactly as browsers send them.
+    pub cors_origins: Vec<String>,
     /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` names the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }
@@ -431,6 +433,27 @@ impl Config {
             }
         };
 
+        let mut cors_origins = Vec::new();
+        for origin in env
+            .get("CORS_ALLOWED_ORIGINS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+        {
+            let rest = origin.split_once("://").map(|(_, r)| r).unwrap_or("");
+            if !(origin.starts_with("https://") || origin.starts_with("http://"))
+                || rest.is_empty()
+                || rest.contains(['/', '?', '#', ' '])
+            {
+                return fail(
+                    "CORS_ALLOWED_ORIGINS",
+                    format!("'{origin}' is not an origin such as https://app.council.example"),
+                );
+            }
+            cors_origins.push(origin.to_owned());
+        }
+
         Ok(Config {
             database_url,
             migration_database_url,
@@ -462,6 +485,7 @@ impl Config {
             mail,
             metrics_token: env.get("METRICS_TOKEN").map(SecretString::from),
             migrate_on_start,
+            cors_origins,
             trusted_proxies,
         })
     }

@@ -33,11 +33,16 @@ impl Application {
         let schema = build_schema(state.clone());
         let app_state = state.clone();
         let workers = state.config.http_workers;
+        let cors_origins = state.config.cors_origins.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .configure(http::configure(app_state.clone(), schema.clone()))
                 .wrap(http::default_headers())
                 .wrap(middleware::from_fn(http::request_id::middleware))
+                .wrap(middleware::Condition::new(
+                    !cors_origins.is_empty(),
+                    http::cors(&cors_origins),
+                ))
         })
         .shutdown_timeout(30);
         if let Some(n) = workers {

@@ -366,3 +366,72 @@ async fn text_with_nul_characters_is_bad_input_not_a_server_error() {
     assert_eq!(app.count("agencies", "name LIKE 'Nul%'"), 0);
     assert_eq!(app.count("audit_events", "TRUE"), before, "nothing ran");
 }
+
+#[tokio::test]
+async fn browsers_on_the_configured_origins_may_call_the_api_and_no_others() {
+    let app = spawn_app_with(|v| {
+        v.insert(
+            "CORS_ALLOWED_ORIGINS".into(),
+            "https://app.kestrelbay.example".into(),
+        );
+    })
+    .await;
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, format!("{}/graphql", app.address))
+        .header("origin", "https://app.kestrelbay.example")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "https://app.kestrelbay.example"
+    );
+    let res = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("origin", "https://app.kestrelbay.example")
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://app.kestrelbay.example"
+    );
+    let exposed = res.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(exposed.contains("x-request-id") && exposed.contains("retry-after"));
+
+    // Another origin is not allowed: no browser reads the answer.
+    let other = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("origin", "https://elsewhere.example")
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+
+    // Unconfigured, a server sends no CORS headers at all.
+    let plain = spawn_app().await;
+    let res = plain
+        .client
+        .post(format!("{}/graphql", plain.address))
+        .header("origin", "https://app.kestrelbay.example")
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+}

@@ -35,6 +35,33 @@ pub fn configure(state: AppState, schema: PatchworkSchema) -> impl FnOnce(&mut w
     }
 }
 
+/// Cross-origin access for browser clients served from the origins configured in
+/// `CORS_ALLOWED_ORIGINS`: the methods and headers the APIs use, and the answers' headers a
+/// client reads (request id, trace, rate limits, the next page).
+pub fn cors(origins: &[String]) -> actix_cors::Cors {
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "POST", "PUT"])
+        .allowed_headers([
+            actix_web::http::header::AUTHORIZATION,
+            actix_web::http::header::CONTENT_TYPE,
+            actix_web::http::header::HeaderName::from_static("x-request-id"),
+            actix_web::http::header::HeaderName::from_static("traceparent"),
+        ])
+        .expose_headers([
+            "x-request-id",
+            "traceparent",
+            "ratelimit",
+            "ratelimit-policy",
+            "retry-after",
+            "link",
+        ])
+        .max_age(600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
+
 /// Middleware applied to every route, outermost last.
 pub fn default_headers() -> middleware::DefaultHeaders {
     middleware::DefaultHeaders::new()
