@@ -16,7 +16,7 @@ use crate::db::agency_refs::{self, AgencyChildRow, ChildDetails};
 use crate::db::child_identities::{self, NewIdentity};
 use crate::db::involvements::{self, NewInvolvement};
 use crate::db::models::{ContactRow, InvolvementRow, NewPractitionerRow, PractitionerRow};
-use crate::db::{agencies, children, contacts, is_unique_violation, practitioners};
+use crate::db::{agencies, children, contacts, practitioners};
 use crate::domain::{ActivityKind, AuditAction, LawfulBasis, Role, Sensitivity};
 use crate::mail::compose::Links;
 use crate::mail::notify;
@@ -570,11 +570,13 @@ fn practitioner_for(
              displayName to invite them",
         ));
     };
-    let id = Uuid::new_v4();
-    let created = practitioners::insert(
+    let created = crate::service::practitioner::create_in(
         conn,
+        &reader.actor,
+        meta,
+        links,
         NewPractitionerRow {
-            id,
+            id: Uuid::new_v4(),
             agency_id: agency,
             display_name: name,
             email,
@@ -584,31 +586,16 @@ fn practitioner_for(
             role: Role::Practitioner.as_str(),
             password_hash: None,
         },
-    );
-    let row = match created {
-        Err(e) if is_unique_violation(&e, practitioners::EMAIL_TAKEN) => {
-            return Err(ServiceError::invalid(
-                "practitioner.email",
-                "belongs to a practitioner of another agency",
-            ))
-        }
-        other => other?,
-    };
-    if let Some(staff_ref) = &who.staff_ref {
-        practitioners::set_staff_ref(conn, id, staff_ref)?;
-    }
-    crate::service::notification::invite(conn, links, &row)?;
-    audit::record(
-        conn,
-        Some(&reader.actor),
-        meta,
-        AuditEvent {
-            subject_type: Some("practitioner"),
-            subject_id: Some(id),
-            details: Some(serde_json::json!({ "role": Role::Practitioner, "agencyId": agency })),
-            ..AuditEvent::of(AuditAction::PractitionerCreated)
-        },
     )?;
+    let row = created.ok_or_else(|| {
+        ServiceError::invalid(
+            "practitioner.email",
+            "belongs to a practitioner of another agency",
+        )
+    })?;
+    if let Some(staff_ref) = &who.staff_ref {
+        practitioners::set_staff_ref(conn, row.id, staff_ref)?;
+    }
     Ok(row)
 }
 

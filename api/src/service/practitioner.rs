@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use diesel::Connection;
+use diesel::{Connection, PgConnection};
 use uuid::Uuid;
 use validator::Validate;
 
@@ -13,6 +13,7 @@ use crate::db::models::{NewPractitionerRow, PractitionerRow};
 use crate::db::{agencies, practitioners};
 use crate::domain::AuditAction;
 use crate::domain::Role;
+use crate::mail::compose::Links;
 use crate::policy;
 use crate::service::audit::{self, AuditEvent};
 use crate::service::error::{
@@ -88,17 +89,19 @@ pub async fn create_practitioner(
     };
 
     let meta = meta.clone();
-    let links = crate::mail::compose::Links::new(&state.config.public_url);
+    let links = Links::new(&state.config.public_url);
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             if !agencies::exists(conn, agency_id)? {
                 return Err(ServiceError::invalid("agencyId", "no such agency"));
             }
-            let id = Uuid::new_v4();
-            let inserted = practitioners::insert(
+            let created = create_in(
                 conn,
+                &actor,
+                &meta,
+                &links,
                 NewPractitionerRow {
-                    id,
+                    id: Uuid::new_v4(),
                     agency_id,
                     display_name: input.display_name.trim(),
                     email: input.email.trim(),
@@ -108,31 +111,44 @@ pub async fn create_practitioner(
                     role: role.as_str(),
                     password_hash: hash.as_deref(),
                 },
-            );
-            let row = match inserted {
-                Err(e) if is_unique_violation(&e, practitioners::EMAIL_TAKEN) => {
-                    return Err(ServiceError::invalid("email", "is already in use"))
-                }
-                other => other?,
-            };
-            if hash.is_none() {
-                crate::service::notification::invite(conn, &links, &row)?;
-            }
-            audit::record(
-                conn,
-                Some(&actor),
-                &meta,
-                AuditEvent {
-                    subject_type: Some("practitioner"),
-                    subject_id: Some(id),
-                    details: Some(serde_json::json!({ "role": role, "agencyId": agency_id })),
-                    ..AuditEvent::of(AuditAction::PractitionerCreated)
-                },
             )?;
-            Ok(row)
+            created.ok_or_else(|| ServiceError::invalid("email", "is already in use"))
         })
     })
     .await
+}
+
+/// Creates an account inside the caller's transaction, invites it by mail when it has no
+/// password, and records the audit event. None when the email is already in use: each caller
+/// names the field at fault in its own words.
+pub fn create_in(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    meta: &RequestMeta,
+    links: &Links,
+    new: NewPractitionerRow<'_>,
+) -> ServiceResult<Option<PractitionerRow>> {
+    let (id, agency_id, role) = (new.id, new.agency_id, new.role.to_owned());
+    let invite = new.password_hash.is_none();
+    let row = match practitioners::insert(conn, new) {
+        Err(e) if is_unique_violation(&e, practitioners::EMAIL_TAKEN) => return Ok(None),
+        other => other?,
+    };
+    if invite {
+        crate::service::notification::invite(conn, links, &row)?;
+    }
+    audit::record(
+        conn,
+        Some(actor),
+        meta,
+        AuditEvent {
+            subject_type: Some("practitioner"),
+            subject_id: Some(id),
+            details: Some(serde_json::json!({ "role": role, "agencyId": agency_id })),
+            ..AuditEvent::of(AuditAction::PractitionerCreated)
+        },
+    )?;
+    Ok(Some(row))
 }
 
 /// Deactivates an account at once: its access tokens stop working on their next use and its
