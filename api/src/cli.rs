@@ -126,7 +126,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => {
             let config = Config::from_env()?;
-            crate::telemetry::init(!config.is_development());
+            let _telemetry = crate::telemetry::init(!config.is_development())?;
             prepare_schema(&config)?;
             let app = Application::build(config)?;
             tracing::info!(
@@ -140,7 +140,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Worker => {
             let config = Config::from_env()?;
-            crate::telemetry::init(!config.is_development());
+            let _telemetry = crate::telemetry::init(!config.is_development())?;
             prepare_schema(&config)?;
             let transport = crate::mail::transport::Transport::from_config(&config)?
                 .ok_or_else(|| anyhow::anyhow!("SMTP_URL: is required to deliver mail"))?;
@@ -159,7 +159,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Migrate => {
-            crate::telemetry::init(false);
+            let _telemetry = crate::telemetry::init(false)?;
             let owner = database_url()?;
             let applied = crate::db::migrate(&owner)?;
             println!("applied {} migration(s)", applied.len());

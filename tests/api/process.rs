@@ -26,10 +26,16 @@ struct Served {
 /// Starts `patchwork serve` in production mode against `app`'s database; its log lines (JSON)
 /// arrive on a channel.
 async fn serve(app: &TestApp) -> Served {
+    serve_with(app, &[]).await
+}
+
+/// `serve`, with more environment.
+async fn serve_with(app: &TestApp, extra: &[(&str, &str)]) -> Served {
     let port = free_port();
     let mut child = Command::new(patchwork_binary())
         .arg("serve")
         .env_clear()
+        .envs(extra.iter().copied())
         .env("DATABASE_URL", &app.database_url)
         .env("JWT_SECRET", TEST_JWT_SECRET)
         .env("PUBLIC_URL", TEST_ISSUER)
@@ -225,4 +231,136 @@ async fn sigterm_under_load_lets_in_flight_requests_finish_and_exits_cleanly() {
         .send()
         .await
         .is_err());
+}
+
+/// A minimal OTLP/HTTP collector: answers every POST with 200 and hands over its path and body.
+async fn collector() -> (
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<(String, Vec<u8>)>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                loop {
+                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).to_string();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            let (name, value) = l.split_once(':')?;
+                            name.eq_ignore_ascii_case("content-length")
+                                .then(|| value.trim().parse().ok())?
+                        })
+                        .unwrap_or(0);
+                    while buf.len() < end + 4 + length {
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+                    let body = buf[end + 4..end + 4 + length].to_vec();
+                    buf.drain(..end + 4 + length);
+                    let _ = tx.send((path, body));
+                    let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
+                    if stream.write_all(answer.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (address, rx)
+}
+
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn holds(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test]
+async fn with_an_otlp_endpoint_each_request_is_exported_as_a_span_of_the_callers_trace() {
+    let app = spawn_app().await;
+    let admin = app.system_admin().await;
+    let (endpoint, mut exported) = collector().await;
+    let mut served = serve_with(
+        &app,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ],
+    )
+    .await;
+    let res = app
+        .client
+        .post(format!("{}/graphql", served.address))
+        .bearer_auth(&admin.token)
+        .header(
+            "traceparent",
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        )
+        .json(&json!({ "query": "query WhoAmI { me { email displayName } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let traceparent = res.headers()["traceparent"].to_str().unwrap().to_owned();
+    let parts: Vec<&str> = traceparent.split('-').collect();
+    assert_eq!(
+        parts[1], "0af7651916cd43dd8448eb211c80319c",
+        "{traceparent}"
+    );
+    assert_eq!(parts[3], "01", "{traceparent}");
+    let span_id = parts[2].to_owned();
+
+    // The span arrives in a batch, as OTLP/HTTP protobuf at /v1/traces.
+    let mut bodies = Vec::new();
+    let found = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some((path, body)) = exported.recv().await {
+            assert_eq!(path, "/v1/traces");
+            let done = holds(&body, &hex_bytes(&span_id));
+            bodies.push(body);
+            if done {
+                return;
+            }
+        }
+    })
+    .await;
+    sigterm(&served.child);
+    assert!(exited(&mut served.child).await.success());
+    assert!(found.is_ok(), "no span {span_id} reached the collector");
+    let body = bodies.concat();
+    // The request's span: in the caller's trace, as a child of the caller's span, named with
+    // the service, the route and the operation.
+    assert!(holds(&body, &hex_bytes("0af7651916cd43dd8448eb211c80319c")));
+    assert!(holds(&body, &hex_bytes("b7ad6b7169203331")));
+    for text in ["patchwork", "/graphql", "WhoAmI", admin.id.as_str()] {
+        assert!(holds(&body, text.as_bytes()), "the span lacks {text}");
+    }
+    // Never personal data or credentials.
+    for secret in [admin.email.as_str(), admin.token.as_str()] {
+        assert!(!holds(&body, secret.as_bytes()), "the span holds {secret}");
+    }
 }

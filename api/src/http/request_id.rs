@@ -96,12 +96,11 @@ pub async fn middleware(
             parent_id: None,
             sampled: false,
         });
-    let span_id = random_hex(8);
     let span = tracing::info_span!(
         "request",
         request_id = %id,
-        trace_id = %trace.trace_id,
-        span_id = %span_id,
+        trace_id = tracing::field::Empty,
+        span_id = tracing::field::Empty,
         parent_span_id = trace.parent_id.as_deref().unwrap_or(""),
         method = %req.method(),
         path = %req.path(),
@@ -109,6 +108,9 @@ pub async fn middleware(
         actor = tracing::field::Empty,
         operation = tracing::field::Empty,
     );
+    let (trace, span_id) = join_trace(&span, trace);
+    span.record("trace_id", trace.trace_id.as_str());
+    span.record("span_id", span_id.as_str());
     let started = std::time::Instant::now();
     let metrics = req
         .app_data::<actix_web::web::Data<crate::state::AppState>>()
@@ -139,6 +141,42 @@ pub async fn middleware(
         res.headers_mut().insert(TRACEPARENT, value);
     }
     Ok(res)
+}
+
+/// Makes `span` this request's span in `trace`. When traces are exported, the exporter's span
+/// is a child of the caller's and its ids (and sampling decision) are the ones reported;
+/// otherwise the span gets an id of its own.
+fn join_trace(span: &tracing::Span, trace: TraceContext) -> (TraceContext, String) {
+    use opentelemetry::trace::{
+        SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+    };
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+    if let Some(parent) = &trace.parent_id {
+        let remote = SpanContext::new(
+            TraceId::from_hex(&trace.trace_id).unwrap_or(TraceId::INVALID),
+            SpanId::from_hex(parent).unwrap_or(SpanId::INVALID),
+            if trace.sampled {
+                TraceFlags::SAMPLED
+            } else {
+                TraceFlags::default()
+            },
+            true,
+            TraceState::default(),
+        );
+        let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(remote));
+    }
+    let exported = span.context().span().span_context().clone();
+    if exported.is_valid() {
+        let joined = TraceContext {
+            trace_id: exported.trace_id().to_string(),
+            parent_id: trace.parent_id,
+            sampled: exported.is_sampled(),
+        };
+        (joined, exported.span_id().to_string())
+    } else {
+        (trace, random_hex(8))
+    }
 }
 
 #[cfg(test)]
