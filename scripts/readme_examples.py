@@ -157,8 +157,10 @@ def checks(found, values, raw):
         fail(f"Children's Social Care's client sees the IDVA through the agreement: {team}")
 
     upserts, _ = block("# A child (on Patchwork once")
-    if [v.get("ref") for v in upserts] != ["MOSAIC-1001", "ALLOC-77", "VISIT-1"]:
+    if [v.get("ref") for v in upserts] != ["MOSAIC-1001", "ALLOC-77", "VISIT-1", None]:
         fail(f"the child, the allocation and the contact by reference: {upserts}")
+    if upserts[3].get("kind") != "PHONE" or upserts[3].get("involvementRef") != "ALLOC-77":
+        fail(f"the contact posted with an Idempotency-Key: {upserts[3]}")
 
     _, mail = block(curl + "  -H \"authorization: Bearer $(login tom")
     if ".eml" not in mail:

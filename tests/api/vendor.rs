@@ -483,9 +483,21 @@ async fn a_client_over_its_limit_is_told_when_to_retry() {
     assert!((1..=60).contains(&retry));
 }
 
+/// What a vendor of the school is told, and what its calls cost, in one story.
+struct SchoolVendorView {
+    /// The team, normalised.
+    team: String,
+    /// The answer for a child only the hidden service knows.
+    none: String,
+    /// SQL statements each call sent: the team, the child only the hidden service knows, a
+    /// child that does not exist. The same work whatever is hidden leaves timing nothing
+    /// to tell.
+    statements: [u64; 3],
+}
+
 /// The team a vendor of the school reads, normalised: the same story with and without a
 /// domestic-abuse service's restricted involvement must look byte-identical.
-async fn school_vendor_view(hidden: bool) -> (String, String) {
+async fn school_vendor_view(hidden: bool) -> SchoolVendorView {
     let app = spawn_app().await;
     let sys = app.system_admin().await;
     let school = app
@@ -505,11 +517,22 @@ async fn school_vendor_view(hidden: bool) -> (String, String) {
     let only_hidden = register(&app, &advocate, "Tobias", "Wren").await;
     let (id, secret) = client(&app, &school_admin, &["TEAMS_READ"]).await;
     let token = access_token(&app, &id, &secret).await;
-    let (status, _, team) = get(&app, &token, &format!("/children/{child}/team")).await;
+    // A first call settles what is done once per client (e.g. its rate window).
+    get(&app, &token, &format!("/children/{child}/team")).await;
+    let counted = |path: String| {
+        let app = &app;
+        let token = &token;
+        async move {
+            let before = app.state.statements.get();
+            let answer = get(app, token, &path).await;
+            (answer, app.state.statements.get() - before)
+        }
+    };
+    let ((status, _, team), team_cost) = counted(format!("/children/{child}/team")).await;
     assert_eq!(status, 200);
-    let (status, _, none) = get(&app, &token, &format!("/children/{only_hidden}/team")).await;
+    let ((status, _, none), none_cost) = counted(format!("/children/{only_hidden}/team")).await;
     assert_eq!(status, 404);
-    let (_, _, nobody) = get(&app, &token, &format!("/children/{}/team", Uuid::new_v4())).await;
+    let ((_, _, nobody), nobody_cost) = counted(format!("/children/{}/team", Uuid::new_v4())).await;
     assert_eq!(
         none, nobody,
         "a child only the hidden service knows is no child"
@@ -530,15 +553,27 @@ async fn school_vendor_view(hidden: bool) -> (String, String) {
         members.sort();
         format!("{} {}", v["child"], members.join(","))
     };
-    (normalised(&team), none)
+    SchoolVendorView {
+        team: normalised(&team),
+        none,
+        statements: [team_cost, none_cost, nobody_cost],
+    }
 }
 
 #[tokio::test]
 async fn a_vendor_outside_a_hidden_service_sees_the_same_team_with_or_without_it() {
-    let (without, none_without) = school_vendor_view(false).await;
-    let (with, none_with) = school_vendor_view(true).await;
-    assert_eq!(without, with);
-    assert_eq!(none_without, none_with);
+    let without = school_vendor_view(false).await;
+    let with = school_vendor_view(true).await;
+    assert_eq!(without.team, with.team);
+    assert_eq!(without.none, with.none);
+    // Nor by the work done: the same statements for the team whatever is hidden in it, and for
+    // a child only the hidden service knows as for no child at all.
+    assert_eq!(without.statements, with.statements);
+    assert_eq!(
+        with.statements[1], with.statements[2],
+        "{:?}",
+        with.statements
+    );
 }
 
 #[tokio::test]
@@ -696,6 +731,13 @@ async fn a_vendor_upserts_a_child_allocates_a_worker_records_a_visit_and_ends_it
     changed["outcome"] = json!("NO_ACCESS");
     let (status, conflict) = put(&app, &token, "/contacts/VISIT-1", changed).await;
     assert_eq!((status, conflict["code"].as_str()), (409, Some("CONFLICT")));
+    assert!(
+        conflict["detail"]
+            .as_str()
+            .unwrap()
+            .contains("does not change"),
+        "{conflict:#}"
+    );
     assert_eq!(app.count("contacts", "true"), 1);
 
     // The team shows the allocation; ending it takes it off.
@@ -1041,4 +1083,116 @@ async fn the_agencys_allocations_page_by_cursor_with_a_link_to_the_next() {
         (status, json_of(&bad)["fields"][0]["field"].clone()),
         (422, json!("after"))
     );
+}
+
+/// `POST` under the vendor API with a JSON body and, when given, an `Idempotency-Key`: the
+/// status and the body as sent.
+async fn post(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    key: Option<&str>,
+    body: &Value,
+) -> (u16, String) {
+    let mut req = app
+        .client
+        .post(format!("{}/api/v1{path}", app.address))
+        .bearer_auth(token)
+        .json(body);
+    if let Some(key) = key {
+        req = req.header("idempotency-key", key);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_contact_posted_with_an_idempotency_key_is_recorded_once_however_often_it_is_retried() {
+    let app = spawn_app().await;
+    let t = town(&app).await;
+    let (id, secret) = client(&app, &t.care_admin, &ALL_SCOPES).await;
+    let token = access_token(&app, &id, &secret).await;
+    let (status, _) = put(&app, &token, "/children/MOSAIC-1", maisie()).await;
+    assert_eq!(status, 201);
+    let allocation = json!({ "childRef": "MOSAIC-1", "role": "Allocated social worker",
+                             "practitioner": { "email": t.worker.email } });
+    let (status, _) = put(&app, &token, "/involvements/ALLOC-1", allocation).await;
+    assert_eq!(status, 201);
+    let visit =
+        json!({ "kind": "HOME_VISIT", "outcome": "HAPPENED", "at": "2026-12-01T10:30:00Z" });
+    let path = "/involvements/ALLOC-1/contacts";
+
+    // Without a key the call is refused, and nothing is recorded.
+    let (status, refused) = post(&app, &token, path, None, &visit).await;
+    assert_eq!(status, 400, "{refused}");
+    let refused = json_of(&refused);
+    assert_eq!(refused["code"], "BAD_USER_INPUT");
+    assert_eq!(refused["fields"][0]["field"], "Idempotency-Key");
+    assert_eq!(app.count("contacts", "true"), 0);
+
+    // Eight retries racing with one key: one contact, and every caller the same answer, byte
+    // for byte.
+    let key = Uuid::new_v4().to_string();
+    let racing: Vec<_> = (0..8)
+        .map(|_| post(&app, &token, path, Some(&key), &visit))
+        .collect();
+    let answers = futures_util::future::join_all(racing).await;
+    let (status, first_text) = answers[0].clone();
+    assert_eq!(status, 201, "{first_text}");
+    assert!(
+        answers.iter().all(|a| *a == (201, first_text.clone())),
+        "{answers:#?}"
+    );
+    let first = json_of(&first_text);
+    assert_eq!(first["involvementRef"], "ALLOC-1");
+    assert_eq!(first["kind"], "HOME_VISIT");
+    assert!(first.get("ref").is_none(), "{first:#}");
+    assert_eq!(app.count("contacts", "true"), 1);
+
+    // A retry later is answered the same; the same key with another body is refused.
+    assert_eq!(
+        post(&app, &token, path, Some(&key), &visit).await,
+        (201, first_text.clone())
+    );
+    let mut other = visit.clone();
+    other["outcome"] = json!("NO_ACCESS");
+    let (status, reused) = post(&app, &token, path, Some(&key), &other).await;
+    assert_eq!(status, 422, "{reused}");
+    let reused = json_of(&reused);
+    assert_eq!(reused["fields"][0]["field"], "Idempotency-Key");
+    assert_eq!(app.count("contacts", "true"), 1);
+
+    // A new key is a new contact; a failed call keeps nothing, so its key can be used again.
+    let (status, second) = post(&app, &token, path, Some("visit-2"), &visit).await;
+    assert_eq!(status, 201);
+    assert_ne!(json_of(&second)["id"], first["id"]);
+    let (status, _) = post(
+        &app,
+        &token,
+        "/involvements/NO-SUCH/contacts",
+        Some("visit-3"),
+        &visit,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, third) = post(&app, &token, path, Some("visit-3"), &visit).await;
+    assert_eq!(status, 201, "{third}");
+
+    // Keys are the client's own: another client's same key is another request.
+    let (other_id, other_secret) = client(&app, &t.care_admin, &ALL_SCOPES).await;
+    let other_token = access_token(&app, &other_id, &other_secret).await;
+    let (status, fourth) = post(&app, &other_token, path, Some(&key), &visit).await;
+    assert_eq!(status, 201);
+    assert_ne!(json_of(&fourth)["id"], first["id"]);
+    assert_eq!(app.count("contacts", "true"), 4);
+    assert_eq!(
+        app.count(
+            "audit_events",
+            &format!("actor_id = '{id}' AND action = 'CONTACT_RECORDED'")
+        ),
+        3,
+        "one audit event per contact recorded, none for a replay"
+    );
+    assert_eq!(app.count("idempotency_keys", "status = 0"), 0);
 }

@@ -19,6 +19,7 @@ pub mod contacts;
 pub mod daily_runs;
 pub mod domain;
 pub mod fixtures;
+pub mod idempotency_keys;
 pub mod invitations;
 pub mod involvements;
 pub mod login_failures;

@@ -342,6 +342,19 @@ diesel::joinable!(refresh_tokens -> practitioners (practitioner_id));
 diesel::joinable!(task_overdue_notices -> tasks (task_id));
 diesel::joinable!(tasks -> children (child_id));
 
+diesel::table! {
+    idempotency_keys (client_id, key) {
+        client_id -> Uuid,
+        key -> Text,
+        fingerprint -> Bytea,
+        status -> Int2,
+        body -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(idempotency_keys -> api_clients (client_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     child_identities,
     activity,
@@ -355,6 +368,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     children,
     contacts,
     daily_runs,
+    idempotency_keys,
     invitations,
     involvements,
     login_failures,

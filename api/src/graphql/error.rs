@@ -43,6 +43,10 @@ impl From<ServiceError> for async_graphql::Error {
                         e.set("currentVersion", current_version);
                     })
             }
+            ServiceError::RecordedOtherwise => coded(
+                "this was recorded before with other details, and does not change",
+                code::CONFLICT,
+            ),
             ServiceError::Invalid(fields) => {
                 let summary = fields
                     .iter()

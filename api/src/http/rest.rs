@@ -20,6 +20,7 @@ use crate::service::by_reference::{
 };
 use crate::service::contact::Contact;
 use crate::service::error::{FieldError, ServiceError};
+use crate::service::idempotency::IdempotencyKey;
 use crate::service::involvement::{self, TeamMember};
 use crate::service::{child, parse_id};
 use crate::state::AppState;
@@ -42,6 +43,11 @@ const INVOLVEMENT: &str = "/involvements/{ref}";
 const INVOLVEMENTS: &str = "/involvements";
 /// A contact by the agency's reference (`contacts:write`).
 const CONTACT: &str = "/contacts/{ref}";
+/// Contacts on an allocation, recorded without a reference of their own (`contacts:write`,
+/// with an `Idempotency-Key`).
+const CONTACTS_OF: &str = "/involvements/{ref}/contacts";
+/// The header that makes a POST safe to retry.
+const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 
 /// Every route the vendor API serves, as the document names them (method, path).
 pub const ROUTES: &[(&str, &str)] = &[
@@ -52,6 +58,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/involvements"),
     ("put", "/api/v1/involvements/{ref}"),
     ("put", "/api/v1/contacts/{ref}"),
+    ("post", "/api/v1/involvements/{ref}/contacts"),
 ];
 
 /// The vendor API's routes, its token endpoint and its document. A method a path does not
@@ -85,6 +92,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::resource(INVOLVEMENT)
                         .route(web::put().to(put_involvement))
                         .default_service(web::to(|| method_not_allowed("PUT"))),
+                )
+                .service(
+                    web::resource(CONTACTS_OF)
+                        .route(web::post().to(post_contact))
+                        .default_service(web::to(|| method_not_allowed("POST"))),
                 )
                 .service(
                     web::resource(CONTACT)
@@ -166,6 +178,12 @@ fn refusal(err: ServiceError) -> HttpResponse {
             StatusCode::CONFLICT,
             code::CONFLICT,
             &format!("changed since it was read; the current version is {current_version}"),
+            serde_json::Value::Null,
+        ),
+        ServiceError::RecordedOtherwise => problem(
+            StatusCode::CONFLICT,
+            code::CONFLICT,
+            "this reference names a record made with other details; once recorded it does not change",
             serde_json::Value::Null,
         ),
         ServiceError::RateLimited { retry_after } => {
@@ -853,8 +871,9 @@ async fn list_involvements(
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ContactView {
-    #[serde(rename = "ref")]
-    reference: String,
+    /// Absent for a contact recorded without a reference of its own.
+    #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+    reference: Option<String>,
     id: Uuid,
     involvement_ref: String,
     kind: String,
@@ -862,7 +881,7 @@ struct ContactView {
     at: chrono::DateTime<chrono::Utc>,
 }
 
-fn contact_view(reference: String, involvement_ref: String, c: ContactRow) -> ContactView {
+fn contact_view(reference: Option<String>, involvement_ref: String, c: ContactRow) -> ContactView {
     ContactView {
         reference,
         id: c.id,
@@ -871,6 +890,18 @@ fn contact_view(reference: String, involvement_ref: String, c: ContactRow) -> Co
         outcome: c.outcome,
         at: c.at,
     }
+}
+
+/// A contact's kind, outcome and time from a body (each one at fault is noted in it).
+fn contact_of(b: &mut Body) -> Option<Contact> {
+    let kind = b.parsed("kind", "a contact kind");
+    let outcome = b.parsed("outcome", "a contact outcome");
+    let at = b.instant("at");
+    Some(Contact {
+        kind: kind?,
+        outcome: outcome?,
+        at: at?,
+    })
 }
 
 /// `PUT /api/v1/contacts/{ref}` (`contacts:write`).
@@ -887,16 +918,10 @@ async fn put_contact(
     answer(&call, async {
         let mut b = Body::parse(&body)?;
         let involvement_ref = b.text("involvementRef");
-        let kind = b.parsed("kind", "a contact kind");
-        let outcome = b.parsed("outcome", "a contact outcome");
-        let at = b.instant("at");
-        let record = match (kind, outcome, at) {
-            (Some(kind), Some(outcome), Some(at)) => Some(ContactRecord {
-                involvement_ref,
-                contact: Contact { kind, outcome, at },
-            }),
-            _ => None,
-        };
+        let record = contact_of(&mut b).map(|contact| ContactRecord {
+            involvement_ref,
+            contact,
+        });
         let record = b.finish(record)?;
         let meta = meta_of(&req, &state);
         let reference = reference.into_inner();
@@ -910,8 +935,68 @@ async fn put_contact(
         .await?;
         Ok(upserted(
             outcome,
-            contact_view(reference, involvement_ref, row),
+            contact_view(Some(reference), involvement_ref, row),
         ))
+    })
+    .await
+}
+
+/// `POST /api/v1/involvements/{ref}/contacts` (`contacts:write`): records a contact on the
+/// allocation, once per `Idempotency-Key`.
+async fn post_contact(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    reference: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let call = match caller(&req, &state, ApiScope::ContactsWrite).await {
+        Ok(call) => call,
+        Err(res) => return res,
+    };
+    let Some(key) = req.headers().get(IDEMPOTENCY_KEY) else {
+        let res = problem(
+            StatusCode::BAD_REQUEST,
+            code::BAD_USER_INPUT,
+            "this call needs an Idempotency-Key header, so that it can be retried safely",
+            serde_json::json!([{ "field": IDEMPOTENCY_KEY, "message": "is required" }]),
+        );
+        return with_rate(res, call.rate);
+    };
+    answer(&call, async {
+        let key = key
+            .to_str()
+            .map_err(|_| ServiceError::invalid(IDEMPOTENCY_KEY, "must be visible ASCII"))?;
+        let key = IdempotencyKey::new(
+            IDEMPOTENCY_KEY,
+            call.reader.actor.practitioner_id,
+            key,
+            "POST",
+            req.path(),
+            &body,
+        )?;
+        let mut b = Body::parse(&body)?;
+        let contact = contact_of(&mut b);
+        let contact = b.finish(contact)?;
+        let meta = meta_of(&req, &state);
+        let involvement_ref = reference.into_inner();
+        let named = involvement_ref.clone();
+        let answer = by_reference::post_contact(
+            &state,
+            call.reader.clone(),
+            &meta,
+            involvement_ref,
+            contact,
+            (IDEMPOTENCY_KEY, key),
+            move |row| {
+                let view = contact_view(None, named, row.clone());
+                (201, serde_json::to_string(&view).unwrap_or_default())
+            },
+        )
+        .await?;
+        let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::CREATED);
+        Ok(HttpResponse::build(status)
+            .content_type("application/json")
+            .body(answer.body))
     })
     .await
 }
@@ -955,7 +1040,7 @@ mod tests {
         served.sort();
         assert_eq!(documented(), served);
         assert!(ROUTES.contains(&("get", "/api/v1/children/{id}/team")));
-        for path in [TEAM, CHILD, INVOLVEMENTS, INVOLVEMENT, CONTACT] {
+        for path in [TEAM, CHILD, INVOLVEMENTS, INVOLVEMENT, CONTACT, CONTACTS_OF] {
             let full = format!("{PREFIX}{path}");
             assert!(
                 ROUTES.iter().any(|(_, p)| *p == full),

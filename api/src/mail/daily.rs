@@ -1,12 +1,12 @@
-//! Jobs that run once a day, whichever process gets there first: overdue-task notices and the
-//! daily digests.
+//! Jobs that run once a day, whichever process gets there first: overdue-task notices, the
+//! daily digests, and forgetting idempotency keys older than a day.
 
 use chrono::{NaiveDate, Timelike, Utc};
 use diesel::{Connection, PgConnection, QueryResult};
 use uuid::Uuid;
 
 use crate::db::notifications::{self, NewMessage};
-use crate::db::{daily_runs, tasks};
+use crate::db::{daily_runs, idempotency_keys, tasks};
 use crate::domain::{NotificationKind, OutboxStatus};
 use crate::mail::compose::{self, Links};
 use crate::mail::notify::Initials;
@@ -43,6 +43,11 @@ pub async fn run_daily(state: &AppState, today: NaiveDate) -> ServiceResult<Dail
             if !daily_runs::claim(conn, "daily", today)? {
                 return Ok(DailyReport::default());
             }
+            // Answers to retried POSTs are kept a day; older ones go.
+            idempotency_keys::purge_older(
+                conn,
+                Utc::now() - crate::service::idempotency::KEPT_FOR,
+            )?;
             let overdue_notices = overdue(conn, &links, today)?;
             let digests = digests(conn, &links)?;
             Ok(DailyReport {

@@ -25,6 +25,7 @@ use crate::service::audit::{self, AuditEvent};
 use crate::service::child::{check_date_of_birth, tidy_postcode, validate_postcode};
 use crate::service::contact::{self, Contact};
 use crate::service::error::{FieldError, ServiceError, ServiceResult};
+use crate::service::idempotency::{self, Answer, IdempotencyKey};
 use crate::service::involvement::{self as involvement_service, UpdateInvolvementInput};
 use crate::state::AppState;
 
@@ -782,7 +783,7 @@ pub async fn put_contact(
                 return if same {
                     Ok((row, record.involvement_ref, Upsert::Unchanged))
                 } else {
-                    Err(ServiceError::Conflict { current_version: 1 })
+                    Err(ServiceError::RecordedOtherwise)
                 };
             }
             let row = contact::record_in(
@@ -796,6 +797,54 @@ pub async fn put_contact(
             )?;
             agency_refs::link_contact(conn, agency, &reference, row.id)?;
             Ok((row, record.involvement_ref, Upsert::Created))
+        })
+    })
+    .await
+}
+
+/// Records a contact on the reader's agency's allocation `involvement_ref`, once per
+/// idempotency key: a retry with the key is answered as the first call was.
+pub async fn post_contact(
+    state: &AppState,
+    reader: Reader,
+    meta: &RequestMeta,
+    involvement_ref: String,
+    contact: Contact,
+    key: (&'static str, IdempotencyKey),
+    render: impl FnOnce(&ContactRow) -> (u16, String) + Send + 'static,
+) -> ServiceResult<Answer> {
+    check_reference("ref", &involvement_ref)?;
+    let mut contact = contact;
+    contact.at = stored_instant(contact.at);
+    contact::check_time(&contact, "at")?;
+    let meta = meta.clone();
+    let links = Links::new(&state.config.public_url);
+    crate::db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let (field, key) = key;
+            idempotency::once(
+                conn,
+                field,
+                &key,
+                |conn| {
+                    let agency = reader.actor.agency_id;
+                    let Some((involvement, _)) =
+                        agency_refs::involvement(conn, agency, &involvement_ref)?
+                    else {
+                        return Err(ServiceError::NotFound);
+                    };
+                    contact::record_in(
+                        conn,
+                        &reader,
+                        &meta,
+                        &links,
+                        involvement,
+                        &contact,
+                        policy::may_record_contact_for_agency,
+                    )
+                },
+                render,
+            )
         })
     })
     .await

@@ -35,6 +35,8 @@ pub enum ServiceError {
     Conflict {
         current_version: i32,
     },
+    /// A record that does not change, asked for again with other details.
+    RecordedOtherwise,
     /// Over a limit; `retry_after` seconds until its window resets.
     RateLimited {
         retry_after: u64,

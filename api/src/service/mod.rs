@@ -10,6 +10,7 @@ pub mod by_reference;
 pub mod child;
 pub mod contact;
 pub mod error;
+pub mod idempotency;
 pub mod involvement;
 pub mod notification;
 pub mod page;
