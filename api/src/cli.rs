@@ -123,6 +123,7 @@ fn prepare_schema(config: &Config) -> anyhow::Result<()> {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    crate::webhook::install_tls_provider();
     match cli.command {
         Command::Serve => {
             let config = Config::from_env()?;
@@ -150,11 +151,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 state.clone(),
                 stopped.clone(),
             ));
+            let hooks = tokio::spawn(crate::webhook::worker::run(state.clone(), stopped.clone()));
             let worker = tokio::spawn(crate::mail::worker::run(state, transport, stopped));
             shutdown_signal().await;
-            tracing::info!("stopping: finishing the message in flight");
+            tracing::info!("stopping: finishing the message and the webhook in flight");
             let _ = stop.send(true);
             worker.await?;
+            hooks.await?;
             sealer.await?;
             Ok(())
         }

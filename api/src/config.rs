@@ -51,6 +51,7 @@ pub struct Config {
     /// Requests one API client may make per window (token requests included).
     pub api_limit: SearchLimit,
     pub mail: MailSettings,
+    pub webhooks: WebhookSettings,
     /// When set, `GET /metrics` requires it as a bearer token.
     pub metrics_token: Option<SecretString>,
     /// Whether `serve` and `worker` apply pending migrations when they start (development's
@@ -89,6 +90,27 @@ pub struct MailSettings {
     pub daily_hour: u32,
     /// Whether `serve` runs a delivery worker in-process.
     pub worker_in_server: bool,
+}
+
+/// How webhooks are delivered.
+#[derive(Clone, Debug)]
+pub struct WebhookSettings {
+    /// Networks webhooks may reach although they are private or loopback (and where plain
+    /// HTTP is then allowed): none by default.
+    pub allowed_networks: Vec<ipnet::IpNet>,
+    /// How long one delivery may take, connection included.
+    pub timeout: Duration,
+    /// How often an idle worker looks for work.
+    pub poll: Duration,
+    /// How long a worker holds an endpoint it delivers to.
+    pub lease: Duration,
+    /// Attempts at one delivery before it becomes a dead letter.
+    pub max_attempts: u32,
+    /// The endpoint's first back-off after a failure; each further failure doubles it (with
+    /// jitter), up to an hour.
+    pub retry_base: Duration,
+    /// Failed attempts in a row after which an endpoint is disabled and its admins mailed.
+    pub disable_after: u32,
 }
 
 /// A configuration problem, naming the variable.
@@ -483,6 +505,19 @@ impl Config {
                 window: duration_var(env, "API_RATE_WINDOW", Duration::from_secs(60))?,
             },
             mail,
+            webhooks: WebhookSettings {
+                allowed_networks: match env.get("WEBHOOK_ALLOWED_NETWORKS") {
+                    None => Vec::new(),
+                    Some(v) => crate::http::client_addr::parse_trusted(&v)
+                        .or_else(|problem| fail("WEBHOOK_ALLOWED_NETWORKS", problem))?,
+                },
+                timeout: duration_var(env, "WEBHOOK_TIMEOUT", Duration::from_secs(10))?,
+                poll: duration_var(env, "WEBHOOK_POLL_INTERVAL", Duration::from_secs(1))?,
+                lease: duration_var(env, "WEBHOOK_LEASE", Duration::from_secs(60))?,
+                max_attempts: number_var(env, "WEBHOOK_MAX_ATTEMPTS", 8)?,
+                retry_base: duration_var(env, "WEBHOOK_RETRY_BASE", Duration::from_secs(10))?,
+                disable_after: number_var(env, "WEBHOOK_DISABLE_AFTER", 50)?,
+            },
             metrics_token: env.get("METRICS_TOKEN").map(SecretString::from),
             migrate_on_start,
             cors_origins,

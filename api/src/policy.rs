@@ -50,6 +50,11 @@ pub fn ensure_manages_accounts(actor: &Actor) -> ServiceResult<()> {
     }
 }
 
+/// Rule 10: an agency's webhooks are managed by its own admins, as its API clients are.
+pub fn ensure_manages_webhooks(actor: &Actor) -> ServiceResult<()> {
+    ensure_manages_api_clients(actor)
+}
+
 /// Rule 10: API clients are registered, listed and revoked by their own agency's admins
 /// (system admins manage the installation, not an agency's integrations).
 pub fn ensure_manages_api_clients(actor: &Actor) -> ServiceResult<()> {
@@ -359,6 +364,25 @@ pub fn activity_visible_sql(reader: &Reader, alias: &str) -> BoundSql {
         &format!("{alias}.actor_id"),
     ))
     .sql("))")
+}
+
+/// Rules 1 and 3 for an event in the feed (the row `alias` of `activity`): on a child the
+/// reader may read, or about the reader's own involvement (or, for an agency, its own: the end
+/// of the last one is still theirs to hear), and naming nothing hidden from them.
+pub fn event_visible_sql(reader: &Reader, alias: &str) -> BoundSql {
+    let own = match reader.actor.role {
+        Role::AgencyAdmin => BoundSql::new(" OR o.agency_id = ").uuid(reader.actor.agency_id),
+        _ => BoundSql::new(""),
+    };
+    BoundSql::new("(")
+        .append(child_readable_sql(reader, &format!("{alias}.child_id")))
+        .sql(format!(
+            " OR EXISTS (SELECT 1 FROM involvements o WHERE o.id = {alias}.involvement_id AND (o.practitioner_id = "
+        ))
+        .uuid(reader.actor.practitioner_id)
+        .append(own)
+        .sql("))) AND ")
+        .append(activity_visible_sql(reader, alias))
 }
 
 /// Rule 6: a practitioner changes or ends their own involvements; agency admins any of their

@@ -24,6 +24,7 @@ pub struct Application {
 impl Application {
     /// Binds `BIND_ADDR` (port 0 picks a free port) and prepares the server.
     pub fn build(config: Config) -> anyhow::Result<Application> {
+        crate::webhook::install_tls_provider();
         let listener = TcpListener::bind(config.bind_addr).map_err(|e| {
             anyhow::anyhow!("BIND_ADDR: cannot listen on {}: {e}", config.bind_addr)
         })?;
@@ -66,13 +67,20 @@ impl Application {
     }
 
     /// Serves until SIGTERM or Ctrl-C; in-flight requests finish first, then the mail worker
-    /// finishes the message in flight and gives back the rest of its batch.
+    /// finishes the message in flight and gives back the rest of its batch, and the webhook
+    /// worker the delivery in flight.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let (stop, stopped) = watch::channel(false);
         let sealer = tokio::spawn(crate::service::audit_seal::run(
             self.state.clone(),
             stopped.clone(),
         ));
+        let hooks = self.state.config.mail.worker_in_server.then(|| {
+            tokio::spawn(crate::webhook::worker::run(
+                self.state.clone(),
+                stopped.clone(),
+            ))
+        });
         let worker = match (self.transport, self.state.config.mail.worker_in_server) {
             (Some(transport), true) => Some(tokio::spawn(worker::run(
                 self.state.clone(),
@@ -89,6 +97,9 @@ impl Application {
         let _ = stop.send(true);
         if let Some(worker) = worker {
             let _ = worker.await;
+        }
+        if let Some(hooks) = hooks {
+            let _ = hooks.await;
         }
         let _ = sealer.await;
         served

@@ -52,7 +52,7 @@ async fn statements_for(app: &TestApp, token: &str, child: &str) -> (u64, usize,
 
 #[tokio::test]
 async fn the_team_screen_costs_the_same_sql_for_3_and_30_members() {
-    let app = spawn_app().await;
+    let app = spawn_quiet_app().await;
     let admin = app.system_admin().await;
     let school = app
         .given_agency(&admin, "Gull Street School", "EDUCATION", false)

@@ -26,3 +26,4 @@ mod team_leaks;
 mod team_reading;
 mod team_writes;
 mod vendor;
+mod webhooks;

@@ -233,62 +233,6 @@ async fn sigterm_under_load_lets_in_flight_requests_finish_and_exits_cleanly() {
         .is_err());
 }
 
-/// A minimal OTLP/HTTP collector: answers every POST with 200 and hands over its path and body.
-async fn collector() -> (
-    String,
-    tokio::sync::mpsc::UnboundedReceiver<(String, Vec<u8>)>,
-) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
-                return;
-            };
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 8192];
-                loop {
-                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-                        match stream.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                        continue;
-                    };
-                    let head = String::from_utf8_lossy(&buf[..end]).to_string();
-                    let length: usize = head
-                        .lines()
-                        .find_map(|l| {
-                            let (name, value) = l.split_once(':')?;
-                            name.eq_ignore_ascii_case("content-length")
-                                .then(|| value.trim().parse().ok())?
-                        })
-                        .unwrap_or(0);
-                    while buf.len() < end + 4 + length {
-                        match stream.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
-                    let body = buf[end + 4..end + 4 + length].to_vec();
-                    buf.drain(..end + 4 + length);
-                    let _ = tx.send((path, body));
-                    let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
-                    if stream.write_all(answer.as_bytes()).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (address, rx)
-}
-
 fn hex_bytes(hex: &str) -> Vec<u8> {
     (0..hex.len())
         .step_by(2)
@@ -304,11 +248,12 @@ fn holds(haystack: &[u8], needle: &[u8]) -> bool {
 async fn with_an_otlp_endpoint_each_request_is_exported_as_a_span_of_the_callers_trace() {
     let app = spawn_app().await;
     let admin = app.system_admin().await;
-    let (endpoint, mut exported) = collector().await;
+    // A collector: a real HTTP server answering 200 to every export.
+    let collector = patchwork_tests::receiver::Receiver::start().await;
     let mut served = serve_with(
         &app,
         &[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.address.as_str()),
             ("OTEL_BSP_SCHEDULE_DELAY", "100"),
         ],
     )
@@ -338,10 +283,13 @@ async fn with_an_otlp_endpoint_each_request_is_exported_as_a_span_of_the_callers
     // The span arrives in a batch, as OTLP/HTTP protobuf at /v1/traces.
     let mut bodies = Vec::new();
     let found = tokio::time::timeout(Duration::from_secs(20), async {
-        while let Some((path, body)) = exported.recv().await {
-            assert_eq!(path, "/v1/traces");
-            let done = holds(&body, &hex_bytes(&span_id));
-            bodies.push(body);
+        while let Some(export) = collector.next(Duration::from_secs(20)).await {
+            assert_eq!(
+                (export.method.as_str(), export.path.as_str()),
+                ("POST", "/v1/traces")
+            );
+            let done = holds(&export.body, &hex_bytes(&span_id));
+            bodies.push(export.body);
             if done {
                 return;
             }

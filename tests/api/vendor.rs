@@ -498,7 +498,7 @@ struct SchoolVendorView {
 /// The team a vendor of the school reads, normalised: the same story with and without a
 /// domestic-abuse service's restricted involvement must look byte-identical.
 async fn school_vendor_view(hidden: bool) -> SchoolVendorView {
-    let app = spawn_app().await;
+    let app = spawn_quiet_app().await;
     let sys = app.system_admin().await;
     let school = app
         .given_agency(&sys, &format!("School {}", short()), "EDUCATION", false)

@@ -18,6 +18,7 @@ pub use serde_json;
 
 pub mod mail_town;
 pub mod proxy;
+pub mod receiver;
 pub mod smtp;
 pub mod world;
 
@@ -148,6 +149,15 @@ pub struct TestApp {
 /// Starts a server with the default test configuration.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
+}
+
+/// Starts a server with no background workers (mail, webhooks): only the test's own requests
+/// reach the database, so the SQL statements they cost can be counted.
+pub async fn spawn_quiet_app() -> TestApp {
+    spawn_app_with(|v| {
+        v.insert("MAIL_WORKER".into(), "off".into());
+    })
+    .await
 }
 
 /// Starts a server; `adjust` may change any configuration variable first.

@@ -37,20 +37,40 @@ impl Change {
     }
 }
 
+/// Records `change`, with a snapshot of the involvement, task and contact it concerns as they
+/// stand now (after the change, in its transaction): what its event says, however they change
+/// later.
 pub fn record(conn: &mut PgConnection, change: Change) -> QueryResult<Uuid> {
     let id = Uuid::now_v7();
-    diesel::insert_into(activity::table)
-        .values((
-            activity::id.eq(id),
-            activity::child_id.eq(change.child_id),
-            activity::actor_id.eq(change.actor_id),
-            activity::kind.eq(change.kind.as_str()),
-            activity::involvement_id.eq(change.involvement_id),
-            activity::task_id.eq(change.task_id),
-            activity::contact_id.eq(change.contact_id),
-            activity::details.eq(change.details.unwrap_or_else(|| serde_json::json!({}))),
-        ))
-        .execute(conn)?;
+    let details = change.details.unwrap_or_else(|| serde_json::json!({}));
+    BoundSql::new(
+        "INSERT INTO activity (id, child_id, actor_id, kind, involvement_id, task_id, contact_id, \
+         details, snapshot) SELECT v.id, v.child_id, v.actor_id, v.kind, v.involvement_id, \
+         v.task_id, v.contact_id, v.details::jsonb, jsonb_build_object(\
+         'involvement', (SELECT to_jsonb(i) FROM involvements i WHERE i.id = coalesce(v.involvement_id, \
+         (SELECT c.involvement_id FROM contacts c WHERE c.id = v.contact_id))), \
+         'task', (SELECT to_jsonb(t) FROM tasks t WHERE t.id = v.task_id), \
+         'contact', (SELECT to_jsonb(c) FROM contacts c WHERE c.id = v.contact_id)) \
+         FROM (SELECT ",
+    )
+    .uuid(id)
+    .sql("::uuid AS id, ")
+    .uuid(change.child_id)
+    .sql("::uuid AS child_id, ")
+    .optional_uuid(change.actor_id)
+    .sql("::uuid AS actor_id, ")
+    .text(change.kind.as_str())
+    .sql("::text AS kind, ")
+    .optional_uuid(change.involvement_id)
+    .sql("::uuid AS involvement_id, ")
+    .optional_uuid(change.task_id)
+    .sql("::uuid AS task_id, ")
+    .optional_uuid(change.contact_id)
+    .sql("::uuid AS contact_id, ")
+    .text(details.to_string())
+    .sql("::text AS details) v")
+    .query()
+    .execute(conn)?;
     Ok(id)
 }
 
@@ -79,4 +99,104 @@ pub fn page(
         .order((activity::at.desc(), activity::id.desc()))
         .limit(limit)
         .load(conn)
+}
+
+/// A place in the feed of all changes: the writing transaction's id, then the row's insertion
+/// number. Every row after a place is either visible already or written by a transaction that
+/// had not ended when the place was read, so following places never passes a row over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FeedPosition {
+    pub txid: i64,
+    pub seq: i64,
+}
+
+/// Rows of transactions that have all ended: older than the oldest one still running.
+const ENDED: &str = "activity.txid < (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint";
+
+fn after_sql(after: FeedPosition) -> BoundSql {
+    BoundSql::new("(activity.txid, activity.seq) > (")
+        .bigint(after.txid)
+        .sql(", ")
+        .bigint(after.seq)
+        .sql(")")
+}
+
+/// A row of the feed: the change, its place, and its snapshot.
+#[derive(Clone, Debug)]
+pub struct FeedRow {
+    pub row: ActivityRow,
+    pub position: FeedPosition,
+    /// `involvement`, `task` and `contact` as they were just after the change (rows recorded
+    /// before snapshots were kept have none).
+    pub snapshot: Option<serde_json::Value>,
+}
+
+type FeedColumns = (ActivityRow, i64, i64, Option<serde_json::Value>);
+
+/// What a feed row selects.
+fn feed_columns() -> (
+    diesel::helper_types::AsSelect<ActivityRow, diesel::pg::Pg>,
+    activity::txid,
+    activity::seq,
+    activity::snapshot,
+) {
+    (
+        ActivityRow::as_select(),
+        activity::txid,
+        activity::seq,
+        activity::snapshot,
+    )
+}
+
+impl From<FeedColumns> for FeedRow {
+    fn from((row, txid, seq, snapshot): FeedColumns) -> FeedRow {
+        FeedRow {
+            row,
+            position: FeedPosition { txid, seq },
+            snapshot,
+        }
+    }
+}
+
+/// Up to `limit` ended rows after `after` (and up to `upto`, when given) that pass `filter`
+/// (over `activity`), in feed order.
+pub fn feed(
+    conn: &mut PgConnection,
+    after: FeedPosition,
+    upto: Option<FeedPosition>,
+    filter: BoundSql,
+    limit: i64,
+) -> QueryResult<Vec<FeedRow>> {
+    let mut filter = filter
+        .sql(" AND ")
+        .append(after_sql(after))
+        .sql(" AND ")
+        .sql(ENDED);
+    if let Some(upto) = upto {
+        filter = filter
+            .sql(" AND (activity.txid, activity.seq) <= (")
+            .bigint(upto.txid)
+            .sql(", ")
+            .bigint(upto.seq)
+            .sql(")");
+    }
+    let rows: Vec<FeedColumns> = activity::table
+        .filter(filter)
+        .select(feed_columns())
+        .order((activity::txid, activity::seq))
+        .limit(limit)
+        .load(conn)?;
+    Ok(rows.into_iter().map(FeedRow::from).collect())
+}
+
+/// The change `id` as a row of the feed, if it passes `filter` (over `activity`): how a change
+/// is looked at by each subscriber within its own transaction.
+pub fn one(conn: &mut PgConnection, id: Uuid, filter: BoundSql) -> QueryResult<Option<FeedRow>> {
+    activity::table
+        .filter(activity::id.eq(id))
+        .filter(filter)
+        .select(feed_columns())
+        .first::<FeedColumns>(conn)
+        .optional()
+        .map(|row| row.map(FeedRow::from))
 }

@@ -249,3 +249,36 @@ pub fn involvements_page(
     }
     query.load(conn)
 }
+
+/// The references `agency` gives the children `children`, where it gave one.
+pub fn child_refs(
+    conn: &mut PgConnection,
+    agency: Uuid,
+    children: &[Uuid],
+) -> QueryResult<Vec<(Uuid, String)>> {
+    agency_children::table
+        .filter(agency_children::agency_id.eq(agency))
+        .filter(agency_children::child_id.eq_any(children))
+        .select((
+            agency_children::child_id.assume_not_null(),
+            agency_children::ref_,
+        ))
+        .order(agency_children::ref_)
+        .load(conn)
+}
+
+/// The references `agency` gives the involvements `ids`, where it gave one.
+pub fn involvement_refs(
+    conn: &mut PgConnection,
+    agency: Uuid,
+    ids: &[Uuid],
+) -> QueryResult<Vec<(Uuid, String)>> {
+    agency_involvements::table
+        .filter(agency_involvements::agency_id.eq(agency))
+        .filter(agency_involvements::involvement_id.eq_any(ids))
+        .select((
+            agency_involvements::involvement_id,
+            agency_involvements::ref_,
+        ))
+        .load(conn)
+}

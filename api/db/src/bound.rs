@@ -28,6 +28,7 @@ pub struct BoundSql {
 enum Part {
     Sql(Cow<'static, str>),
     Uuid(Uuid),
+    OptionalUuid(Option<Uuid>),
     Uuids(Vec<Uuid>),
     Text(String),
     OptionalText(Option<String>),
@@ -62,6 +63,11 @@ impl BoundSql {
 
     pub fn uuid(self, value: Uuid) -> Self {
         self.push(Part::Uuid(value))
+    }
+
+    /// A uuid parameter that is NULL when `value` is None.
+    pub fn optional_uuid(self, value: Option<Uuid>) -> Self {
+        self.push(Part::OptionalUuid(value))
     }
 
     /// A `uuid[]` parameter, for `= ANY(...)`: one parameter however many ids.
@@ -112,6 +118,9 @@ impl QueryFragment<Pg> for BoundSql {
             match part {
                 Part::Sql(text) => out.push_sql(text),
                 Part::Uuid(v) => out.push_bind_param::<diesel::sql_types::Uuid, _>(v)?,
+                Part::OptionalUuid(v) => {
+                    out.push_bind_param::<Nullable<diesel::sql_types::Uuid>, _>(v)?
+                }
                 Part::Uuids(v) => out.push_bind_param::<Array<diesel::sql_types::Uuid>, _>(v)?,
                 Part::Text(v) => out.push_bind_param::<Text, _>(v)?,
                 Part::OptionalText(v) => out.push_bind_param::<Nullable<Text>, _>(v)?,

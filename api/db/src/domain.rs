@@ -48,6 +48,9 @@ macro_rules! stored_kind {
         pub enum $name { $($variant),+ }
 
         impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
             /// The stored spelling.
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
@@ -262,6 +265,7 @@ text_enum!(
         ContactMissed => "CONTACT_MISSED",
         AttentionRaised => "ATTENTION_RAISED",
         Invitation => "INVITATION",
+        WebhookDisabled => "WEBHOOK_DISABLED",
     }
 );
 
@@ -279,7 +283,9 @@ impl NotificationKind {
     pub fn always_immediate(self) -> bool {
         matches!(
             self,
-            NotificationKind::AttentionRaised | NotificationKind::Invitation
+            NotificationKind::AttentionRaised
+                | NotificationKind::Invitation
+                | NotificationKind::WebhookDisabled
         )
     }
 }
@@ -295,6 +301,11 @@ stored_kind!(
         ApiTokenIssued => "API_TOKEN_ISSUED",
         AttentionRaised => "ATTENTION_RAISED",
         AuditLogRead => "AUDIT_LOG_READ",
+        WebhookSubscribed => "WEBHOOK_SUBSCRIBED",
+        WebhookChanged => "WEBHOOK_CHANGED",
+        WebhookSecretRotated => "WEBHOOK_SECRET_ROTATED",
+        WebhookDeleted => "WEBHOOK_DELETED",
+        WebhookReplayed => "WEBHOOK_REPLAYED",
         ChildListed => "CHILD_LISTED",
         ChildRegistered => "CHILD_REGISTERED",
         ChildSearched => "CHILD_SEARCHED",

@@ -32,6 +32,7 @@ pub mod roles;
 pub mod schema;
 pub mod sharing_agreements;
 pub mod tasks;
+pub mod webhooks;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -198,3 +198,15 @@ pub fn set_staff_ref(conn: &mut PgConnection, id: Uuid, staff_ref: &str) -> Quer
         .execute(conn)?;
     Ok(())
 }
+
+/// The active admins (people, not machine clients) of `agency`.
+pub fn admins_of(conn: &mut PgConnection, agency: Uuid) -> QueryResult<Vec<Uuid>> {
+    practitioners::table
+        .filter(practitioners::agency_id.eq(agency))
+        .filter(practitioners::role.eq("AGENCY_ADMIN"))
+        .filter(practitioners::active.eq(true))
+        .filter(practitioners::kind.eq("PERSON"))
+        .select(practitioners::id)
+        .order(practitioners::id)
+        .load(conn)
+}

@@ -11,6 +11,9 @@ diesel::table! {
         contact_id -> Nullable<Uuid>,
         at -> Timestamptz,
         details -> Jsonb,
+        txid -> Int8,
+        seq -> Int8,
+        snapshot -> Nullable<Jsonb>,
     }
 }
 
@@ -355,6 +358,48 @@ diesel::table! {
 
 diesel::joinable!(idempotency_keys -> api_clients (client_id));
 
+diesel::table! {
+    webhook_subscriptions (id) {
+        id -> Uuid,
+        agency_id -> Uuid,
+        url -> Text,
+        event_types -> Array<Text>,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_until -> Nullable<Timestamptz>,
+        status -> Text,
+        next_sequence -> Int8,
+        next_attempt_at -> Timestamptz,
+        consecutive_failures -> Int4,
+        failing_since -> Nullable<Timestamptz>,
+        lease_until -> Nullable<Timestamptz>,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        subscription_id -> Uuid,
+        activity_id -> Uuid,
+        event_type -> Text,
+        event -> Jsonb,
+        sequence -> Nullable<Int8>,
+        payload -> Nullable<Text>,
+        status -> Text,
+        attempts -> Int4,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        delivered_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(webhook_subscriptions -> agencies (agency_id));
+diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
+diesel::joinable!(webhook_deliveries -> activity (activity_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     child_identities,
     activity,
@@ -380,4 +425,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sharing_agreements,
     task_overdue_notices,
     tasks,
+    webhook_deliveries,
+    webhook_subscriptions,
 );

@@ -107,6 +107,8 @@ pub enum NotificationKind {
     ContactMissed,
     AttentionRaised,
     Invitation,
+    /// The agency's webhook endpoint kept failing and was disabled (to its agency admins).
+    WebhookDisabled,
 }
 
 /// How a kind of notification reaches a practitioner.

@@ -14,6 +14,7 @@ pub mod notifications;
 pub mod scalars;
 pub mod team;
 pub mod types;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -29,6 +30,7 @@ pub struct Query(
     notifications::NotificationQuery,
     audit::AuditQuery,
     api_clients::ApiClientQuery,
+    webhooks::WebhookQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -37,6 +39,7 @@ pub struct Mutation(
     team::TeamMutation,
     notifications::NotificationMutation,
     api_clients::ApiClientMutation,
+    webhooks::WebhookMutation,
 );
 
 pub type PatchworkSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -166,6 +166,41 @@ pub fn invitation(links: &Links, name: &str, token: &str, valid_hours: i64) -> C
     }
 }
 
+/// Why an endpoint was disabled; `templates/mail/webhook_disabled.{txt,html}`.
+struct WebhookDisabled<'a> {
+    url: &'a str,
+    failures: i32,
+    error: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/webhook_disabled.txt")]
+struct WebhookDisabledText<'a> {
+    m: &'a WebhookDisabled<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/webhook_disabled.html")]
+struct WebhookDisabledHtml<'a> {
+    m: &'a WebhookDisabled<'a>,
+}
+
+/// To an agency's admins: their webhook endpoint kept failing and was disabled. It names the
+/// endpoint, never a child.
+pub fn webhook_disabled(url: &str, failures: i32, error: &str) -> Content {
+    let m = WebhookDisabled {
+        url,
+        failures,
+        error,
+    };
+    Content {
+        subject: "Patchwork: a webhook endpoint was disabled".to_owned(),
+        digest_line: String::new(),
+        text: render(&WebhookDisabledText { m: &m }),
+        html: render(&WebhookDisabledHtml { m: &m }),
+    }
+}
+
 /// A day's waiting messages in one.
 pub fn digest(links: &Links, lines: &[String]) -> Content {
     let subject = format!(

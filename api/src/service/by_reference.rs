@@ -11,7 +11,7 @@ use diesel::{Connection, PgConnection};
 use uuid::Uuid;
 
 use crate::auth::RequestMeta;
-use crate::db::activity::{self as changes, Change};
+use crate::db::activity::Change;
 use crate::db::agency_refs::{self, AgencyChildRow, ChildDetails};
 use crate::db::child_identities::{self, NewIdentity};
 use crate::db::involvements::{self, NewInvolvement};
@@ -25,6 +25,7 @@ use crate::service::audit::{self, AuditEvent};
 use crate::service::child::{check_date_of_birth, tidy_postcode, validate_postcode};
 use crate::service::contact::{self, Contact};
 use crate::service::error::{FieldError, ServiceError, ServiceResult};
+use crate::service::events;
 use crate::service::idempotency::{self, Answer, IdempotencyKey};
 use crate::service::involvement::{self as involvement_service, UpdateInvolvementInput};
 use crate::state::AppState;
@@ -502,8 +503,9 @@ async fn allocate(
             )?;
             record_identity(conn, child, inv.id, &details)?;
             agency_refs::link_involvement(conn, agency, &reference, inv.id, &record.child_ref)?;
-            changes::record(
+            events::record(
                 conn,
+                reader.today,
                 Change {
                     child_id: child,
                     actor_id: Some(reader.actor.practitioner_id),

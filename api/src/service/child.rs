@@ -8,7 +8,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::auth::RequestMeta;
-use crate::db::activity::{self as changes, Change};
+use crate::db::activity::Change;
 use crate::db::child_identities::{self, NewIdentity};
 use crate::db::children;
 use crate::db::models::{ActivityRow, ChildRow, InvolvementRow};
@@ -22,6 +22,7 @@ use crate::service::audit::{self, AuditEvent};
 use crate::service::error::{
     from_validation, validate_not_blank, FieldError, ServiceError, ServiceResult,
 };
+use crate::service::events;
 use crate::service::page::{self, Page};
 use crate::service::rate;
 use crate::service::search;
@@ -170,8 +171,9 @@ pub async fn register_child(
                     la_id: None,
                 },
             )?;
-            changes::record(
+            events::record(
                 conn,
+                reader.today,
                 Change {
                     child_id,
                     actor_id: Some(actor.practitioner_id),

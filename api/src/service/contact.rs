@@ -7,7 +7,7 @@ use diesel::{Connection, PgConnection};
 use uuid::Uuid;
 
 use crate::auth::RequestMeta;
-use crate::db::activity::{self as changes, Change};
+use crate::db::activity::Change;
 use crate::db::models::ContactRow;
 use crate::db::{contacts, involvements};
 use crate::domain::{ActivityKind, AuditAction};
@@ -17,6 +17,7 @@ use crate::mail::notify;
 use crate::policy::{self, Reader};
 use crate::service::audit::{self, AuditEvent};
 use crate::service::error::{ServiceError, ServiceResult};
+use crate::service::events;
 use crate::service::parse_id;
 use crate::state::AppState;
 
@@ -139,8 +140,9 @@ pub fn record_in(
         _ => inv.next_contact_at,
     };
     involvements::set_contact_times(conn, involvement_id, last, next)?;
-    changes::record(
+    events::record(
         conn,
+        reader.today,
         Change {
             child_id: inv.child_id,
             actor_id: Some(reader.actor.practitioner_id),

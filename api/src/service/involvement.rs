@@ -9,7 +9,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::auth::RequestMeta;
-use crate::db::activity::{self as changes, Change};
+use crate::db::activity::Change;
 use crate::db::involvements::{self, InvolvementChange, NewInvolvement};
 use crate::db::is_unique_violation;
 use crate::db::models::{AgencyRow, InvolvementRow, PractitionerRow};
@@ -22,6 +22,7 @@ use crate::policy::{self, Reader};
 use crate::service::audit::{self, AuditEvent};
 use crate::service::child::invalid_unless_empty;
 use crate::service::error::{validate_not_blank, FieldError, ServiceError, ServiceResult};
+use crate::service::events;
 use crate::service::parse_id;
 use crate::state::AppState;
 
@@ -127,8 +128,9 @@ pub async fn join_team(
                 involvement.id,
                 policy::identity_seen_sql(&reader, "c.id"),
             )?;
-            changes::record(
+            events::record(
                 conn,
+                reader.today,
                 Change {
                     child_id,
                     actor_id: Some(reader.actor.practitioner_id),
@@ -276,8 +278,9 @@ pub async fn update_involvement(
             if lead_changed && is_lead {
                 // The flag moves: at most one lead per child.
                 for p in involvements::clear_lead(conn, row.child_id, now)? {
-                    changes::record(
+                    events::record(
                         conn,
+                        reader.today,
                         Change {
                             child_id: row.child_id,
                             actor_id: Some(reader.actor.practitioner_id),
@@ -331,8 +334,9 @@ pub async fn update_involvement(
                     notify::lead_changed(conn, &cx, row.child_id, None, Some(&row))?;
                 }
             }
-            changes::record(
+            events::record(
                 conn,
+                reader.today,
                 Change {
                     child_id: row.child_id,
                     actor_id: Some(reader.actor.practitioner_id),
@@ -402,8 +406,9 @@ pub async fn end_involvement(
             if row.is_lead {
                 notify::lead_changed(conn, &cx, row.child_id, None, Some(&row))?;
             }
-            changes::record(
+            events::record(
                 conn,
+                reader.today,
                 Change {
                     child_id: row.child_id,
                     actor_id: Some(reader.actor.practitioner_id),

@@ -10,6 +10,7 @@ pub mod by_reference;
 pub mod child;
 pub mod contact;
 pub mod error;
+pub mod events;
 pub mod idempotency;
 pub mod involvement;
 pub mod notification;
@@ -21,6 +22,7 @@ pub mod search;
 pub mod session;
 pub mod sharing;
 pub mod task;
+pub mod webhook;
 
 use uuid::Uuid;
 

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::auth::tokens::{new_refresh_token, refresh_digest};
 use crate::auth::{password, Actor, RequestMeta};
-use crate::db::activity::{self as changes, Change};
+use crate::db::activity::Change;
 use crate::db::models::PractitionerRow;
 use crate::db::{invitations, involvements, notifications, practitioners};
 
@@ -19,6 +19,7 @@ use crate::mail::{notify, outbox};
 use crate::policy::{self, Reader};
 use crate::service::audit::{self, AuditEvent};
 use crate::service::error::{FieldError, ServiceError, ServiceResult};
+use crate::service::events;
 use crate::service::parse_id;
 use crate::service::session::{self, Session};
 use crate::state::AppState;
@@ -72,8 +73,9 @@ pub async fn raise_attention(
                 &recipients,
                 policy::involvement_visible_sql(&reader, "involvements"),
             )?;
-            changes::record(
+            events::record(
                 conn,
+                reader.today,
                 Change {
                     child_id: child,
                     actor_id: Some(me),
@@ -116,11 +118,17 @@ pub struct PreferenceInput {
     pub delivery: Delivery,
 }
 
-fn load_preferences(conn: &mut PgConnection, who: Uuid) -> ServiceResult<Vec<Preference>> {
-    let chosen = notifications::preferences_of(conn, who)?;
-    Ok(NotificationKind::ALL
-        .iter()
-        .map(|&kind| Preference {
+/// The kinds `actor` can receive: a disabled webhook is news for agency admins alone.
+fn kinds_for(actor: &Actor) -> impl Iterator<Item = NotificationKind> + '_ {
+    NotificationKind::ALL.iter().copied().filter(move |k| {
+        *k != NotificationKind::WebhookDisabled || actor.role == crate::domain::Role::AgencyAdmin
+    })
+}
+
+fn load_preferences(conn: &mut PgConnection, actor: &Actor) -> ServiceResult<Vec<Preference>> {
+    let chosen = notifications::preferences_of(conn, actor.practitioner_id)?;
+    Ok(kinds_for(actor)
+        .map(|kind| Preference {
             kind,
             delivery: chosen
                 .iter()
@@ -133,10 +141,7 @@ fn load_preferences(conn: &mut PgConnection, who: Uuid) -> ServiceResult<Vec<Pre
 
 /// Every kind with the caller's choice (IMMEDIATE unless changed).
 pub async fn preferences(state: &AppState, actor: Actor) -> ServiceResult<Vec<Preference>> {
-    crate::db::run(&state.pool, move |conn| {
-        load_preferences(conn, actor.practitioner_id)
-    })
-    .await
+    crate::db::run(&state.pool, move |conn| load_preferences(conn, &actor)).await
 }
 
 /// Changes the caller's choices; raise-attention and invitations always arrive at once.
@@ -171,7 +176,7 @@ pub async fn update_preferences(
                     ..AuditEvent::of(AuditAction::NotificationPreferencesUpdated)
                 },
             )?;
-            load_preferences(conn, actor.practitioner_id)
+            load_preferences(conn, &actor)
         })
     })
     .await

@@ -45,6 +45,25 @@ pub fn load_many(
     Ok(readers)
 }
 
+/// An agency as a reader, as its webhooks and machine clients see (rule 10): what its admins
+/// may see, with the agreements in force on `today`, and no practitioner of its own.
+pub fn for_agency(
+    conn: &mut PgConnection,
+    agency: Uuid,
+    today: NaiveDate,
+) -> ServiceResult<Reader> {
+    let sharing = sharing_agreements::ids(
+        conn,
+        policy::sharing_with_sql(crate::db::bound::BoundSql::new("").uuid(agency), today),
+    )?;
+    let actor = Actor {
+        practitioner_id: Uuid::nil(),
+        agency_id: agency,
+        role: crate::domain::Role::AgencyAdmin,
+    };
+    Ok(Reader::new(actor, sharing, today))
+}
+
 fn readers(rows: Vec<practitioners::SharingRow>, today: NaiveDate) -> ServiceResult<Vec<Reader>> {
     rows.into_iter()
         .map(|row| {

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::auth::RequestMeta;
-use crate::db::activity::{self as changes, Change};
+use crate::db::activity::Change;
 use crate::db::involvements;
 use crate::db::models::{InvolvementRow, PractitionerRow, TaskRow};
 use crate::db::tasks::{self, NewTask, TaskChange, TaskKey};
@@ -20,6 +20,7 @@ use crate::policy::{self, Reader};
 use crate::service::audit::{self, AuditEvent};
 use crate::service::child::invalid_unless_empty;
 use crate::service::error::{validate_not_blank, FieldError, ServiceError, ServiceResult};
+use crate::service::events;
 use crate::service::page::{self, Page};
 use crate::service::{parse_id, trimmed};
 use crate::state::AppState;
@@ -203,8 +204,9 @@ pub async fn create_task(
                 },
             )?;
             let id = task.id;
-            changes::record(
+            events::record(
                 conn,
+                reader.today,
                 Change {
                     child_id,
                     actor_id: Some(me),
@@ -332,8 +334,9 @@ pub async fn update_task(
             if kind == ActivityKind::TaskCompleted {
                 notify::task_completed(conn, &cx, &updated)?;
             }
-            changes::record(
+            events::record(
                 conn,
+                reader.today,
                 Change {
                     child_id: row.child_id,
                     actor_id: Some(reader.actor.practitioner_id),
