@@ -9,6 +9,7 @@ mod audit_log;
 mod auth;
 mod bad_input;
 mod batching;
+mod changes;
 mod contract;
 mod database;
 mod hostile_input;

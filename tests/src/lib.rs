@@ -378,6 +378,51 @@ pub fn error_fields(body: &Value) -> Vec<String> {
 }
 
 impl TestApp {
+    /// An access token for a new API client of `admin`'s agency with `scopes` (GraphQL
+    /// `ApiScope` names), as a vendor gets one: registered, then client credentials.
+    pub async fn client_token(&self, admin: &User, scopes: &[&str]) -> String {
+        let data = self
+            .gql_ok(
+                Some(&admin.token),
+                "mutation($i: CreateApiClientInput!) { createApiClient(input: $i) { clientSecret client { id } } }",
+                json!({ "i": { "name": "Case system", "scopes": scopes } }),
+            )
+            .await;
+        let id = data["createApiClient"]["client"]["id"].as_str().unwrap();
+        let secret = data["createApiClient"]["clientSecret"].as_str().unwrap();
+        let res = self
+            .client
+            .post(format!("{}/oauth/token", self.address))
+            .basic_auth(id, Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        let body: Value = res.json().await.unwrap();
+        body["access_token"]
+            .as_str()
+            .expect("an access token")
+            .to_owned()
+    }
+
+    /// `GET` under the vendor API with a bearer token: status, headers, JSON body.
+    pub async fn api_get(
+        &self,
+        token: &str,
+        path: &str,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let res = self
+            .client
+            .get(format!("{}/api/v1{path}", self.address))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        (status, headers, res.json().await.unwrap_or(Value::Null))
+    }
+
     /// Waits until the outbox holds nothing left to send (at most 20 s).
     pub async fn outbox_settled(&self) {
         for _ in 0..400 {

@@ -200,3 +200,13 @@ pub fn one(conn: &mut PgConnection, id: Uuid, filter: BoundSql) -> QueryResult<O
         .optional()
         .map(|row| row.map(FeedRow::from))
 }
+
+/// The place of the change `id` in the feed, if there is such a change.
+pub fn position_of(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<FeedPosition>> {
+    activity::table
+        .find(id)
+        .select((activity::txid, activity::seq))
+        .first::<(i64, i64)>(conn)
+        .optional()
+        .map(|p| p.map(|(txid, seq)| FeedPosition { txid, seq }))
+}

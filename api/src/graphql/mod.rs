@@ -3,6 +3,7 @@
 pub mod account;
 pub mod api_clients;
 pub mod audit;
+pub mod changes;
 pub mod context;
 pub mod enums;
 pub mod error;
@@ -31,6 +32,7 @@ pub struct Query(
     audit::AuditQuery,
     api_clients::ApiClientQuery,
     webhooks::WebhookQuery,
+    changes::ChangeQuery,
 );
 
 #[derive(MergedObject, Default)]

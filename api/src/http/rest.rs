@@ -46,6 +46,8 @@ const CONTACT: &str = "/contacts/{ref}";
 /// Contacts on an allocation, recorded without a reference of their own (`contacts:write`,
 /// with an `Idempotency-Key`).
 const CONTACTS_OF: &str = "/involvements/{ref}/contacts";
+/// The changes the agency may see, in commit order (`teams:read`).
+const CHANGES: &str = "/changes";
 /// The header that makes a POST safe to retry.
 const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 
@@ -59,6 +61,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("put", "/api/v1/involvements/{ref}"),
     ("put", "/api/v1/contacts/{ref}"),
     ("post", "/api/v1/involvements/{ref}/contacts"),
+    ("get", "/api/v1/changes"),
 ];
 
 /// The vendor API's routes, its token endpoint and its document. A method a path does not
@@ -92,6 +95,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::resource(INVOLVEMENT)
                         .route(web::put().to(put_involvement))
                         .default_service(web::to(|| method_not_allowed("PUT"))),
+                )
+                .service(
+                    web::resource(CHANGES)
+                        .route(web::get().to(changes))
+                        .default_service(web::to(|| method_not_allowed("GET"))),
                 )
                 .service(
                     web::resource(CONTACTS_OF)
@@ -1001,6 +1009,58 @@ async fn post_contact(
     .await
 }
 
+/// `GET /api/v1/changes?after=&first=` (`teams:read`): the changes the agency may see, in
+/// commit order, each as its webhook would describe it.
+async fn changes(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: Result<web::Query<PageQuery>, actix_web::Error>,
+) -> HttpResponse {
+    let call = match caller(&req, &state, ApiScope::TeamsRead).await {
+        Ok(call) => call,
+        Err(res) => return res,
+    };
+    answer(&call, async {
+        let Ok(web::Query(page)) = query else {
+            return Err(ServiceError::invalid("query", "is not first and after"));
+        };
+        let first = match page.first.as_deref() {
+            None => 50,
+            Some(n) => n
+                .parse::<i64>()
+                .map_err(|_| ServiceError::invalid("first", "must be 1 to 100"))?,
+        };
+        let page =
+            crate::service::events::changes(&state, call.reader.clone(), page.after, first, true)
+                .await?;
+        let mut res = HttpResponse::Ok();
+        if let (true, Some(cursor)) = (page.has_more, page.end_cursor) {
+            res.insert_header((
+                header::LINK,
+                format!("<{PREFIX}{CHANGES}?first={first}&after={cursor}>; rel=\"next\""),
+            ));
+        }
+        let events: Vec<serde_json::Value> = page
+            .events
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "id": e.id,
+                    "type": e.kind,
+                    "timestamp": e.timestamp(),
+                    "data": e.data,
+                })
+            })
+            .collect();
+        Ok(res.json(serde_json::json!({
+            "events": events,
+            "endCursor": page.end_cursor,
+            "hasMore": page.has_more,
+        })))
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1040,7 +1100,15 @@ mod tests {
         served.sort();
         assert_eq!(documented(), served);
         assert!(ROUTES.contains(&("get", "/api/v1/children/{id}/team")));
-        for path in [TEAM, CHILD, INVOLVEMENTS, INVOLVEMENT, CONTACT, CONTACTS_OF] {
+        for path in [
+            TEAM,
+            CHILD,
+            INVOLVEMENTS,
+            INVOLVEMENT,
+            CONTACT,
+            CONTACTS_OF,
+            CHANGES,
+        ] {
             let full = format!("{PREFIX}{path}");
             assert!(
                 ROUTES.iter().any(|(_, p)| *p == full),

@@ -10,12 +10,13 @@ use diesel::PgConnection;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::db::activity::{FeedPosition, FeedRow};
+use crate::db::activity::{self, FeedPosition, FeedRow};
 use crate::db::models::{ActivityRow, InvolvementRow, TaskRow};
 use crate::db::{agencies, agency_refs, contacts, involvements, practitioners, tasks};
 use crate::domain::ActivityKind;
 use crate::policy::{self, Reader};
-use crate::service::error::ServiceResult;
+use crate::service::error::{ServiceError, ServiceResult};
+use crate::state::AppState;
 
 /// Every event type, as webhooks subscribe to them.
 pub const TYPES: &[&str] = &[
@@ -64,6 +65,65 @@ pub fn record(
     let id = crate::db::activity::record(conn, change)?;
     crate::service::webhook::enqueue(conn, id, today)?;
     Ok(id)
+}
+
+/// A page of the change feed.
+pub struct ChangePage {
+    pub events: Vec<Event>,
+    /// Where the next page starts: the id of the last change read (every one read is visible
+    /// to the reader), or the cursor given when none was.
+    pub end_cursor: Option<Uuid>,
+    /// Whether more events may be read at once after this page's last.
+    pub has_more: bool,
+}
+
+/// The changes `reader` may see, in commit order, after the change `after` (from the
+/// beginning without one): up to `first` (1 to 100) of them. Only changes of transactions that
+/// have all ended are listed, so none committed late is ever passed over. A page's cursor is
+/// its last event's id: it says nothing of changes the reader may not see.
+pub async fn changes(
+    state: &AppState,
+    reader: Reader,
+    after: Option<String>,
+    first: i64,
+    references: bool,
+) -> ServiceResult<ChangePage> {
+    if !(1..=100).contains(&first) {
+        return Err(ServiceError::invalid("first", "must be 1 to 100"));
+    }
+    let after = after
+        .map(|a| {
+            Uuid::parse_str(a.trim())
+                .map_err(|_| ServiceError::invalid("after", "is not an event id from this feed"))
+        })
+        .transpose()?;
+    crate::db::run(&state.pool, move |conn| {
+        let start = match after {
+            None => FeedPosition {
+                txid: i64::MIN,
+                seq: i64::MIN,
+            },
+            Some(id) => activity::position_of(conn, id)?.ok_or_else(|| {
+                ServiceError::invalid("after", "is not an event id from this feed")
+            })?,
+        };
+        let mut rows = activity::feed(
+            conn,
+            start,
+            None,
+            policy::event_visible_sql(&reader, "activity"),
+            first + 1,
+        )?;
+        let has_more = rows.len() as i64 > first;
+        rows.truncate(first as usize);
+        let end_cursor = rows.last().map(|r| r.row.id).or(after);
+        Ok(ChangePage {
+            events: describe(conn, &reader, rows, references)?,
+            end_cursor,
+            has_more,
+        })
+    })
+    .await
 }
 
 fn type_of(row: &ActivityRow, task: Option<&TaskRow>) -> Option<&'static str> {

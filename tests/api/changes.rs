@@ -1,0 +1,139 @@
+//! The change feed, as a vendor's system and an app pull it: the changes their caller may see,
+//! in commit order, a page at a time, resumable from any event; and nothing in it (events or
+//! cursors) tells of a hidden service.
+
+use patchwork_tests::serde_json::{json, Value};
+use patchwork_tests::world::{self, s};
+use patchwork_tests::*;
+
+fn types(page: &Value) -> Vec<String> {
+    page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_feed_lists_what_the_agency_may_see_in_order_and_pages_from_any_event() {
+    let app = spawn_app().await;
+    let sys = app.system_admin().await;
+    let care = app
+        .given_agency(&sys, &format!("Care {}", short()), "SOCIAL_CARE", false)
+        .await;
+    let school = app
+        .given_agency(&sys, &format!("School {}", short()), "EDUCATION", false)
+        .await;
+    let care_admin = world::person(&app, &sys, &care, "AGENCY_ADMIN", "Grace Admin").await;
+    let worker = world::person(&app, &sys, &care, "PRACTITIONER", "Tom Worker").await;
+    let teacher = world::person(&app, &sys, &school, "PRACTITIONER", "Amira Teacher").await;
+    let token = app.client_token(&care_admin, &["TEAMS_READ"]).await;
+
+    // A child only the school works with: nothing for social care yet.
+    let inv = world::register(
+        &app,
+        &teacher,
+        "Maisie",
+        "Thorne",
+        "2016-05-04",
+        None,
+        "Class teacher",
+    )
+    .await;
+    let child = s(&inv["child"]["id"]);
+    let (status, _, empty) = app.api_get(&token, "/changes").await;
+    assert_eq!(status, 200, "{empty:#}");
+    assert_eq!(
+        empty,
+        json!({ "events": [], "endCursor": null, "hasMore": false })
+    );
+
+    let joined = world::join(&app, &worker, &child, "Allocated social worker").await;
+    world::task(
+        &app,
+        &teacher,
+        &child,
+        "Strategy meeting",
+        Some(&worker.id),
+        None,
+    )
+    .await;
+    world::contact(
+        &app,
+        &teacher,
+        &s(&inv["id"]),
+        "SCHOOL_VISIT",
+        "WAS_NOT_BROUGHT",
+        &world::ts(chrono::Duration::hours(-1)),
+    )
+    .await;
+
+    // Now social care works with the child: its history is the agency's to read too.
+    let (status, headers, first) = app.api_get(&token, "/changes?first=2").await;
+    assert_eq!(status, 200);
+    assert_eq!(types(&first), ["team.member_joined", "team.member_joined"]);
+    assert_eq!(first["hasMore"], true);
+    let cursor = s(&first["endCursor"]);
+    assert_eq!(first["events"][1]["id"], json!(cursor));
+    assert_eq!(
+        headers["link"].to_str().unwrap(),
+        format!("</api/v1/changes?first=2&after={cursor}>; rel=\"next\"")
+    );
+    assert_eq!(
+        first["events"][1]["data"]["involvement"]["id"],
+        joined["id"]
+    );
+    let (_, _, rest) = app
+        .api_get(&token, &format!("/changes?after={cursor}"))
+        .await;
+    assert_eq!(types(&rest), ["task.assigned", "contact.missed"]);
+    assert_eq!(rest["hasMore"], false);
+    // Nothing new: the cursor stays where it was.
+    let end = s(&rest["endCursor"]);
+    let (_, _, none) = app.api_get(&token, &format!("/changes?after={end}")).await;
+    assert_eq!(
+        none,
+        json!({ "events": [], "endCursor": end, "hasMore": false })
+    );
+    // Any event's id is a place to read on from.
+    let from_first = s(&first["events"][0]["id"]);
+    let (_, _, again) = app
+        .api_get(&token, &format!("/changes?after={from_first}&first=1"))
+        .await;
+    assert_eq!(again["events"][0], first["events"][1]);
+
+    for bad in ["not-a-cursor", "0b8e2d6c-3f1a-4c55-9e1d-2f4c8a7b6d50"] {
+        let (status, _, body) = app.api_get(&token, &format!("/changes?after={bad}")).await;
+        assert_eq!(status, 422, "{body:#}");
+        assert_eq!(body["fields"][0]["field"], "after");
+    }
+    let (status, _, _) = app.api_get(&token, "/changes?first=0").await;
+    assert_eq!(status, 422);
+
+    // An app pulls the same feed over GraphQL, as its practitioner may see it.
+    let data = app
+        .gql_ok(
+            Some(&worker.token),
+            "{ changes(first: 10) { events { id type childId data } endCursor hasMore } }",
+            json!({}),
+        )
+        .await;
+    let feed = &data["changes"];
+    assert_eq!(
+        types(feed),
+        [
+            "team.member_joined",
+            "team.member_joined",
+            "task.assigned",
+            "contact.missed"
+        ]
+    );
+    assert_eq!(feed["events"][2]["childId"], json!(child));
+    assert_eq!(
+        feed["events"][2]["data"]["task"]["title"],
+        "Strategy meeting"
+    );
+    assert_eq!(feed["endCursor"], rest["endCursor"]);
+    assert!(feed["events"][0]["data"].get("childRef").is_none());
+}
