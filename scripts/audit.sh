@@ -4,11 +4,12 @@
 # that is a server error, or a GraphQL error that is INTERNAL or has no contract code, fails.
 # Then it generates requests from the vendor API's OpenAPI document and sends them with a real
 # API client's token: every answer must be documented (status, content type, schema) and none
-# a server error.
+# a server error. Last, the FHIR answers are parsed with the FHIR models of fhir.resources.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION=4.32.5
+FHIR_RESOURCES_VERSION=7.1.0
 EXAMPLES="${AUDIT_EXAMPLES:-25}"
 venv="${CARGO_TARGET_DIR:-target}/audit-venv"
 db=patchwork_audit
@@ -22,6 +23,14 @@ if [ ! -x "$venv/bin/st" ] || [ "$("$venv/bin/st" --version 2>/dev/null)" != "st
   echo "audit: installing schemathesis $SCHEMATHESIS_VERSION into $venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+
+# The FHIR models in a venv of their own (they pin their own pydantic).
+fhir_venv="${CARGO_TARGET_DIR:-target}/fhir-venv"
+if ! "$fhir_venv/bin/python" -c "import fhir.resources" 2>/dev/null; then
+  echo "audit: installing fhir.resources $FHIR_RESOURCES_VERSION into $fhir_venv"
+  python3 -m venv "$fhir_venv"
+  "$fhir_venv/bin/pip" install -q "fhir.resources==$FHIR_RESOURCES_VERSION"
 fi
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -80,3 +89,6 @@ echo "audit: schemathesis against $base/openapi.yaml ($EXAMPLES examples per ope
   --exclude-checks positive_data_acceptance \
   --max-examples "$EXAMPLES" --seed 20261122 --workers 1 \
   --phases examples,coverage,fuzzing
+
+echo "audit: FHIR answers against the R4 models of fhir.resources"
+"$fhir_venv/bin/python" scripts/fhir_check.py "$base" "$token" "$client_token"

@@ -12,6 +12,7 @@ mod batching;
 mod changes;
 mod contract;
 mod database;
+mod fhir;
 mod hostile_input;
 mod http;
 mod mail;

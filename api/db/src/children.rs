@@ -205,3 +205,52 @@ pub fn find_by_identifier(
     }
     Ok(None)
 }
+
+#[derive(QueryableByName)]
+struct Nhs {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    nhs_number: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+}
+
+/// The NHS number of `child` in the identity `seen` chooses (over `children`), if it holds one.
+pub fn nhs_number_seen(
+    conn: &mut PgConnection,
+    child: Uuid,
+    seen: crate::bound::BoundSql,
+) -> QueryResult<Option<String>> {
+    crate::bound::BoundSql::new("SELECT idn.nhs_number FROM children CROSS JOIN LATERAL (")
+        .append(seen)
+        .sql(") idn WHERE children.id = ")
+        .uuid(child)
+        .query()
+        .get_result::<Nhs>(conn)
+        .optional()
+        .map(|r| r.and_then(|r| r.nhs_number))
+}
+
+/// The children whose identity `seen` chooses (over `children`) holds the NHS number `nhs`
+/// and that pass `filter`, oldest first.
+pub fn with_nhs_number_seen(
+    conn: &mut PgConnection,
+    nhs: &str,
+    seen: crate::bound::BoundSql,
+    filter: crate::bound::BoundSql,
+) -> QueryResult<Vec<Uuid>> {
+    let rows: Vec<Id> =
+        crate::bound::BoundSql::new("SELECT children.id FROM children CROSS JOIN LATERAL (")
+            .append(seen)
+            .sql(") idn WHERE idn.nhs_number = ")
+            .text(nhs)
+            .sql(" AND ")
+            .append(filter)
+            .sql(" ORDER BY children.created_at, children.id")
+            .query()
+            .load(conn)?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}

@@ -1,6 +1,7 @@
 //! The actix application: routes, limits and middleware.
 
 pub mod client_addr;
+pub mod fhir;
 pub mod graphql;
 pub mod health;
 pub mod oauth;
@@ -26,6 +27,7 @@ pub fn configure(state: AppState, schema: PatchworkSchema) -> impl FnOnce(&mut w
             .route("/schema.graphql", web::get().to(schema_sdl))
             .route("/metrics", web::get().to(crate::metrics::endpoint))
             .configure(rest::configure)
+            .configure(fhir::configure)
             .service(
                 web::resource("/graphql")
                     .route(web::post().to(graphql::post))

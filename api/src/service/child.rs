@@ -447,3 +447,37 @@ pub async fn timeline(
     })
     .await
 }
+
+/// The NHS number of a child as the reader sees its record (rule 2: recorded through an
+/// involvement they may see), if any. The caller has read the child already.
+pub async fn nhs_number_seen(
+    state: &AppState,
+    reader: Reader,
+    child: Uuid,
+) -> ServiceResult<Option<String>> {
+    crate::db::run(&state.pool, move |conn| {
+        Ok(crate::db::children::nhs_number_seen(
+            conn,
+            child,
+            policy::identity_seen_sql(&reader, "children.id"),
+        )?)
+    })
+    .await
+}
+
+/// The children the reader may read whose record, as they see it, holds the NHS number `nhs`.
+pub async fn find_by_nhs_number(
+    state: &AppState,
+    reader: Reader,
+    nhs: String,
+) -> ServiceResult<Vec<Uuid>> {
+    crate::db::run(&state.pool, move |conn| {
+        Ok(crate::db::children::with_nhs_number_seen(
+            conn,
+            &nhs,
+            policy::identity_seen_sql(&reader, "children.id"),
+            policy::child_readable_sql(&reader, "children.id"),
+        )?)
+    })
+    .await
+}
