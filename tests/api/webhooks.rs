@@ -669,3 +669,153 @@ async fn a_failing_endpoint_backs_off_dead_letters_is_disabled_its_admins_told_a
     );
     assert!(verified(&got[0], &fresh) && verified(&got[0], &secret));
 }
+
+/// A call under the vendor API with a method, an optional `Idempotency-Key` and a JSON body.
+async fn call(
+    app: &TestApp,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    key: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = app
+        .client
+        .request(method, format!("{}/api/v1{path}", app.address))
+        .bearer_auth(token);
+    if let Some(k) = key {
+        req = req.header("idempotency-key", k);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_case_system_with_webhooks_manage_manages_its_agency_s_subscriptions() {
+    use reqwest::Method;
+    let app = app_for_hooks(false, &[]).await;
+    let t = town(&app).await;
+    let receiver = Receiver::start().await;
+    let token = app.client_token(&t.care_admin, &["WEBHOOKS_MANAGE"]).await;
+    let url = format!("{}/hooks/case-system", receiver.address);
+    let new = json!({ "url": url, "eventTypes": ["team.member_joined", "task.assigned"] });
+
+    let (status, refused) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/webhooks",
+        None,
+        Some(new.clone()),
+    )
+    .await;
+    assert_eq!(
+        (status, refused["fields"][0]["field"].as_str()),
+        (400, Some("Idempotency-Key"))
+    );
+    let (status, made) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/webhooks",
+        Some("sub-1"),
+        Some(new.clone()),
+    )
+    .await;
+    assert_eq!(status, 201, "{made:#}");
+    assert!(made["secret"].as_str().unwrap().starts_with("whsec_"));
+    assert_eq!(made["subscription"]["status"], "ACTIVE");
+    // A retry answers the same subscription, not a second one.
+    let (status, again) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/webhooks",
+        Some("sub-1"),
+        Some(new),
+    )
+    .await;
+    assert_eq!((status, &again), (201, &made));
+    let id = s(&made["subscription"]["id"]);
+    let (_, list) = call(&app, &token, Method::GET, "/webhooks", None, None).await;
+    assert_eq!(list["webhooks"].as_array().unwrap().len(), 1);
+    // Visible to the agency's admins in GraphQL too: one agency, one set of subscriptions.
+    let seen = app
+        .gql_ok(
+            Some(&t.care_admin.token),
+            "{ webhookSubscriptions { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(seen["webhookSubscriptions"][0]["id"], json!(id));
+
+    // Deliveries reach the endpoint, signed with the secret the client was given.
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(patchwork::webhook::worker::run(app.state.clone(), stopped));
+    world::join(&app, &t.worker, &t.child, "Allocated social worker").await;
+    let got = delivered(&receiver, 1).await;
+    assert!(verified(&got[0], made["secret"].as_str().unwrap()));
+
+    let (status, paused) = call(
+        &app,
+        &token,
+        Method::PATCH,
+        &format!("/webhooks/{id}"),
+        None,
+        Some(json!({ "status": "PAUSED" })),
+    )
+    .await;
+    assert_eq!((status, paused["status"].as_str()), (200, Some("PAUSED")));
+    let (status, _) = call(
+        &app,
+        &token,
+        Method::PATCH,
+        &format!("/webhooks/{id}"),
+        None,
+        Some(json!({ "status": "GONE" })),
+    )
+    .await;
+    assert_eq!(status, 422);
+    let (status, rotated) = call(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/webhooks/{id}/secret"),
+        Some("rot-1"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{rotated:#}");
+    assert_ne!(rotated["secret"], made["secret"]);
+    let (status, dead) = call(
+        &app,
+        &token,
+        Method::GET,
+        &format!("/webhooks/{id}/dead-letters"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!((status, dead), (200, json!({ "deadLetters": [] })));
+    let (status, _) = call(
+        &app,
+        &token,
+        Method::DELETE,
+        &format!("/webhooks/{id}"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (_, list) = call(&app, &token, Method::GET, "/webhooks", None, None).await;
+    assert_eq!(list, json!({ "webhooks": [] }));
+
+    // Without the scope, nothing.
+    let narrow = app.client_token(&t.care_admin, &["TEAMS_READ"]).await;
+    let (status, _) = call(&app, &narrow, Method::GET, "/webhooks", None, None).await;
+    assert_eq!(status, 403);
+}

@@ -100,6 +100,7 @@ text_enum!(
         InvolvementsWrite => "involvements:write",
         ContactsWrite => "contacts:write",
         TeamsRead => "teams:read",
+        WebhooksManage => "webhooks:manage",
     }
 );
 

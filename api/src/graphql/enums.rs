@@ -204,4 +204,6 @@ pub enum ApiScope {
     ContactsWrite,
     /// `teams:read`: read the team around a child the agency works with.
     TeamsRead,
+    /// `webhooks:manage`: subscribe the agency's endpoints to events, and manage them.
+    WebhooksManage,
 }

@@ -143,8 +143,10 @@ impl WebhookMutation {
                 url: input.url,
                 event_types: input.event_types,
             },
+            None,
         )
         .await
+        .and_then(|o| o.done())
         .map_err(|e| e.within("input"))?;
         Ok(WebhookWithSecret {
             subscription: made.subscription,
@@ -173,8 +175,16 @@ impl WebhookMutation {
     /// A new secret; for 24 hours deliveries carry signatures with both.
     async fn rotate_webhook_secret(&self, ctx: &Context<'_>, id: ID) -> Result<WebhookWithSecret> {
         let actor = ctx.actor()?;
-        let (subscription, secret) =
-            webhook::change(ctx.state(), actor, ctx.meta(), &id, Change::RotateSecret).await?;
+        let (subscription, secret) = webhook::change(
+            ctx.state(),
+            actor,
+            ctx.meta(),
+            &id,
+            Change::RotateSecret,
+            None,
+        )
+        .await?
+        .done()?;
         Ok(WebhookWithSecret {
             subscription,
             secret: secret.unwrap_or_default(),
@@ -200,14 +210,18 @@ impl WebhookMutation {
             ctx.meta(),
             &subscription_id,
             &delivery_id,
+            None,
         )
-        .await?;
+        .await?
+        .done()?;
         Ok(true)
     }
 }
 
 async fn changed(ctx: &Context<'_>, id: &str, what: Change) -> Result<WebhookSubscription> {
     let actor = ctx.actor()?;
-    let (row, _) = webhook::change(ctx.state(), actor, ctx.meta(), id, what).await?;
+    let (row, _) = webhook::change(ctx.state(), actor, ctx.meta(), id, what, None)
+        .await?
+        .done()?;
     Ok(WebhookSubscription(row))
 }

@@ -7,6 +7,7 @@ pub mod health;
 pub mod oauth;
 pub mod request_id;
 pub mod rest;
+pub mod webhooks;
 
 use actix_web::{middleware, web};
 
@@ -42,12 +43,13 @@ pub fn configure(state: AppState, schema: PatchworkSchema) -> impl FnOnce(&mut w
 /// client reads (request id, trace, rate limits, the next page).
 pub fn cors(origins: &[String]) -> actix_cors::Cors {
     let mut cors = actix_cors::Cors::default()
-        .allowed_methods(["GET", "POST", "PUT"])
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
         .allowed_headers([
             actix_web::http::header::AUTHORIZATION,
             actix_web::http::header::CONTENT_TYPE,
             actix_web::http::header::HeaderName::from_static("x-request-id"),
             actix_web::http::header::HeaderName::from_static("traceparent"),
+            actix_web::http::header::HeaderName::from_static("idempotency-key"),
         ])
         .expose_headers([
             "x-request-id",

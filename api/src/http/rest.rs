@@ -32,7 +32,7 @@ const PROBLEM: &str = "application/problem+json";
 pub const DOCUMENT: &str = include_str!("../../../openapi/patchwork.yaml");
 
 /// Where the vendor API lives.
-const PREFIX: &str = "/api/v1";
+pub(crate) const PREFIX: &str = "/api/v1";
 /// The team of a child (`teams:read`).
 const TEAM: &str = "/children/{id}/team";
 /// A child by the agency's reference (`children:read`, `children:write`).
@@ -49,7 +49,7 @@ const CONTACTS_OF: &str = "/involvements/{ref}/contacts";
 /// The changes the agency may see, in commit order (`teams:read`).
 const CHANGES: &str = "/changes";
 /// The header that makes a POST safe to retry.
-const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+pub(crate) const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 
 /// Every route the vendor API serves, as the document names them (method, path).
 pub const ROUTES: &[(&str, &str)] = &[
@@ -74,7 +74,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .default_service(web::to(|| method_not_allowed("POST"))),
         )
         .service(
-            web::scope(PREFIX)
+            crate::http::webhooks::configure(web::scope(PREFIX))
                 .service(
                     web::resource(TEAM)
                         .route(web::get().to(team))
@@ -115,7 +115,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-async fn method_not_allowed(allowed: &'static str) -> HttpResponse {
+pub(crate) async fn method_not_allowed(allowed: &'static str) -> HttpResponse {
     let mut res = problem(
         StatusCode::METHOD_NOT_ALLOWED,
         code::BAD_USER_INPUT,
@@ -135,7 +135,7 @@ async fn document() -> HttpResponse {
 
 /// An RFC 9457 problem: `type`, `title`, `status`, `detail`, and the GraphQL `code` with the
 /// fields at fault.
-fn problem(
+pub(crate) fn problem(
     status: StatusCode,
     code: &str,
     detail: &str,
@@ -157,7 +157,7 @@ fn problem(
 }
 
 /// The answer for a service error: the one place the vendor API maps errors to statuses.
-fn refusal(err: ServiceError) -> HttpResponse {
+pub(crate) fn refusal(err: ServiceError) -> HttpResponse {
     match err {
         ServiceError::Unauthenticated | ServiceError::WrongCredentials => unauthenticated(),
         ServiceError::Forbidden => problem(
@@ -241,7 +241,7 @@ fn unauthenticated() -> HttpResponse {
     res
 }
 
-fn not_found() -> HttpResponse {
+pub(crate) fn not_found() -> HttpResponse {
     problem(
         StatusCode::NOT_FOUND,
         code::NOT_FOUND,
@@ -255,7 +255,7 @@ async fn no_such_resource() -> HttpResponse {
 }
 
 /// Adds the client's rate-limit state to an answer.
-fn with_rate(mut res: HttpResponse, rate: RateStatus) -> HttpResponse {
+pub(crate) fn with_rate(mut res: HttpResponse, rate: RateStatus) -> HttpResponse {
     let headers = res.headers_mut();
     let policy = format!("\"default\";q={};w={}", rate.limit, rate.window);
     let state = format!("\"default\";r={};t={}", rate.remaining, rate.reset);
@@ -270,7 +270,7 @@ fn with_rate(mut res: HttpResponse, rate: RateStatus) -> HttpResponse {
 
 /// The calling client, counted against its limit and holding `scope`; or the answer that
 /// refuses the call.
-async fn caller(
+pub(crate) async fn caller(
     req: &HttpRequest,
     state: &AppState,
     scope: ApiScope,
@@ -427,7 +427,7 @@ async fn team(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String
 }
 
 /// A JSON body read field by field, so that every field at fault is named.
-struct Body {
+pub(crate) struct Body {
     fields: serde_json::Map<String, serde_json::Value>,
     errors: Vec<FieldError>,
 }
@@ -624,7 +624,7 @@ fn upserted(outcome: Upsert, body: impl Serialize) -> HttpResponse {
 }
 
 /// Runs a call's work, and answers with its outcome and the client's rate-limit state.
-async fn answer<F>(call: &ClientCall, work: F) -> HttpResponse
+pub(crate) async fn answer<F>(call: &ClientCall, work: F) -> HttpResponse
 where
     F: std::future::Future<Output = Result<HttpResponse, ServiceError>>,
 {
@@ -949,6 +949,37 @@ async fn put_contact(
     .await
 }
 
+/// The call's `Idempotency-Key`: an answer refusing the call without one (400), or the key
+/// (an error for a malformed one).
+pub(crate) fn idempotency_key(
+    req: &HttpRequest,
+    call: &ClientCall,
+    body: &[u8],
+) -> Result<Result<IdempotencyKey, ServiceError>, Box<HttpResponse>> {
+    let Some(key) = req.headers().get(IDEMPOTENCY_KEY) else {
+        let res = problem(
+            StatusCode::BAD_REQUEST,
+            code::BAD_USER_INPUT,
+            "this call needs an Idempotency-Key header, so that it can be retried safely",
+            serde_json::json!([{ "field": IDEMPOTENCY_KEY, "message": "is required" }]),
+        );
+        return Err(Box::new(with_rate(res, call.rate)));
+    };
+    Ok(key
+        .to_str()
+        .map_err(|_| ServiceError::invalid(IDEMPOTENCY_KEY, "must be visible ASCII"))
+        .and_then(|key| {
+            IdempotencyKey::new(
+                IDEMPOTENCY_KEY,
+                call.reader.actor.practitioner_id,
+                key,
+                req.method().as_str(),
+                req.path(),
+                body,
+            )
+        }))
+}
+
 /// `POST /api/v1/involvements/{ref}/contacts` (`contacts:write`): records a contact on the
 /// allocation, once per `Idempotency-Key`.
 async fn post_contact(
@@ -961,27 +992,12 @@ async fn post_contact(
         Ok(call) => call,
         Err(res) => return res,
     };
-    let Some(key) = req.headers().get(IDEMPOTENCY_KEY) else {
-        let res = problem(
-            StatusCode::BAD_REQUEST,
-            code::BAD_USER_INPUT,
-            "this call needs an Idempotency-Key header, so that it can be retried safely",
-            serde_json::json!([{ "field": IDEMPOTENCY_KEY, "message": "is required" }]),
-        );
-        return with_rate(res, call.rate);
+    let key = match idempotency_key(&req, &call, &body) {
+        Ok(key) => key,
+        Err(res) => return *res,
     };
     answer(&call, async {
-        let key = key
-            .to_str()
-            .map_err(|_| ServiceError::invalid(IDEMPOTENCY_KEY, "must be visible ASCII"))?;
-        let key = IdempotencyKey::new(
-            IDEMPOTENCY_KEY,
-            call.reader.actor.practitioner_id,
-            key,
-            "POST",
-            req.path(),
-            &body,
-        )?;
+        let key = key?;
         let mut b = Body::parse(&body)?;
         let contact = contact_of(&mut b);
         let contact = b.finish(contact)?;
@@ -1095,6 +1111,7 @@ mod tests {
     fn the_document_describes_exactly_the_routes_served() {
         let mut served: Vec<(String, String)> = ROUTES
             .iter()
+            .chain(crate::http::webhooks::ROUTES)
             .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
             .collect();
         served.sort();

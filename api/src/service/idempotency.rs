@@ -102,6 +102,47 @@ pub fn once<T>(
     })
 }
 
+/// How a transport renders an operation's outcome as the answer (status, body) it keeps.
+pub type Render<T> = Box<dyn FnOnce(&T) -> (u16, String) + Send>;
+
+/// What makes an operation retry-safe: the key, the header it came in (for errors), and how
+/// the transport renders the operation's outcome as the answer it keeps.
+pub struct Retry<T> {
+    pub field: &'static str,
+    pub key: IdempotencyKey,
+    pub render: Render<T>,
+}
+
+/// An operation's outcome: done by this call (no key), or the answer kept for its key.
+pub enum Outcome<T> {
+    Done(T),
+    Answered(Answer),
+}
+
+impl<T> Outcome<T> {
+    /// The outcome of a call made without a key.
+    pub fn done(self) -> ServiceResult<T> {
+        match self {
+            Outcome::Done(t) => Ok(t),
+            Outcome::Answered(_) => Err(ServiceError::Internal(anyhow::anyhow!(
+                "an answer kept for a key where none was given"
+            ))),
+        }
+    }
+}
+
+/// Within the caller's transaction: `work` as it is without a key, or [`once`] with one.
+pub fn maybe_once<T>(
+    conn: &mut PgConnection,
+    retry: Option<Retry<T>>,
+    work: impl FnOnce(&mut PgConnection) -> ServiceResult<T>,
+) -> ServiceResult<Outcome<T>> {
+    match retry {
+        None => work(conn).map(Outcome::Done),
+        Some(r) => once(conn, r.field, &r.key, work, r.render).map(Outcome::Answered),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@ use crate::domain::AuditAction;
 use crate::policy;
 use crate::service::audit::{self, AuditEvent};
 use crate::service::error::{FieldError, ServiceError, ServiceResult};
+use crate::service::idempotency::{maybe_once, Outcome, Retry};
 use crate::service::{events, parse_id, readers};
 use crate::state::AppState;
 use crate::webhook::{self as out, Guard};
@@ -80,7 +81,8 @@ pub async fn create(
     actor: Actor,
     meta: &RequestMeta,
     input: NewWebhook,
-) -> ServiceResult<WithSecret> {
+    retry: Option<Retry<WithSecret>>,
+) -> ServiceResult<Outcome<WithSecret>> {
     policy::ensure_manages_webhooks(&actor)?;
     let mut fields = Vec::new();
     let types = check_types("eventTypes", &input.event_types).map_err(|e| fields.push(e));
@@ -99,32 +101,34 @@ pub async fn create(
     let meta = meta.clone();
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            let id = Uuid::new_v4();
-            let subscription = webhooks::insert(
-                conn,
-                NewSubscription {
-                    id,
-                    agency: actor.agency_id,
-                    url: &url,
-                    event_types: &types,
-                    secret: &secret,
-                    created_by: actor.practitioner_id,
-                },
-            )?;
-            audit::record(
-                conn,
-                Some(&actor),
-                &meta,
-                AuditEvent {
-                    subject_type: Some("webhook_subscription"),
-                    subject_id: Some(id),
-                    details: Some(serde_json::json!({ "url": url, "eventTypes": types })),
-                    ..AuditEvent::of(AuditAction::WebhookSubscribed)
-                },
-            )?;
-            Ok(WithSecret {
-                subscription,
-                secret,
+            maybe_once(conn, retry, |conn| {
+                let id = Uuid::new_v4();
+                let subscription = webhooks::insert(
+                    conn,
+                    NewSubscription {
+                        id,
+                        agency: actor.agency_id,
+                        url: &url,
+                        event_types: &types,
+                        secret: &secret,
+                        created_by: actor.practitioner_id,
+                    },
+                )?;
+                audit::record(
+                    conn,
+                    Some(&actor),
+                    &meta,
+                    AuditEvent {
+                        subject_type: Some("webhook_subscription"),
+                        subject_id: Some(id),
+                        details: Some(serde_json::json!({ "url": url, "eventTypes": types })),
+                        ..AuditEvent::of(AuditAction::WebhookSubscribed)
+                    },
+                )?;
+                Ok(WithSecret {
+                    subscription,
+                    secret,
+                })
             })
         })
     })
@@ -157,45 +161,49 @@ pub async fn change(
     meta: &RequestMeta,
     id: &str,
     what: Change,
-) -> ServiceResult<(SubscriptionRow, Option<String>)> {
+    retry: Option<Retry<(SubscriptionRow, Option<String>)>>,
+) -> ServiceResult<Outcome<(SubscriptionRow, Option<String>)>> {
     policy::ensure_manages_webhooks(&actor)?;
     let id = parse_id("id", id)?;
     let meta = meta.clone();
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            webhooks::lock(conn, id)?
-                .filter(|s| s.agency_id == actor.agency_id)
-                .ok_or(ServiceError::NotFound)?;
-            let mut secret = None;
-            let (row, action) = match what {
-                Change::Pause => (
-                    webhooks::set_status(conn, id, "PAUSED")?,
-                    AuditAction::WebhookChanged,
-                ),
-                Change::Resume => (
-                    webhooks::set_status(conn, id, "ACTIVE")?,
-                    AuditAction::WebhookChanged,
-                ),
-                Change::RotateSecret => {
-                    let fresh = out::new_secret();
-                    let row = webhooks::rotate(conn, id, &fresh, Utc::now() + ROTATION_OVERLAP)?;
-                    secret = Some(fresh);
-                    (row, AuditAction::WebhookSecretRotated)
-                }
-                Change::Delete => (webhooks::delete(conn, id)?, AuditAction::WebhookDeleted),
-            };
-            audit::record(
-                conn,
-                Some(&actor),
-                &meta,
-                AuditEvent {
-                    subject_type: Some("webhook_subscription"),
-                    subject_id: Some(id),
-                    details: Some(serde_json::json!({ "url": row.url, "status": row.status })),
-                    ..AuditEvent::of(action)
-                },
-            )?;
-            Ok((row, secret))
+            maybe_once(conn, retry, |conn| {
+                webhooks::lock(conn, id)?
+                    .filter(|s| s.agency_id == actor.agency_id)
+                    .ok_or(ServiceError::NotFound)?;
+                let mut secret = None;
+                let (row, action) = match what {
+                    Change::Pause => (
+                        webhooks::set_status(conn, id, "PAUSED")?,
+                        AuditAction::WebhookChanged,
+                    ),
+                    Change::Resume => (
+                        webhooks::set_status(conn, id, "ACTIVE")?,
+                        AuditAction::WebhookChanged,
+                    ),
+                    Change::RotateSecret => {
+                        let fresh = out::new_secret();
+                        let row =
+                            webhooks::rotate(conn, id, &fresh, Utc::now() + ROTATION_OVERLAP)?;
+                        secret = Some(fresh);
+                        (row, AuditAction::WebhookSecretRotated)
+                    }
+                    Change::Delete => (webhooks::delete(conn, id)?, AuditAction::WebhookDeleted),
+                };
+                audit::record(
+                    conn,
+                    Some(&actor),
+                    &meta,
+                    AuditEvent {
+                        subject_type: Some("webhook_subscription"),
+                        subject_id: Some(id),
+                        details: Some(serde_json::json!({ "url": row.url, "status": row.status })),
+                        ..AuditEvent::of(action)
+                    },
+                )?;
+                Ok((row, secret))
+            })
         })
     })
     .await
@@ -228,30 +236,33 @@ pub async fn replay(
     meta: &RequestMeta,
     subscription: &str,
     delivery: &str,
-) -> ServiceResult<()> {
+    retry: Option<Retry<()>>,
+) -> ServiceResult<Outcome<()>> {
     policy::ensure_manages_webhooks(&actor)?;
     let subscription = parse_id("subscriptionId", subscription)?;
     let delivery = parse_id("deliveryId", delivery)?;
     let meta = meta.clone();
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            webhooks::lock(conn, subscription)?
-                .filter(|s| s.agency_id == actor.agency_id)
-                .ok_or(ServiceError::NotFound)?;
-            if !webhooks::replay(conn, subscription, delivery)? {
-                return Err(ServiceError::NotFound);
-            }
-            audit::record(
-                conn,
-                Some(&actor),
-                &meta,
-                AuditEvent {
-                    subject_type: Some("webhook_delivery"),
-                    subject_id: Some(delivery),
-                    ..AuditEvent::of(AuditAction::WebhookReplayed)
-                },
-            )?;
-            Ok(())
+            maybe_once(conn, retry, |conn| {
+                webhooks::lock(conn, subscription)?
+                    .filter(|s| s.agency_id == actor.agency_id)
+                    .ok_or(ServiceError::NotFound)?;
+                if !webhooks::replay(conn, subscription, delivery)? {
+                    return Err(ServiceError::NotFound);
+                }
+                audit::record(
+                    conn,
+                    Some(&actor),
+                    &meta,
+                    AuditEvent {
+                        subject_type: Some("webhook_delivery"),
+                        subject_id: Some(delivery),
+                        ..AuditEvent::of(AuditAction::WebhookReplayed)
+                    },
+                )?;
+                Ok(())
+            })
         })
     })
     .await
