@@ -16,6 +16,8 @@ pub struct AppState {
     /// SQL statements sent by this process so far.
     pub statements: db::StatementCounter,
     pub metrics: Metrics,
+    /// News of changed children for this process's subscriptions.
+    pub live: crate::service::live::SharedBus,
 }
 
 impl AppState {
@@ -40,6 +42,7 @@ impl AppState {
             config: Arc::new(config),
             statements,
             metrics: Metrics::new(),
+            live: Default::default(),
         }
     }
 

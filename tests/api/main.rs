@@ -24,6 +24,7 @@ mod mail_team;
 mod observability;
 mod orders_and_search;
 mod process;
+mod subscriptions;
 mod team_leaks;
 mod team_reading;
 mod team_writes;

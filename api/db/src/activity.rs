@@ -210,3 +210,40 @@ pub fn position_of(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Feed
         .optional()
         .map(|p| p.map(|(txid, seq)| FeedPosition { txid, seq }))
 }
+
+/// Where a reader that wants only what happens from now on starts: before every row of a
+/// transaction still running or yet to start. (Rows of transactions that ended already but
+/// are later in the order may be read once more: readers keep their own places.)
+pub fn now_position(conn: &mut PgConnection) -> QueryResult<FeedPosition> {
+    #[derive(QueryableByName)]
+    struct Xmin {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        xmin: i64,
+    }
+    let x: Xmin =
+        BoundSql::new("SELECT (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint AS xmin")
+            .query()
+            .get_result(conn)?;
+    Ok(FeedPosition {
+        txid: x.xmin - 1,
+        seq: i64::MAX,
+    })
+}
+
+/// The children of up to `limit` ended rows after `after`, in feed order, with their places.
+pub fn children_after(
+    conn: &mut PgConnection,
+    after: FeedPosition,
+    limit: i64,
+) -> QueryResult<Vec<(Uuid, FeedPosition)>> {
+    let rows: Vec<(Uuid, i64, i64)> = activity::table
+        .filter(after_sql(after).sql(" AND ").sql(ENDED))
+        .select((activity::child_id, activity::txid, activity::seq))
+        .order((activity::txid, activity::seq))
+        .limit(limit)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(child, txid, seq)| (child, FeedPosition { txid, seq }))
+        .collect())
+}

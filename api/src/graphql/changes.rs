@@ -10,6 +10,12 @@ use crate::service::events::{self, Event};
 /// One change to a team the caller may see.
 pub struct ChangeEvent(Event);
 
+impl From<Event> for ChangeEvent {
+    fn from(event: Event) -> ChangeEvent {
+        ChangeEvent(event)
+    }
+}
+
 #[Object]
 impl ChangeEvent {
     /// The change's id; also a cursor to read on from.

@@ -9,6 +9,7 @@ pub mod enums;
 pub mod error;
 pub mod inputs;
 pub mod limits;
+pub mod live;
 pub mod loaders;
 pub mod nesting;
 pub mod notifications;
@@ -20,7 +21,7 @@ pub mod webhooks;
 use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
-use async_graphql::{EmptySubscription, MergedObject, Response, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, Response, Schema, SchemaBuilder};
 
 use crate::state::AppState;
 
@@ -44,7 +45,7 @@ pub struct Mutation(
     webhooks::WebhookMutation,
 );
 
-pub type PatchworkSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type PatchworkSchema = Schema<Query, Mutation, live::SubscriptionRoot>;
 
 /// Limits sized for the contract's real screens: the team screen nests six levels deep.
 pub const MAX_DEPTH: usize = 12;
@@ -52,16 +53,20 @@ pub const MAX_COMPLEXITY: usize = 2_000;
 /// Directives on one field.
 pub const MAX_DIRECTIVES: usize = 4;
 
-fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .limit_directives(MAX_DIRECTIVES)
+fn builder() -> SchemaBuilder<Query, Mutation, live::SubscriptionRoot> {
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        live::SubscriptionRoot,
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .limit_directives(MAX_DIRECTIVES)
 }
 
 /// The schema a server runs, before its state is attached: every limit and check. Outside
 /// development, introspection and "did you mean" field suggestions are off.
-fn configured(development: bool) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+fn configured(development: bool) -> SchemaBuilder<Query, Mutation, live::SubscriptionRoot> {
     let builder = builder().extension(limits::DocumentLimits {
         introspection: development,
     });

@@ -153,6 +153,29 @@ fn too_deep(query: &str) -> Option<Refusal> {
     })
 }
 
+/// Whether a GET asks to become a WebSocket (for subscriptions).
+pub fn wants_websocket(ctx: &actix_web::guard::GuardContext<'_>) -> bool {
+    ctx.head()
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// `GET /graphql` with `Upgrade: websocket`: subscriptions over `graphql-transport-ws` (and
+/// the older `graphql-ws`), authenticated in `connection_init`.
+pub async fn subscribe(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    schema: web::Data<PatchworkSchema>,
+) -> actix_web::Result<HttpResponse> {
+    let state = state.get_ref().clone();
+    async_graphql_actix_web::GraphQLSubscription::new(schema.get_ref().clone())
+        .on_connection_init(move |payload| crate::graphql::live::connection_init(state, payload))
+        .start(&req, payload)
+}
+
 /// Any method but GET and POST on `/graphql`.
 pub async fn other_method() -> HttpResponse {
     let mut res = refusal(

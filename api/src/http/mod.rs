@@ -31,6 +31,11 @@ pub fn configure(state: AppState, schema: PatchworkSchema) -> impl FnOnce(&mut w
             .configure(fhir::configure)
             .service(
                 web::resource("/graphql")
+                    .route(
+                        web::get()
+                            .guard(actix_web::guard::fn_guard(graphql::wants_websocket))
+                            .to(graphql::subscribe),
+                    )
                     .route(web::post().to(graphql::post))
                     .route(web::get().to(graphql::get))
                     .default_service(web::to(graphql::other_method)),

@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod idempotency;
 pub mod involvement;
+pub mod live;
 pub mod notification;
 pub mod page;
 pub mod practitioner;

@@ -1,0 +1,163 @@
+//! Subscriptions over `graphql-transport-ws` on `/graphql`: live screens. The token comes in
+//! `connection_init` (`{"authorization": "Bearer <token>"}`); every event is read with the
+//! subscriber's rules as they stand when it is sent (the subscriber is loaded again each time),
+//! and a subscriber whose token expires, who is deactivated, or who may no longer read the
+//! child gets a coded error and the subscription ends.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::{Context, Data, Result, Subscription, ID};
+use futures_util::Stream;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use crate::db::activity::FeedPosition;
+use crate::graphql::changes::ChangeEvent;
+use crate::graphql::context::{Auth, ContextExt, RequestReader};
+use crate::service::error::ServiceError;
+use crate::service::events::Event;
+use crate::service::{live, parse_id, session};
+use crate::state::AppState;
+
+/// How often a quiet subscription checks that its subscriber may still have it.
+const RECHECK: Duration = Duration::from_secs(5);
+
+/// Who opened the connection, and until when their token holds.
+#[derive(Clone, Copy, Debug)]
+pub struct Session {
+    pub practitioner: Uuid,
+    pub expires_at: i64,
+}
+
+/// `connection_init`: the bearer token in the payload's `authorization`, checked as a
+/// request's would be. A refusal closes the connection (4403).
+pub async fn connection_init(state: AppState, payload: serde_json::Value) -> Result<Data> {
+    let token = ["authorization", "Authorization"]
+        .iter()
+        .find_map(|k| payload.get(*k).and_then(|v| v.as_str()))
+        .and_then(|v| {
+            let (scheme, token) = v.trim().split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| token.trim().to_owned())
+        })
+        .ok_or_else(|| {
+            async_graphql::Error::new(
+                "connection_init needs {\"authorization\": \"Bearer <token>\"}",
+            )
+        })?;
+    let claims = state
+        .tokens
+        .verify(&token)
+        .ok_or_else(|| async_graphql::Error::new("not signed in, or the session has ended"))?;
+    let reader = session::load_caller(&state, claims.sub)
+        .await
+        .map_err(|_| async_graphql::Error::new("not signed in, or the session has ended"))?;
+    let mut data = Data::default();
+    data.insert(Auth::Actor(reader.actor));
+    data.insert(Arc::new(RequestReader::new(
+        Auth::Actor(reader.actor),
+        Some(reader),
+    )));
+    data.insert(crate::auth::RequestMeta::default());
+    data.insert(Session {
+        practitioner: claims.sub,
+        expires_at: claims.exp,
+    });
+    Ok(data)
+}
+
+/// One subscriber's stream of a child's changes.
+struct Follow {
+    state: AppState,
+    session: Session,
+    child: Uuid,
+    place: FeedPosition,
+    news: broadcast::Receiver<Uuid>,
+    ready: VecDeque<Event>,
+    ended: bool,
+}
+
+impl Follow {
+    /// Waits for news of the child (or the recheck), then reads what the subscriber may see.
+    async fn next(mut self) -> Option<(Result<ChangeEvent>, Follow)> {
+        loop {
+            if let Some(event) = self.ready.pop_front() {
+                return Some((Ok(ChangeEvent::from(event)), self));
+            }
+            if self.ended {
+                return None;
+            }
+            tokio::select! {
+                news = self.news.recv() => match news {
+                    Ok(child) if child != self.child => continue,
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+                _ = tokio::time::sleep(RECHECK) => {}
+            }
+            match self.read().await {
+                Ok(()) => {}
+                Err(e) => {
+                    self.ended = true;
+                    return Some((Err(e.into()), self));
+                }
+            }
+        }
+    }
+
+    /// The subscriber as they are now: still signed in, still allowed to read the child; then
+    /// the changes since the last read, as they may see them.
+    async fn read(&mut self) -> Result<(), ServiceError> {
+        if chrono::Utc::now().timestamp() >= self.session.expires_at {
+            return Err(ServiceError::Unauthenticated);
+        }
+        let reader = session::load_caller(&self.state, self.session.practitioner).await?;
+        if !live::may_read(&self.state, reader.clone(), self.child).await? {
+            return Err(ServiceError::NotFound);
+        }
+        let (events, place) = live::changes_to(&self.state, reader, self.child, self.place).await?;
+        self.place = place;
+        self.ready.extend(events);
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+pub struct SubscriptionRoot;
+
+#[Subscription(name = "Subscription")]
+impl SubscriptionRoot {
+    /// The child's team, tasks, contacts or lead changed, as the subscriber may see it: each
+    /// change as the change feed describes it, from now on. A child the subscriber may not
+    /// read is NOT_FOUND, like `child`.
+    async fn team_changed(
+        &self,
+        ctx: &Context<'_>,
+        child_id: ID,
+    ) -> Result<impl Stream<Item = Result<ChangeEvent>>> {
+        let state = ctx.state().clone();
+        let reader = crate::graphql::context::reader(ctx)?;
+        let session = *ctx
+            .data_opt::<Session>()
+            .ok_or(ServiceError::Unauthenticated)?;
+        let child = parse_id("childId", &child_id)?;
+        if !live::may_read(&state, reader, child).await? {
+            return Err(ServiceError::NotFound.into());
+        }
+        let news = state.live.subscribe(&state);
+        let place = live::start(&state).await?;
+        let follow = Follow {
+            state,
+            session,
+            child,
+            place,
+            news,
+            ready: VecDeque::new(),
+            ended: false,
+        };
+        Ok(futures_util::stream::unfold(follow, Follow::next))
+    }
+}
