@@ -18,30 +18,13 @@ fn types(page: &Value) -> Vec<String> {
 #[tokio::test]
 async fn the_feed_lists_what_the_agency_may_see_in_order_and_pages_from_any_event() {
     let app = spawn_app().await;
-    let sys = app.system_admin().await;
-    let care = app
-        .given_agency(&sys, &format!("Care {}", short()), "SOCIAL_CARE", false)
-        .await;
-    let school = app
-        .given_agency(&sys, &format!("School {}", short()), "EDUCATION", false)
-        .await;
-    let care_admin = world::person(&app, &sys, &care, "AGENCY_ADMIN", "Grace Admin").await;
-    let worker = world::person(&app, &sys, &care, "PRACTITIONER", "Tom Worker").await;
-    let teacher = world::person(&app, &sys, &school, "PRACTITIONER", "Amira Teacher").await;
-    let token = app.client_token(&care_admin, &["TEAMS_READ"]).await;
+    let t = world::small_town(&app).await;
+    let (care_admin, worker, teacher) = (&t.care_admin, &t.worker, &t.teacher);
+    let token = app.client_token(care_admin, &["TEAMS_READ"]).await;
 
     // A child only the school works with: nothing for social care yet.
-    let inv = world::register(
-        &app,
-        &teacher,
-        "Maisie",
-        "Thorne",
-        "2016-05-04",
-        None,
-        "Class teacher",
-    )
-    .await;
-    let child = s(&inv["child"]["id"]);
+    let inv = &t.teacher_inv;
+    let child = t.child.clone();
     let (status, _, empty) = app.api_get(&token, "/changes").await;
     assert_eq!(status, 200, "{empty:#}");
     assert_eq!(
@@ -49,10 +32,10 @@ async fn the_feed_lists_what_the_agency_may_see_in_order_and_pages_from_any_even
         json!({ "events": [], "endCursor": null, "hasMore": false })
     );
 
-    let joined = world::join(&app, &worker, &child, "Allocated social worker").await;
+    let joined = world::join(&app, worker, &child, "Allocated social worker").await;
     world::task(
         &app,
-        &teacher,
+        teacher,
         &child,
         "Strategy meeting",
         Some(&worker.id),
@@ -61,7 +44,7 @@ async fn the_feed_lists_what_the_agency_may_see_in_order_and_pages_from_any_even
     .await;
     world::contact(
         &app,
-        &teacher,
+        teacher,
         &s(&inv["id"]),
         "SCHOOL_VISIT",
         "WAS_NOT_BROUGHT",

@@ -22,32 +22,13 @@ async fn fhir_get(app: &TestApp, token: Option<&str>, path: &str) -> (u16, Strin
 #[tokio::test]
 async fn a_child_s_team_is_a_care_team_by_id_or_nhs_number_as_the_caller_may_see_it() {
     let app = spawn_app().await;
-    let sys = app.system_admin().await;
-    let care = app
-        .given_agency(&sys, &format!("Care {}", short()), "SOCIAL_CARE", false)
-        .await;
-    let school = app
-        .given_agency(&sys, &format!("School {}", short()), "EDUCATION", false)
-        .await;
-    let care_admin = world::person(&app, &sys, &care, "AGENCY_ADMIN", "Grace Admin").await;
-    let worker = world::person(&app, &sys, &care, "PRACTITIONER", "Tom Worker").await;
-    let teacher = world::person(&app, &sys, &school, "PRACTITIONER", "Amira Teacher").await;
-    let inv = world::register(
-        &app,
-        &teacher,
-        "Maisie",
-        "Thorne",
-        "2016-05-04",
-        None,
-        "Class teacher",
-    )
-    .await;
-    let child = s(&inv["child"]["id"]);
-
+    let t = world::small_town(&app).await;
+    let (sys, school, care_admin, worker, child) =
+        (&t.sys, &t.school, &t.care_admin, &t.worker, t.child.clone());
     // Social care's case system records the child with her NHS number and allocates Tom.
     let token = app
         .client_token(
-            &care_admin,
+            care_admin,
             &["CHILDREN_WRITE", "INVOLVEMENTS_WRITE", "TEAMS_READ"],
         )
         .await;
@@ -146,7 +127,7 @@ async fn a_child_s_team_is_a_care_team_by_id_or_nhs_number_as_the_caller_may_see
     }
 
     // Nothing the caller may not read: no entry, as for no child at all; a read is not found.
-    let stranger = world::person(&app, &sys, &school, "PRACTITIONER", "Sam Stranger").await;
+    let stranger = world::person(&app, sys, school, "PRACTITIONER", "Sam Stranger").await;
     let (status, _, none) = fhir_get(
         &app,
         Some(&stranger.token),
@@ -185,43 +166,19 @@ async fn a_child_s_team_is_a_care_team_by_id_or_nhs_number_as_the_caller_may_see
 /// domestic-abuse service's restricted involvement.
 async fn teacher_reads(hidden: bool) -> String {
     let app = spawn_app().await;
-    let sys = app.system_admin().await;
-    let school = app
-        .given_agency(&sys, &format!("School {}", short()), "EDUCATION", false)
-        .await;
-    let refuge = app
-        .given_agency(&sys, &format!("Refuge {}", short()), "DOMESTIC_ABUSE", true)
-        .await;
-    let teacher = world::person(&app, &sys, &school, "PRACTITIONER", "Amira Teacher").await;
-    let advocate = world::person(&app, &sys, &refuge, "PRACTITIONER", "Indigo Vance").await;
-    let inv = world::register(
-        &app,
-        &teacher,
-        "Ruby",
-        "Ashdown",
-        "2016-09-30",
-        None,
-        "Class teacher",
-    )
-    .await;
-    let child = s(&inv["child"]["id"]);
+    let t = world::small_town(&app).await;
+    let (teacher, school, child) = (&t.teacher, &t.school, t.child.clone());
     if hidden {
-        let joined = world::join_raw(
-            &app,
-            &advocate,
-            json!({ "childId": child, "role": "IDVA", "reason": "Referral", "sensitivity": "RESTRICTED" }),
-        )
-        .await;
-        assert!(joined["data"]["joinTeam"].is_object(), "{joined:#}");
+        t.advocate_joins(&app).await;
     }
     let (status, _, team) =
         fhir_get(&app, Some(&teacher.token), &format!("/CareTeam/{child}")).await;
     assert_eq!(status, 200);
     team.to_string()
         .replace(&child, "<child>")
-        .replace(&s(&inv["id"]), "<involvement>")
+        .replace(&s(&t.teacher_inv["id"]), "<involvement>")
         .replace(&teacher.email, "<email>")
-        .replace(&school, "<school>")
+        .replace(school, "<school>")
         .replace(
             team["contained"][1]["name"].as_str().unwrap(),
             "<school name>",

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use patchwork_tests::serde_json::{json, Value};
-use patchwork_tests::world::{self, s};
+use patchwork_tests::world;
 use patchwork_tests::*;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
@@ -68,31 +68,9 @@ const TEAM_CHANGED: &str =
 #[tokio::test]
 async fn a_live_team_screen_hears_each_change_it_may_see_and_nothing_hidden() {
     let app = spawn_app().await;
-    let sys = app.system_admin().await;
-    let school = app
-        .given_agency(&sys, &format!("School {}", short()), "EDUCATION", false)
-        .await;
-    let care = app
-        .given_agency(&sys, &format!("Care {}", short()), "SOCIAL_CARE", false)
-        .await;
-    let refuge = app
-        .given_agency(&sys, &format!("Refuge {}", short()), "DOMESTIC_ABUSE", true)
-        .await;
-    let teacher = world::person(&app, &sys, &school, "PRACTITIONER", "Amira Teacher").await;
-    let worker = world::person(&app, &sys, &care, "PRACTITIONER", "Tom Worker").await;
-    let advocate = world::person(&app, &sys, &refuge, "PRACTITIONER", "Indigo Vance").await;
-    let inv = world::register(
-        &app,
-        &teacher,
-        "Ruby",
-        "Ashdown",
-        "2016-09-30",
-        None,
-        "Class teacher",
-    )
-    .await;
-    let child = s(&inv["child"]["id"]);
-
+    let t = world::small_town(&app).await;
+    let (teacher, worker, advocate, child) = (&t.teacher, &t.worker, &t.advocate, t.child.clone());
+    let inv = &t.teacher_inv;
     let mut ws = connect(&app, &teacher.token).await;
     assert_eq!(receive(&mut ws).await.unwrap()["type"], "connection_ack");
     send(
@@ -106,23 +84,17 @@ async fn a_live_team_screen_hears_each_change_it_may_see_and_nothing_hidden() {
 
     // A restricted service joins and works: nothing of it reaches the teacher. Then the social
     // worker joins: that is the first thing the teacher hears.
-    let idva = world::join_raw(
-        &app,
-        &advocate,
-        json!({ "childId": child, "role": "IDVA", "reason": "Referral", "sensitivity": "RESTRICTED" }),
-    )
-    .await;
-    assert!(idva["data"]["joinTeam"].is_object(), "{idva:#}");
+    t.advocate_joins(&app).await;
     world::task(
         &app,
-        &advocate,
+        advocate,
         &child,
         "Safety plan",
         Some(&advocate.id),
         None,
     )
     .await;
-    let joined = world::join(&app, &worker, &child, "Allocated social worker").await;
+    let joined = world::join(&app, worker, &child, "Allocated social worker").await;
     // A subscription starts at about the moment it is made: a change from just before may
     // come first (here, the teacher's own registration), never one the teacher may not see.
     let event = loop {
@@ -142,7 +114,7 @@ async fn a_live_team_screen_hears_each_change_it_may_see_and_nothing_hidden() {
         "{event:#}"
     );
 
-    world::task(&app, &worker, &child, "Home visit", Some(&teacher.id), None).await;
+    world::task(&app, worker, &child, "Home visit", Some(&teacher.id), None).await;
     let next = receive(&mut ws).await.unwrap();
     assert_eq!(
         next["payload"]["data"]["teamChanged"]["type"],
@@ -180,11 +152,8 @@ async fn a_connection_without_a_valid_token_is_closed_and_a_hidden_child_is_not_
     let closed = receive(&mut ws).await.unwrap();
     assert_eq!(closed["closed"], 1002, "{closed:#}");
 
-    let sys = app.system_admin().await;
-    let school = app
-        .given_agency(&sys, &format!("School {}", short()), "EDUCATION", false)
-        .await;
-    let teacher = world::person(&app, &sys, &school, "PRACTITIONER", "Amira Teacher").await;
+    let t = world::small_town(&app).await;
+    let teacher = &t.teacher;
     let mut ws = connect(&app, &teacher.token).await;
     assert_eq!(receive(&mut ws).await.unwrap()["type"], "connection_ack");
     send(&mut ws, json!({ "id": "7", "type": "subscribe",

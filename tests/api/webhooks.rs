@@ -105,45 +105,8 @@ async fn delivered(receiver: &Receiver, n: usize) -> Vec<Received> {
         .collect()
 }
 
-/// A social-care agency and a school; a teacher's child; a social worker; the care admin.
-struct Town {
-    care: String,
-    care_admin: User,
-    worker: User,
-    teacher: User,
-    teacher_inv: String,
-    child: String,
-}
-
-async fn town(app: &TestApp) -> Town {
-    let sys = app.system_admin().await;
-    let care = app
-        .given_agency(&sys, &format!("Care {}", short()), "SOCIAL_CARE", false)
-        .await;
-    let school = app
-        .given_agency(&sys, &format!("School {}", short()), "EDUCATION", false)
-        .await;
-    let care_admin = world::person(app, &sys, &care, "AGENCY_ADMIN", "Grace Admin").await;
-    let worker = world::person(app, &sys, &care, "PRACTITIONER", "Tom Worker").await;
-    let teacher = world::person(app, &sys, &school, "PRACTITIONER", "Amira Teacher").await;
-    let inv = world::register(
-        app,
-        &teacher,
-        "Maisie",
-        "Thorne",
-        "2016-05-04",
-        None,
-        "Class teacher",
-    )
-    .await;
-    Town {
-        care,
-        care_admin,
-        worker,
-        teacher,
-        teacher_inv: s(&inv["id"]),
-        child: s(&inv["child"]["id"]),
-    }
+async fn town(app: &TestApp) -> world::SmallTown {
+    world::small_town(app).await
 }
 
 #[tokio::test]
@@ -183,7 +146,7 @@ async fn an_agency_hears_every_change_signed_in_order_through_an_outage_and_a_re
     let missed = world::contact(
         &app,
         &t.teacher,
-        &t.teacher_inv,
+        &s(&t.teacher_inv["id"]),
         "SCHOOL_VISIT",
         "WAS_NOT_BROUGHT",
         &world::ts(chrono::Duration::hours(-2)),
@@ -351,31 +314,14 @@ async fn endpoints_inside_the_network_and_unknown_types_are_refused_and_only_adm
 /// appearance, times and generated agency names blanked.
 async fn school_hears(hidden: bool) -> Vec<String> {
     let app = app_for_hooks(true, &[]).await;
-    let sys = app.system_admin().await;
-    let school = app
-        .given_agency(&sys, &format!("School {}", short()), "EDUCATION", false)
-        .await;
-    let care = app
-        .given_agency(&sys, &format!("Care {}", short()), "SOCIAL_CARE", false)
-        .await;
-    let refuge = app
-        .given_agency(&sys, &format!("Refuge {}", short()), "DOMESTIC_ABUSE", true)
-        .await;
-    let school_admin = world::person(&app, &sys, &school, "AGENCY_ADMIN", "Sam Head").await;
-    let teacher = world::person(&app, &sys, &school, "PRACTITIONER", "Amira Teacher").await;
-    let worker = world::person(&app, &sys, &care, "PRACTITIONER", "Tom Worker").await;
-    let advocate = world::person(&app, &sys, &refuge, "PRACTITIONER", "Indigo Vance").await;
-    let inv = world::register(
-        &app,
-        &teacher,
-        "Ruby",
-        "Ashdown",
-        "2016-09-30",
-        None,
-        "Class teacher",
-    )
-    .await;
-    let child = s(&inv["child"]["id"]);
+    let t = world::small_town(&app).await;
+    let (school_admin, teacher, worker, advocate, child) = (
+        &t.school_admin,
+        &t.teacher,
+        &t.worker,
+        &t.advocate,
+        t.child.clone(),
+    );
     let receiver = Receiver::start().await;
     // Every type there is, as the API lists them.
     let types = app
@@ -395,23 +341,16 @@ async fn school_hears(hidden: bool) -> Vec<String> {
         every.len() >= 7 && every.contains(&"attention.raised"),
         "{every:?}"
     );
-    subscribe(&app, &school_admin, &receiver, &every).await;
+    subscribe(&app, school_admin, &receiver, &every).await;
 
-    let joined = world::join(&app, &worker, &child, "Allocated social worker").await;
+    let joined = world::join(&app, worker, &child, "Allocated social worker").await;
     if hidden {
         // A domestic-abuse service works with the child, restricted: its involvement, its
         // visit, its task and its lead are nobody else's business.
-        let idva = world::join_raw(
-            &app,
-            &advocate,
-            json!({ "childId": child, "role": "IDVA", "reason": "Referral", "sensitivity": "RESTRICTED" }),
-        )
-        .await;
-        let idva = &idva["data"]["joinTeam"];
-        assert!(idva.is_object());
+        let idva = &t.advocate_joins(&app).await;
         world::contact(
             &app,
-            &advocate,
+            advocate,
             &s(&idva["id"]),
             "HOME_VISIT",
             "NO_ACCESS",
@@ -420,7 +359,7 @@ async fn school_hears(hidden: bool) -> Vec<String> {
         .await;
         world::task(
             &app,
-            &advocate,
+            advocate,
             &child,
             "Safety plan",
             Some(&advocate.id),
@@ -429,7 +368,7 @@ async fn school_hears(hidden: bool) -> Vec<String> {
         .await;
         world::update(
             &app,
-            &advocate,
+            advocate,
             json!({ "id": idva["id"], "expectedVersion": idva["version"], "isLead": true }),
         )
         .await;
@@ -442,7 +381,7 @@ async fn school_hears(hidden: bool) -> Vec<String> {
     }
     world::task(
         &app,
-        &teacher,
+        teacher,
         &child,
         "Attendance review",
         Some(&worker.id),
@@ -451,7 +390,7 @@ async fn school_hears(hidden: bool) -> Vec<String> {
     .await;
     world::contact(
         &app,
-        &worker,
+        worker,
         &s(&joined["id"]),
         "HOME_VISIT",
         "NO_ACCESS",
@@ -473,7 +412,7 @@ async fn school_hears(hidden: bool) -> Vec<String> {
         .collect();
     bodies.sort();
     // And the school's change feed, pulled by its case system.
-    let token = app.client_token(&school_admin, &["TEAMS_READ"]).await;
+    let token = app.client_token(school_admin, &["TEAMS_READ"]).await;
     let (status, _, feed) = app.api_get(&token, "/changes?first=100").await;
     assert_eq!(status, 200);
     let mut pages: Vec<(i64, String)> = feed["events"]

@@ -771,3 +771,78 @@ pub struct Seat<'a> {
     /// Is a practitioner who searches (system admins are left out of search).
     pub searches: bool,
 }
+
+/// A small town for the tests of Patchwork's doors (vendor API, webhooks, feed, FHIR, live
+/// screens): a school, a social-care service and a domestic-abuse service (sensitive); an
+/// admin of each of the first two; a teacher, a social worker and an advocate; the teacher has
+/// registered one child, Maisie Thorne.
+pub struct SmallTown {
+    pub sys: User,
+    pub school: String,
+    pub care: String,
+    pub refuge: String,
+    pub school_admin: User,
+    pub care_admin: User,
+    pub teacher: User,
+    pub worker: User,
+    pub advocate: User,
+    /// The teacher's involvement, as `registerChild` answered it.
+    pub teacher_inv: Value,
+    pub child: String,
+}
+
+pub async fn small_town(app: &TestApp) -> SmallTown {
+    let sys = app.system_admin().await;
+    let school = app
+        .given_agency(&sys, &format!("School {}", short()), "EDUCATION", false)
+        .await;
+    let care = app
+        .given_agency(&sys, &format!("Care {}", short()), "SOCIAL_CARE", false)
+        .await;
+    let refuge = app
+        .given_agency(&sys, &format!("Refuge {}", short()), "DOMESTIC_ABUSE", true)
+        .await;
+    let school_admin = person(app, &sys, &school, "AGENCY_ADMIN", "Sam Head").await;
+    let care_admin = person(app, &sys, &care, "AGENCY_ADMIN", "Grace Admin").await;
+    let teacher = person(app, &sys, &school, "PRACTITIONER", "Amira Teacher").await;
+    let worker = person(app, &sys, &care, "PRACTITIONER", "Tom Worker").await;
+    let advocate = person(app, &sys, &refuge, "PRACTITIONER", "Indigo Vance").await;
+    let teacher_inv = register(
+        app,
+        &teacher,
+        "Maisie",
+        "Thorne",
+        "2016-05-04",
+        None,
+        "Class teacher",
+    )
+    .await;
+    let child = s(&teacher_inv["child"]["id"]);
+    SmallTown {
+        sys,
+        school,
+        care,
+        refuge,
+        school_admin,
+        care_admin,
+        teacher,
+        worker,
+        advocate,
+        teacher_inv,
+        child,
+    }
+}
+
+impl SmallTown {
+    /// The advocate joins the child's team, RESTRICTED; returns the involvement.
+    pub async fn advocate_joins(&self, app: &TestApp) -> Value {
+        let joined = join_raw(
+            app,
+            &self.advocate,
+            json!({ "childId": self.child, "role": "IDVA", "reason": "Referral", "sensitivity": "RESTRICTED" }),
+        )
+        .await;
+        assert!(joined["data"]["joinTeam"].is_object(), "{joined:#}");
+        joined["data"]["joinTeam"].clone()
+    }
+}

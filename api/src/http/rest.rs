@@ -805,6 +805,22 @@ struct PageQuery {
     after: Option<String>,
 }
 
+/// The page asked for, and how many it should hold (50 when not said).
+fn page_of(
+    query: Result<web::Query<PageQuery>, actix_web::Error>,
+) -> Result<(PageQuery, i64), ServiceError> {
+    let Ok(web::Query(page)) = query else {
+        return Err(ServiceError::invalid("query", "is not first and after"));
+    };
+    let first = match page.first.as_deref() {
+        None => 50,
+        Some(n) => n
+            .parse::<i64>()
+            .map_err(|_| ServiceError::invalid("first", "must be 1 to 100"))?,
+    };
+    Ok((page, first))
+}
+
 /// A page of allocations, and the cursor of the next one.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -827,15 +843,7 @@ async fn list_involvements(
         Err(res) => return res,
     };
     answer(&call, async {
-        let Ok(web::Query(page)) = query else {
-            return Err(ServiceError::invalid("query", "is not first and after"));
-        };
-        let first = match page.first.as_deref() {
-            None => 50,
-            Some(n) => n
-                .parse::<i64>()
-                .map_err(|_| ServiceError::invalid("first", "must be 1 to 100"))?,
-        };
+        let (page, first) = page_of(query)?;
         let after = match page.after.as_deref() {
             None => None,
             Some(c) => Some(
@@ -1037,15 +1045,7 @@ async fn changes(
         Err(res) => return res,
     };
     answer(&call, async {
-        let Ok(web::Query(page)) = query else {
-            return Err(ServiceError::invalid("query", "is not first and after"));
-        };
-        let first = match page.first.as_deref() {
-            None => 50,
-            Some(n) => n
-                .parse::<i64>()
-                .map_err(|_| ServiceError::invalid("first", "must be 1 to 100"))?,
-        };
+        let (page, first) = page_of(query)?;
         let page =
             crate::service::events::changes(&state, call.reader.clone(), page.after, first, true)
                 .await?;
