@@ -169,3 +169,51 @@ async fn a_connection_without_a_valid_token_is_closed_and_a_hidden_child_is_not_
         json!({ "type": "complete", "id": "7" })
     );
 }
+
+#[tokio::test]
+async fn an_app_hears_each_message_queued_for_its_practitioner() {
+    let app = spawn_app().await;
+    let t = world::small_town(&app).await;
+    world::join(&app, &t.worker, &t.child, "Allocated social worker").await;
+    let mut ws = connect(&app, &t.teacher.token).await;
+    assert_eq!(receive(&mut ws).await.unwrap()["type"], "connection_ack");
+    send(
+        &mut ws,
+        json!({ "id": "n", "type": "subscribe", "payload": {
+        "query": "subscription { myNotifications { id kind childId subject createdAt } }" } }),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    world::task(
+        &app,
+        &t.worker,
+        &t.child,
+        "Call the school nurse",
+        Some(&t.teacher.id),
+        None,
+    )
+    .await;
+    let next = receive(&mut ws).await.unwrap();
+    assert_eq!(next["type"], "next", "{next:#}");
+    let message = &next["payload"]["data"]["myNotifications"];
+    assert_eq!(message["kind"], "TASK_ASSIGNED");
+    assert_eq!(message["childId"], json!(t.child));
+    let subject = message["subject"].as_str().unwrap();
+    assert!(subject.contains("M.T."), "{subject}");
+    assert!(
+        !subject.contains("Maisie") && !subject.contains("Thorne"),
+        "{subject}"
+    );
+    // One message, once.
+    assert_eq!(
+        app.count(
+            "notifications",
+            &format!(
+                "recipient_id = '{}' AND kind = 'TASK_ASSIGNED'",
+                t.teacher.id
+            )
+        ),
+        1
+    );
+}

@@ -270,3 +270,36 @@ pub fn count_by_status(
         .select((notifications::status, diesel::dsl::count_star()))
         .load(conn)
 }
+
+/// A message as its recipient's app shows it.
+#[derive(Clone, Debug, Queryable)]
+pub struct Received {
+    pub id: Uuid,
+    pub kind: String,
+    pub child_id: Option<Uuid>,
+    pub subject: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The messages queued for `recipient` since `since` (digests aside: they repeat the rest),
+/// oldest first.
+pub fn received_since(
+    conn: &mut PgConnection,
+    recipient: Uuid,
+    since: chrono::DateTime<chrono::Utc>,
+) -> QueryResult<Vec<Received>> {
+    notifications::table
+        .filter(notifications::recipient_id.eq(recipient))
+        .filter(notifications::created_at.ge(since))
+        .filter(notifications::kind.ne("DIGEST"))
+        .select((
+            notifications::id,
+            notifications::kind,
+            notifications::child_id,
+            notifications::subject,
+            notifications::created_at,
+        ))
+        .order((notifications::created_at, notifications::id))
+        .limit(200)
+        .load(conn)
+}

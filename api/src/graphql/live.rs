@@ -125,6 +125,87 @@ impl Follow {
     }
 }
 
+/// A message Patchwork queued for the subscriber: what their mail says (initials, never a
+/// name), for an app to show at once.
+#[derive(async_graphql::SimpleObject)]
+#[graphql(name = "NotificationEvent")]
+pub struct NotificationEvent {
+    pub id: ID,
+    pub kind: crate::graphql::enums::NotificationKind,
+    pub child_id: Option<ID>,
+    pub subject: String,
+    pub created_at: crate::graphql::scalars::Timestamp,
+}
+
+/// How far back each look at the outbox reaches: a message from a transaction that began
+/// before the last look but committed after it is still found.
+const LOOK_BACK: chrono::Duration = chrono::Duration::seconds(60);
+
+/// One subscriber's stream of their own messages.
+struct Inbox {
+    state: AppState,
+    session: Session,
+    looked_at: chrono::DateTime<chrono::Utc>,
+    sent: std::collections::HashMap<Uuid, chrono::DateTime<chrono::Utc>>,
+    news: broadcast::Receiver<Uuid>,
+    ready: VecDeque<crate::db::notifications::Received>,
+    ended: bool,
+}
+
+impl Inbox {
+    async fn next(mut self) -> Option<(Result<NotificationEvent>, Inbox)> {
+        loop {
+            if let Some(m) = self.ready.pop_front() {
+                let event = NotificationEvent {
+                    id: ID(m.id.to_string()),
+                    kind: match m.kind.parse::<crate::graphql::enums::NotificationKind>() {
+                        Ok(kind) => kind,
+                        Err(_) => continue,
+                    },
+                    child_id: m.child_id.map(|c| ID(c.to_string())),
+                    subject: m.subject,
+                    created_at: crate::graphql::scalars::Timestamp(m.created_at),
+                };
+                return Some((Ok(event), self));
+            }
+            if self.ended {
+                return None;
+            }
+            tokio::select! {
+                news = self.news.recv() => {
+                    if let Err(broadcast::error::RecvError::Closed) = news {
+                        return None;
+                    }
+                }
+                _ = tokio::time::sleep(RECHECK) => {}
+            }
+            if let Err(e) = self.read().await {
+                self.ended = true;
+                return Some((Err(e.into()), self));
+            }
+        }
+    }
+
+    /// The subscriber as they are now, then their messages not yet sent.
+    async fn read(&mut self) -> Result<(), ServiceError> {
+        if chrono::Utc::now().timestamp() >= self.session.expires_at {
+            return Err(ServiceError::Unauthenticated);
+        }
+        session::load_caller(&self.state, self.session.practitioner).await?;
+        let now = chrono::Utc::now();
+        let since = self.looked_at - LOOK_BACK;
+        let found = live::messages_since(&self.state, self.session.practitioner, since).await?;
+        self.looked_at = now;
+        for m in found {
+            if self.sent.insert(m.id, m.created_at).is_none() {
+                self.ready.push_back(m);
+            }
+        }
+        self.sent.retain(|_, at| *at >= since);
+        Ok(())
+    }
+}
+
 #[derive(Default)]
 pub struct SubscriptionRoot;
 
@@ -159,5 +240,35 @@ impl SubscriptionRoot {
             ended: false,
         };
         Ok(futures_util::stream::unfold(follow, Follow::next))
+    }
+
+    /// Each message Patchwork queues for the subscriber from now on, to be mailed at once or in
+    /// their digest (what the mail says: initials, never a name), so an app can show it at once.
+    async fn my_notifications(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<impl Stream<Item = Result<NotificationEvent>>> {
+        let state = ctx.state().clone();
+        let session = *ctx
+            .data_opt::<Session>()
+            .ok_or(ServiceError::Unauthenticated)?;
+        let news = state.live.subscribe(&state);
+        let now = chrono::Utc::now();
+        // What was queued before now is not news.
+        let sent = live::messages_since(&state, session.practitioner, now - LOOK_BACK)
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m.created_at))
+            .collect();
+        let inbox = Inbox {
+            state,
+            session,
+            looked_at: now,
+            sent,
+            news,
+            ready: VecDeque::new(),
+            ended: false,
+        };
+        Ok(futures_util::stream::unfold(inbox, Inbox::next))
     }
 }

@@ -110,3 +110,19 @@ pub async fn changes_to(
 
 /// Shared by every subscriber of this process.
 pub type SharedBus = Arc<Bus>;
+
+/// The messages queued for `practitioner` since `since`, as their mail says them.
+pub async fn messages_since(
+    state: &AppState,
+    practitioner: Uuid,
+    since: chrono::DateTime<chrono::Utc>,
+) -> ServiceResult<Vec<crate::db::notifications::Received>> {
+    crate::db::run(&state.pool, move |conn| {
+        Ok(crate::db::notifications::received_since(
+            conn,
+            practitioner,
+            since,
+        )?)
+    })
+    .await
+}
