@@ -37,6 +37,9 @@ pub enum Command {
         #[arg(long, default_value = "fixtures")]
         fixtures: PathBuf,
     },
+    /// Register GraphQL documents (one operation document per file) for the allow-list mode
+    /// (`PERSISTED_QUERIES=only`); prints each file's SHA-256, the hash clients send.
+    RegisterQueries { files: Vec<PathBuf> },
     /// The audit log's tamper evidence.
     Audit {
         #[command(subcommand)]
@@ -198,6 +201,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             })
             .await??;
             println!("{verdict}");
+            Ok(())
+        }
+        Command::RegisterQueries { files } => {
+            let url = database_url()?;
+            let mut documents = Vec::new();
+            for file in &files {
+                let text = std::fs::read_to_string(file)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                if text.trim().is_empty() {
+                    anyhow::bail!("{}: is empty", file.display());
+                }
+                let hash = crate::service::persisted::hash_of(&text);
+                println!("{hash}  {}", file.display());
+                documents.push((hash, text));
+            }
+            tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+                let mut conn = PgConnection::establish(&url)?;
+                crate::db::persisted_queries::remember(&mut conn, &documents, true)?;
+                Ok(())
+            })
+            .await??;
             Ok(())
         }
         Command::Seed { fixtures } => {

@@ -59,6 +59,9 @@ pub struct Config {
     pub migrate_on_start: bool,
     /// Browser origins allowed to call the API (CORS), exactly as browsers send them.
     pub cors_origins: Vec<String>,
+    /// Whether only registered persisted queries run (`PERSISTED_QUERIES=only`), or clients
+    /// may also send documents and have them remembered by hash (`auto`, the default).
+    pub persisted_queries_only: bool,
     /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` names the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }
@@ -521,6 +524,16 @@ impl Config {
             metrics_token: env.get("METRICS_TOKEN").map(SecretString::from),
             migrate_on_start,
             cors_origins,
+            persisted_queries_only: match env.get("PERSISTED_QUERIES").as_deref() {
+                None | Some("auto") => false,
+                Some("only") => true,
+                Some(v) => {
+                    return fail(
+                        "PERSISTED_QUERIES",
+                        format!("'{v}' is neither auto nor only"),
+                    )
+                }
+            },
             trusted_proxies,
         })
     }

@@ -23,6 +23,7 @@ mod mail_tasks;
 mod mail_team;
 mod observability;
 mod orders_and_search;
+mod persisted;
 mod process;
 mod subscriptions;
 mod team_leaks;

@@ -25,6 +25,7 @@ pub mod involvements;
 pub mod login_failures;
 pub mod models;
 pub mod notifications;
+pub mod persisted_queries;
 pub mod practitioners;
 pub mod rate_windows;
 pub mod refresh_tokens;

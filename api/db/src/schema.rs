@@ -359,6 +359,15 @@ diesel::table! {
 diesel::joinable!(idempotency_keys -> api_clients (client_id));
 
 diesel::table! {
+    persisted_queries (hash) {
+        hash -> Text,
+        query -> Text,
+        registered -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     webhook_subscriptions (id) {
         id -> Uuid,
         agency_id -> Uuid,
@@ -419,6 +428,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_failures,
     notification_preferences,
     notifications,
+    persisted_queries,
     practitioners,
     rate_windows,
     refresh_tokens,

@@ -211,7 +211,7 @@ pub async fn post(
         }
     };
     match decode_post(&body) {
-        Ok(batch) => execute(&req, batch, &state, &schema).await,
+        Ok(batch) => execute(&req, batch, &state, &schema, false).await,
         Err(refused) => refused.response(),
     }
 }
@@ -234,6 +234,9 @@ pub struct GetParams {
     pub query: Option<String>,
     pub variables: Option<String>,
     pub operation_name: Option<String>,
+    /// JSON, e.g. Apollo's `{"persistedQuery": {"version": 1, "sha256Hash": "..."}}`.
+    #[serde(default)]
+    pub extensions: Option<String>,
 }
 
 pub async fn get(
@@ -249,7 +252,10 @@ pub async fn get(
         );
     };
     let params = params.into_inner();
-    let Some(query) = params.query else {
+    let Some(query) = params
+        .query
+        .or_else(|| params.extensions.as_ref().map(|_| String::new()))
+    else {
         if state.config.is_development() {
             let page = async_graphql::http::GraphiQLSource::build()
                 .endpoint("/graphql")
@@ -264,10 +270,131 @@ pub async fn get(
             "a GET request needs a `query` parameter",
         );
     };
-    match decode_get(query, params.variables, params.operation_name) {
-        Ok(batch) => execute(&req, batch, &state, &schema).await,
+    let batch = decode_get(query, params.variables, params.operation_name)
+        .and_then(|batch| with_extensions(batch, params.extensions.as_deref()));
+    match batch {
+        Ok(batch) => execute(&req, batch, &state, &schema, true).await,
         Err(refused) => refused.response(),
     }
+}
+
+/// A GET's `extensions` parameter (JSON) on its one request.
+fn with_extensions(batch: BatchRequest, extensions: Option<&str>) -> Result<BatchRequest, Refusal> {
+    let Some(text) = extensions else {
+        return Ok(batch);
+    };
+    let bad = || Refusal::new(StatusCode::BAD_REQUEST, "`extensions` is not a JSON object");
+    let serde_json::Value::Object(map) = serde_json::from_str(text).map_err(|_| bad())? else {
+        return Err(bad());
+    };
+    let BatchRequest::Single(mut request) = batch else {
+        return Ok(batch);
+    };
+    for (k, v) in map {
+        let v = async_graphql::Value::from_json(v).map_err(|_| bad())?;
+        request.extensions.0.insert(k, v);
+    }
+    Ok(BatchRequest::Single(request))
+}
+
+/// An answer with one coded error, before any operation ran.
+fn coded(status: StatusCode, message: &str, code: &str) -> HttpResponse {
+    HttpResponse::build(status).json(serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code } }]
+    }))
+}
+
+/// Persisted queries (Apollo's protocol): a request naming a document by its SHA-256 in
+/// `extensions.persistedQuery` runs that document; one sending the document too has it
+/// checked against the hash and, from a signed-in caller, remembered for every process. With
+/// `PERSISTED_QUERIES=only`, every request must name a registered document. Returns the
+/// requests with their documents, and the documents to remember once the caller is known.
+async fn persisted(
+    state: &AppState,
+    batch: BatchRequest,
+) -> Result<(BatchRequest, Vec<(String, String)>), HttpResponse> {
+    use crate::service::persisted::{hash_of, known, well_formed};
+    let only = state.config.persisted_queries_only;
+    let mut requests = match batch {
+        BatchRequest::Single(r) => vec![r],
+        BatchRequest::Batch(list) => list,
+    };
+    let single = requests.len() == 1;
+    let not_allowed = || {
+        coded(
+            StatusCode::BAD_REQUEST,
+            "only registered operations run on this server",
+            code::GRAPHQL_VALIDATION_FAILED,
+        )
+    };
+    let mut hashes: Vec<Option<String>> = Vec::with_capacity(requests.len());
+    let mut to_remember = Vec::new();
+    for r in &requests {
+        let Some(pq) = r.extensions.0.get("persistedQuery") else {
+            if only {
+                return Err(not_allowed());
+            }
+            hashes.push(None);
+            continue;
+        };
+        let pq = pq.clone().into_json().unwrap_or_default();
+        let hash = pq["sha256Hash"].as_str().unwrap_or_default().to_owned();
+        if pq["version"] != 1 || !well_formed(&hash) {
+            return Err(coded(
+                StatusCode::BAD_REQUEST,
+                "persistedQuery needs version 1 and a sha256Hash in lower-case hex",
+                code::BAD_USER_INPUT,
+            ));
+        }
+        if !r.query.is_empty() {
+            if hash_of(&r.query) != hash {
+                return Err(coded(
+                    StatusCode::BAD_REQUEST,
+                    "provided sha does not match query",
+                    code::BAD_USER_INPUT,
+                ));
+            }
+            if !only {
+                to_remember.push((hash.clone(), r.query.clone()));
+            }
+        }
+        hashes.push(Some(hash));
+    }
+    let wanted: Vec<String> = requests
+        .iter()
+        .zip(&hashes)
+        .filter(|(r, h)| h.is_some() && (only || r.query.is_empty()))
+        .filter_map(|(_, h)| h.clone())
+        .collect();
+    let documents = known(state, wanted, only).await.map_err(|e| {
+        tracing::warn!(error = ?e, "persisted queries: lookup failed");
+        coded(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the service is busy; try again shortly",
+            code::INTERNAL,
+        )
+    })?;
+    for (r, hash) in requests.iter_mut().zip(&hashes) {
+        let Some(hash) = hash else { continue };
+        match documents.get(hash) {
+            Some(document) => r.query = document.clone(),
+            None if only => return Err(not_allowed()),
+            None if r.query.is_empty() => {
+                return Err(coded(
+                    StatusCode::OK,
+                    "PersistedQueryNotFound",
+                    code::PERSISTED_QUERY_NOT_FOUND,
+                ))
+            }
+            None => {}
+        }
+    }
+    let batch = if single {
+        BatchRequest::Single(requests.pop().expect("one request"))
+    } else {
+        BatchRequest::Batch(requests)
+    };
+    Ok((batch, to_remember))
 }
 
 /// The operation a GET asks for: a query (never a mutation), with variables as JSON text.
@@ -354,13 +481,31 @@ async fn execute(
     batch: BatchRequest,
     state: &AppState,
     schema: &PatchworkSchema,
+    via_get: bool,
 ) -> HttpResponse {
     let meta = meta_of(req, state);
+    let (batch, to_remember) = match persisted(state, batch).await {
+        Ok(found) => found,
+        Err(res) => return res,
+    };
+    if via_get && batch.iter().any(|r| has_mutation(&r.query)) {
+        return Refusal::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "mutations must be sent with POST",
+        )
+        .response();
+    }
     let batch = match screen(batch) {
         Ok(batch) => batch,
         Err(refused) => return refused.response(),
     };
     let (auth, reader) = authenticate(req, state).await;
+    // Only a signed-in caller teaches the server documents.
+    if matches!(auth, Auth::Actor(_)) && !to_remember.is_empty() {
+        if let Err(e) = crate::service::persisted::remember(state, to_remember, false).await {
+            tracing::warn!(error = ?e, "persisted queries: could not remember a document");
+        }
+    }
     let reader = Arc::new(RequestReader::new(auth, reader));
     let span = tracing::Span::current();
     if let Auth::Actor(actor) = &auth {

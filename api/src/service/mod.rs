@@ -16,6 +16,7 @@ pub mod involvement;
 pub mod live;
 pub mod notification;
 pub mod page;
+pub mod persisted;
 pub mod practitioner;
 pub mod rate;
 pub mod readers;
