@@ -48,10 +48,13 @@ async fn check(schema: PatchworkSchema, data: Vec<u8>) {
     let Ok(params) = Query::<GetParams>::from_query(query_string) else {
         return;
     };
+    // `extensions` (a persisted query's hash) is looked up in the database before these checks,
+    // which then see the document itself.
     let GetParams {
         query,
         variables,
         operation_name,
+        ..
     } = params.into_inner();
     if let Some(query) = query {
         let _ = check_get(&schema, query, variables, operation_name).await;
