@@ -63,3 +63,11 @@ pub fn get(conn: &mut PgConnection, id: Uuid) -> QueryResult<ContactRow> {
         .select(ContactRow::as_select())
         .first(conn)
 }
+
+/// The contacts `ids`, in one statement.
+pub fn by_ids(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<ContactRow>> {
+    contacts::table
+        .filter(contacts::id.eq_any(ids))
+        .select(ContactRow::as_select())
+        .load(conn)
+}

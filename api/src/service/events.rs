@@ -177,11 +177,10 @@ pub fn describe(
             .into_iter()
             .map(|t| (t.id, t))
             .collect();
-    let mut contact_rows = HashMap::new();
-    for id in &contact_ids {
-        let c = contacts::get(conn, *id)?;
-        contact_rows.insert(c.id, c);
-    }
+    let contact_rows: HashMap<Uuid, _> = contacts::by_ids(conn, &contact_ids)?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
     let mut involvement_ids = ids(|r| r.involvement_id);
     involvement_ids.extend(contact_rows.values().map(|c| c.involvement_id));
     involvement_ids.sort();
