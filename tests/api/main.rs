@@ -25,6 +25,7 @@ mod observability;
 mod orders_and_search;
 mod persisted;
 mod process;
+mod relay;
 mod subscriptions;
 mod team_leaks;
 mod team_reading;

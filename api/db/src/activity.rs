@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::bound::BoundSql;
 use crate::domain::ActivityKind;
 use crate::models::ActivityRow;
+use crate::paging::Slice;
 use crate::schema::activity;
 
 /// One change to record, in the same transaction as the change.
@@ -74,31 +75,39 @@ pub fn record(conn: &mut PgConnection, change: Change) -> QueryResult<Uuid> {
     Ok(id)
 }
 
-/// Up to `limit` of `child`'s events that pass `filter` (over `activity`), newest first,
-/// older than `before` (time, id) when given.
+/// A page of `child`'s events that pass `filter` (over `activity`), newest first, in the order
+/// taken (see [`Slice`]); cursors are (time, id).
 pub fn page(
     conn: &mut PgConnection,
     child: Uuid,
     filter: BoundSql,
-    before: Option<(DateTime<Utc>, Uuid)>,
-    limit: i64,
+    slice: Slice<(DateTime<Utc>, Uuid)>,
 ) -> QueryResult<Vec<ActivityRow>> {
     let mut filter = filter;
-    if let Some((at, id)) = before {
-        filter = filter
-            .sql(" AND (activity.at, activity.id) < (")
-            .timestamptz(at)
-            .sql(", ")
-            .uuid(id)
-            .sql(")");
+    // Newest first: rows after a cursor are older.
+    let fetch = slice.fetch();
+    for (op, bound) in [("<", slice.after), (">", slice.before)] {
+        if let Some((at, id)) = bound {
+            filter = filter
+                .sql(format!(" AND (activity.at, activity.id) {op} ("))
+                .timestamptz(at)
+                .sql(", ")
+                .uuid(id)
+                .sql(")");
+        }
     }
-    activity::table
+    let query = activity::table
         .filter(activity::child_id.eq(child))
         .filter(filter)
         .select(ActivityRow::as_select())
-        .order((activity::at.desc(), activity::id.desc()))
-        .limit(limit)
-        .load(conn)
+        .limit(fetch)
+        .into_boxed();
+    if slice.from_end {
+        query.order((activity::at.asc(), activity::id.asc()))
+    } else {
+        query.order((activity::at.desc(), activity::id.desc()))
+    }
+    .load(conn)
 }
 
 /// A place in the feed of all changes: the writing transaction's id, then the row's insertion

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::bound::BoundSql;
 use crate::domain::AuditAction;
 use crate::models::{AuditEventRow, NewAuditEventRow};
+use crate::paging::Slice;
 use crate::schema::audit_events;
 
 /// Who acted, and through which request: the columns every event of one request shares.
@@ -79,21 +80,24 @@ pub struct Filter {
     pub to: Option<DateTime<Utc>>,
 }
 
-/// Up to `limit` events within `scope` (over `audit_events`) that match `filter`, newest
-/// first, older than the event `after` when given.
+/// A page of the events in `scope` that pass `filter`, newest first, in the order taken (see
+/// [`Slice`]); cursors are event ids.
 pub fn page(
     conn: &mut PgConnection,
     scope: BoundSql,
     filter: &Filter,
-    after: Option<i64>,
-    limit: i64,
+    slice: Slice<i64>,
 ) -> QueryResult<Vec<AuditEventRow>> {
     let mut query = audit_events::table
         .filter(scope)
         .select(AuditEventRow::as_select())
-        .order(audit_events::id.desc())
-        .limit(limit)
+        .limit(slice.fetch())
         .into_boxed();
+    query = if slice.from_end {
+        query.order(audit_events::id.asc())
+    } else {
+        query.order(audit_events::id.desc())
+    };
     if let Some(child) = filter.child_id {
         query = query.filter(audit_events::child_id.eq(child));
     }
@@ -109,8 +113,11 @@ pub fn page(
     if let Some(to) = filter.to {
         query = query.filter(audit_events::at.lt(to));
     }
-    if let Some(id) = after {
+    if let Some(id) = slice.after {
         query = query.filter(audit_events::id.lt(id));
+    }
+    if let Some(id) = slice.before {
+        query = query.filter(audit_events::id.gt(id));
     }
     query.load(conn)
 }

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::bound::BoundSql;
 use crate::functions::lower;
 use crate::models::ChildRow;
+use crate::paging::Slice;
 use crate::schema::{child_identities, children};
 
 /// Whether the child `id` exists and passes `filter` (over `children`).
@@ -109,17 +110,15 @@ pub fn read_recorded(
         .load(conn)
 }
 
-/// Up to `limit + 1` children with whom `practitioner` has an active involvement, as `seen`
-/// shows them, by family name, given name and id, after the child `after` (placed by the
-/// names `seen_of` shows for it, a lateral subquery over the child `ac.id`). The first
-/// `limit`, those shown, are recorded in the same statement by `record`: an insert per row of
-/// the `WITH` query `shown`. The extra row tells whether another page follows.
+/// A page of the children `practitioner` is actively involved with, by family name, given name
+/// and id as `seen` shows them (a query over `children` joined to the identity `idn`), in the
+/// order taken (see [`Slice`]). A cursor is a child's id with the identity its reader sees (a
+/// query over `ac`), so no name travels in a cursor. `record` runs over the rows `shown`.
 pub fn page_of_member(
     conn: &mut PgConnection,
     seen: BoundSql,
     practitioner: Uuid,
-    after: Option<(Uuid, BoundSql)>,
-    limit: i64,
+    slice: Slice<(Uuid, BoundSql)>,
     record: BoundSql,
 ) -> QueryResult<Vec<ChildRow>> {
     let mut mine = seen
@@ -129,24 +128,31 @@ pub fn page_of_member(
         )
         .uuid(practitioner)
         .sql(")");
-    if let Some((id, seen_of)) = after {
-        mine = mine
-            .sql(
-                " AND (idn.family_name, idn.given_name, children.id) > (SELECT s.family_name, \
-                 s.given_name, ac.id FROM children ac CROSS JOIN LATERAL (",
-            )
-            .append(seen_of)
-            .sql(") s WHERE ac.id = ")
-            .uuid(id)
-            .sql(")");
+    let fetch = slice.fetch();
+    for (op, bound) in [(">", slice.after), ("<", slice.before)] {
+        if let Some((id, seen_of)) = bound {
+            mine = mine
+                .sql(format!(
+                    " AND (idn.family_name, idn.given_name, children.id) {op} (SELECT \
+                     s.family_name, s.given_name, ac.id FROM children ac CROSS JOIN LATERAL ("
+                ))
+                .append(seen_of)
+                .sql(") s WHERE ac.id = ")
+                .uuid(id)
+                .sql(")");
+        }
     }
-    let order = "ORDER BY family_name, given_name, id";
+    let order = if slice.from_end {
+        "ORDER BY family_name DESC, given_name DESC, id DESC"
+    } else {
+        "ORDER BY family_name, given_name, id"
+    };
     BoundSql::new("WITH page AS (")
         .append(mine)
         .sql(format!(" {order} LIMIT "))
-        .bigint(limit + 1)
+        .bigint(fetch)
         .sql(format!("), shown AS (SELECT * FROM page {order} LIMIT "))
-        .bigint(limit)
+        .bigint(slice.limit)
         .sql("), recorded AS (")
         .append(record)
         .sql(format!(") SELECT * FROM page {order}"))

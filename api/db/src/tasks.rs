@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::bound::BoundSql;
 use crate::domain::TaskStatus;
 use crate::models::{PractitionerRow, TaskRow};
+use crate::paging::Slice;
 use crate::schema::{practitioners, task_overdue_notices, tasks};
 
 /// Open, assigned tasks due before `today` whose assignee has not been told today: (task,
@@ -158,49 +159,76 @@ pub fn of_children(
 /// Where a page of tasks starts: after the task with this due date, creation time and id.
 pub type TaskKey = (Option<NaiveDate>, DateTime<Utc>, Uuid);
 
-/// Up to `limit` tasks assigned to `assignee` that pass `filter` (over `tasks`), in
-/// `status` when given, after `after`; in the order of [`of_children`].
+/// A page of the tasks assigned to `assignee` that pass `filter` (over `tasks`), by due date
+/// (none last), creation and id, in the order taken (see [`Slice`]).
 pub fn assigned_to(
     conn: &mut PgConnection,
     assignee: Uuid,
     filter: BoundSql,
     status: Option<TaskStatus>,
-    after: Option<TaskKey>,
-    limit: i64,
+    slice: Slice<TaskKey>,
 ) -> QueryResult<Vec<TaskRow>> {
     let mut filter = filter;
     if let Some(status) = status {
         filter = filter.sql(" AND tasks.status = ").text(status.as_str());
     }
-    if let Some((due, created, id)) = after {
-        let later = BoundSql::new("(tasks.created_at, tasks.id) > (")
-            .timestamptz(created)
-            .sql(", ")
-            .uuid(id)
-            .sql(")");
-        filter = match due {
-            Some(due) => filter
-                .sql(" AND (tasks.due_on > ")
-                .date(due)
-                .sql(" OR tasks.due_on IS NULL OR (tasks.due_on = ")
-                .date(due)
-                .sql(" AND ")
-                .append(later)
-                .sql("))"),
-            None => filter.sql(" AND tasks.due_on IS NULL AND ").append(later),
-        };
+    if let Some(key) = slice.after {
+        filter = filter.sql(" AND ").append(beyond(key, true));
     }
-    tasks::table
+    if let Some(key) = slice.before {
+        filter = filter.sql(" AND ").append(beyond(key, false));
+    }
+    let query = tasks::table
         .filter(tasks::assignee_id.eq(assignee))
         .filter(filter)
         .select(TaskRow::as_select())
-        .order((
+        .limit(slice.fetch())
+        .into_boxed();
+    if slice.from_end {
+        query.order((
+            tasks::due_on.desc().nulls_first(),
+            tasks::created_at.desc(),
+            tasks::id.desc(),
+        ))
+    } else {
+        query.order((
             tasks::due_on.asc().nulls_last(),
             tasks::created_at.asc(),
             tasks::id.asc(),
         ))
-        .limit(limit)
-        .load(conn)
+    }
+    .load(conn)
+}
+
+/// The tasks after (`later`) or before the key in the order of [`assigned_to`], where a task
+/// with no due date comes after every dated one.
+fn beyond((due, created, id): TaskKey, later: bool) -> BoundSql {
+    let op = if later { ">" } else { "<" };
+    let tie = BoundSql::new(format!("(tasks.created_at, tasks.id) {op} ("))
+        .timestamptz(created)
+        .sql(", ")
+        .uuid(id)
+        .sql(")");
+    match (due, later) {
+        (Some(due), true) => BoundSql::new("(tasks.due_on > ")
+            .date(due)
+            .sql(" OR tasks.due_on IS NULL OR (tasks.due_on = ")
+            .date(due)
+            .sql(" AND ")
+            .append(tie)
+            .sql("))"),
+        (Some(due), false) => BoundSql::new("(tasks.due_on < ")
+            .date(due)
+            .sql(" OR (tasks.due_on = ")
+            .date(due)
+            .sql(" AND ")
+            .append(tie)
+            .sql("))"),
+        (None, true) => BoundSql::new("tasks.due_on IS NULL AND ").append(tie),
+        (None, false) => BoundSql::new("(tasks.due_on IS NOT NULL OR (tasks.due_on IS NULL AND ")
+            .append(tie)
+            .sql("))"),
+    }
 }
 
 /// The tasks `ids` that pass `filter` (over `tasks`).

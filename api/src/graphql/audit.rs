@@ -86,10 +86,7 @@ pub struct AuditEventConnection {
 
 impl From<Page<AuditEventRow>> for AuditEventConnection {
     fn from(page: Page<AuditEventRow>) -> Self {
-        let page_info = crate::graphql::team::PageInfo {
-            has_next_page: page.has_next_page,
-            end_cursor: page.end_cursor(),
-        };
+        let page_info = crate::graphql::team::PageInfo::from(&page);
         AuditEventConnection {
             edges: page
                 .items
@@ -132,6 +129,7 @@ pub struct AuditQuery;
 impl AuditQuery {
     /// The audit log, newest first. System admins: all of it; agency admins: what their own
     /// agency's staff did. `from` is inclusive, `to` exclusive; `action` e.g. SEARCH_RATE_LIMITED.
+    /// `first`/`after` page forwards, `last`/`before` backwards (`first` is then ignored).
     #[allow(clippy::too_many_arguments)]
     async fn audit_events(
         &self,
@@ -143,6 +141,8 @@ impl AuditQuery {
         to: Option<Timestamp>,
         #[graphql(default_with = "Some(50)")] first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<AuditEventConnection> {
         let actor = ctx.actor()?;
         let filter = AuditFilter {
@@ -159,8 +159,7 @@ impl AuditQuery {
             actor,
             ctx.meta(),
             filter,
-            first.unwrap_or(50),
-            after,
+            &crate::graphql::team::page_request(first, after, last, before),
         )
         .await?;
         Ok(page.into())

@@ -12,6 +12,7 @@ pub mod limits;
 pub mod live;
 pub mod loaders;
 pub mod nesting;
+pub mod node;
 pub mod notifications;
 pub mod scalars;
 pub mod team;
@@ -34,6 +35,7 @@ pub struct Query(
     api_clients::ApiClientQuery,
     webhooks::WebhookQuery,
     changes::ChangeQuery,
+    node::NodeQuery,
 );
 
 #[derive(MergedObject, Default)]

@@ -17,7 +17,7 @@ use crate::graphql::loaders::*;
 use crate::graphql::scalars::{Date, Timestamp};
 use crate::graphql::types::{stored, Agency, Practitioner};
 use crate::service::error::ServiceError;
-use crate::service::page::Page;
+use crate::service::page::{Page, PageRequest};
 use crate::service::{child, contact, involvement, parse_id, search, sharing, task};
 
 fn id(uuid: uuid::Uuid) -> ID {
@@ -86,7 +86,7 @@ pub struct Child(pub ChildRow);
 
 #[Object]
 impl Child {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         id(self.0.id)
     }
     async fn given_name(&self) -> &str {
@@ -145,15 +145,19 @@ impl Child {
             .map(|t| Task(t.task))
             .collect())
     }
+    /// Newest first. `first`/`after` page forwards, `last`/`before` backwards (`first` is then
+    /// ignored).
     async fn timeline(
         &self,
         ctx: &Context<'_>,
         #[graphql(default_with = "Some(50)")] first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<TimelineConnection> {
         let reader = reader(ctx)?;
-        let page =
-            child::timeline(ctx.state(), reader, self.0.id, first.unwrap_or(50), after).await?;
+        let request = page_request(first, after, last, before);
+        let page = child::timeline(ctx.state(), reader, self.0.id, &request).await?;
         Ok(TimelineConnection::from(page))
     }
     /// Who opened this record in the last 90 days, most recent first: agency and name, so that
@@ -179,7 +183,7 @@ pub struct Involvement(pub InvolvementRow);
 
 #[Object]
 impl Involvement {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         id(self.0.id)
     }
     async fn child(&self, ctx: &Context<'_>) -> Result<Child> {
@@ -271,7 +275,7 @@ pub struct Task(pub TaskRow);
 
 #[Object]
 impl Task {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         id(self.0.id)
     }
     async fn child(&self, ctx: &Context<'_>) -> Result<Child> {
@@ -435,10 +439,41 @@ impl TimelineEvent {
     }
 }
 
+/// Where a page lies in its list, as Relay's connections describe it.
 #[derive(SimpleObject)]
 pub struct PageInfo {
     pub has_next_page: bool,
     pub end_cursor: Option<String>,
+    /// Going forwards, whether the page started after a cursor; going backwards (`last`),
+    /// whether rows lie before it.
+    pub has_previous_page: bool,
+    pub start_cursor: Option<String>,
+}
+
+impl<T> From<&Page<T>> for PageInfo {
+    fn from(page: &Page<T>) -> PageInfo {
+        PageInfo {
+            has_next_page: page.has_next_page,
+            end_cursor: page.end_cursor(),
+            has_previous_page: page.has_previous_page,
+            start_cursor: page.start_cursor(),
+        }
+    }
+}
+
+/// A connection's arguments as the service takes them.
+pub fn page_request(
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> PageRequest {
+    PageRequest {
+        first: first.unwrap_or(50),
+        after,
+        last,
+        before,
+    }
 }
 
 macro_rules! connection {
@@ -457,10 +492,7 @@ macro_rules! connection {
 
         impl From<Page<$row>> for $conn {
             fn from(page: Page<$row>) -> $conn {
-                let page_info = PageInfo {
-                    has_next_page: page.has_next_page,
-                    end_cursor: page.end_cursor(),
-                };
+                let page_info = PageInfo::from(&page);
                 $conn {
                     edges: page
                         .items
@@ -496,15 +528,18 @@ impl TeamQuery {
     }
 
     /// Children the caller has an active involvement with.
+    /// `first`/`after` page forwards, `last`/`before` backwards (`first` is then ignored).
     async fn my_children(
         &self,
         ctx: &Context<'_>,
         #[graphql(default_with = "Some(50)")] first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<ChildConnection> {
         let reader = reader(ctx)?;
-        let page =
-            child::my_children(ctx.state(), reader, ctx.meta(), first.unwrap_or(50), after).await?;
+        let request = page_request(first, after, last, before);
+        let page = child::my_children(ctx.state(), reader, ctx.meta(), &request).await?;
         Ok(page.into())
     }
 
@@ -534,22 +569,19 @@ impl TeamQuery {
     }
 
     /// Tasks assigned to the caller.
+    /// `first`/`after` page forwards, `last`/`before` backwards (`first` is then ignored).
     async fn my_tasks(
         &self,
         ctx: &Context<'_>,
         #[graphql(default_with = "Some(TaskStatus::Open)")] status: Option<TaskStatus>,
         #[graphql(default_with = "Some(50)")] first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<TaskConnection> {
         let reader = reader(ctx)?;
-        let page = task::my_tasks(
-            ctx.state(),
-            reader,
-            status.map(Into::into),
-            first.unwrap_or(50),
-            after,
-        )
-        .await?;
+        let request = page_request(first, after, last, before);
+        let page = task::my_tasks(ctx.state(), reader, status.map(Into::into), &request).await?;
         Ok(page.into())
     }
 

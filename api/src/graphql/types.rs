@@ -20,7 +20,7 @@ pub struct Agency(pub AgencyRow);
 
 #[Object]
 impl Agency {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     async fn name(&self) -> &str {
@@ -46,7 +46,7 @@ pub struct Practitioner(pub PractitionerRow);
 
 #[Object]
 impl Practitioner {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     async fn agency(&self, ctx: &Context<'_>) -> Result<Agency> {

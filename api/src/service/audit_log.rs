@@ -13,7 +13,7 @@ use crate::domain::AuditAction;
 use crate::policy::{self, Reader};
 use crate::service::audit::{self, AuditEvent};
 use crate::service::error::{ServiceError, ServiceResult};
-use crate::service::page::{self, Page};
+use crate::service::page::{self, Page, PageRequest, Slice};
 use crate::state::AppState;
 
 /// How far back `recentViewers` looks (rule 9).
@@ -27,12 +27,10 @@ pub async fn events(
     actor: Actor,
     meta: &RequestMeta,
     filter: AuditFilter,
-    first: i32,
-    after: Option<String>,
+    request: &PageRequest,
 ) -> ServiceResult<Page<AuditEventRow>> {
     let scope = policy::audit_scope_sql(&actor, "audit_events")?;
-    let limit = page::check_first(first)?;
-    let after: Option<i64> = page::decode(after.as_deref())?;
+    let slice: Slice<i64> = request.slice()?;
     if let (Some(from), Some(to)) = (filter.from, filter.to) {
         if from > to {
             return Err(ServiceError::invalid("to", "must not be before from"));
@@ -51,14 +49,16 @@ pub async fn events(
         "action": filter.action,
         "from": filter.from,
         "to": filter.to,
-        "first": first,
-        "after": after,
+        "first": request.first,
+        "after": slice.after,
+        "last": request.last,
+        "before": slice.before,
     });
     let meta = meta.clone();
     let unseal = policy::may_read_sealed_audit(&actor);
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            let mut rows = audit_events::page(conn, scope, &filter, after, limit + 1)?;
+            let mut rows = audit_events::page(conn, scope, &filter, slice.clone())?;
             for row in &mut rows {
                 let sealed = std::mem::take(&mut row.sealed);
                 if let (true, serde_json::Value::Object(sealed)) = (unseal, sealed) {
@@ -76,7 +76,7 @@ pub async fn events(
                     ..AuditEvent::of(AuditAction::AuditLogRead)
                 },
             )?;
-            Ok(page::paginate(rows, limit, |e: &AuditEventRow| e.id))
+            Ok(page::paginate(rows, &slice, |e: &AuditEventRow| e.id))
         })
     })
     .await

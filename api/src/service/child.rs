@@ -23,7 +23,7 @@ use crate::service::error::{
     from_validation, validate_not_blank, FieldError, ServiceError, ServiceResult,
 };
 use crate::service::events;
-use crate::service::page::{self, Page};
+use crate::service::page::{self, Page, PageRequest, Slice};
 use crate::service::rate;
 use crate::service::search;
 use crate::service::trimmed;
@@ -260,13 +260,13 @@ pub async fn my_children(
     state: &AppState,
     reader: Reader,
     meta: &RequestMeta,
-    first: i32,
-    after: Option<String>,
+    request: &PageRequest,
 ) -> ServiceResult<Page<ChildRow>> {
-    let limit = page::check_first(first)?;
-    // The cursor is the last child's id alone: no name reaches a URL or a log.
-    let after: Option<Uuid> = page::decode(after.as_deref())?;
-    let after = after.map(|id| (id, policy::identity_seen_sql(&reader, "ac.id")));
+    // A cursor is the child's id alone: no name reaches a URL or a log.
+    let slice: Slice<Uuid> = request.slice()?;
+    let keys = slice
+        .clone()
+        .map(|id| (id, policy::identity_seen_sql(&reader, "ac.id")));
     // Each child shown, and only those, is recorded as listed, against that child.
     let seen = policy::child_as_seen_sql(&reader);
     let listed = audit::record_per_row_sql(
@@ -282,12 +282,10 @@ pub async fn my_children(
     );
     let me = reader.actor.practitioner_id;
     let rows = crate::db::run(&state.pool, move |conn| -> ServiceResult<_> {
-        Ok(children::page_of_member(
-            conn, seen, me, after, limit, listed,
-        )?)
+        Ok(children::page_of_member(conn, seen, me, keys, listed)?)
     })
     .await?;
-    Ok(page::paginate(rows, limit, |c: &ChildRow| c.id))
+    Ok(page::paginate(rows, &slice, |c: &ChildRow| c.id))
 }
 
 /// What a search shows: only what confirms identity.
@@ -433,17 +431,15 @@ pub async fn timeline(
     state: &AppState,
     reader: Reader,
     child: Uuid,
-    first: i32,
-    after: Option<String>,
+    request: &PageRequest,
 ) -> ServiceResult<Page<ActivityRow>> {
-    let limit = page::check_first(first)?;
-    let after: Option<TimelineKey> = page::decode(after.as_deref())?;
+    let slice: Slice<TimelineKey> = request.slice()?;
     crate::db::run(&state.pool, move |conn| {
         let visible = policy::child_readable_sql(&reader, "activity.child_id")
             .sql(" AND ")
             .append(policy::activity_visible_sql(&reader, "activity"));
-        let rows = activity::page(conn, child, visible, after, limit + 1)?;
-        Ok(page::paginate(rows, limit, |a: &ActivityRow| (a.at, a.id)))
+        let rows = activity::page(conn, child, visible, slice.clone())?;
+        Ok(page::paginate(rows, &slice, |a: &ActivityRow| (a.at, a.id)))
     })
     .await
 }

@@ -14,6 +14,7 @@ pub mod events;
 pub mod idempotency;
 pub mod involvement;
 pub mod live;
+pub mod node;
 pub mod notification;
 pub mod page;
 pub mod persisted;

@@ -21,7 +21,7 @@ use crate::service::audit::{self, AuditEvent};
 use crate::service::child::invalid_unless_empty;
 use crate::service::error::{validate_not_blank, FieldError, ServiceError, ServiceResult};
 use crate::service::events;
-use crate::service::page::{self, Page};
+use crate::service::page::{self, Page, PageRequest, Slice};
 use crate::service::{parse_id, trimmed};
 use crate::state::AppState;
 
@@ -398,21 +398,18 @@ pub async fn my_tasks(
     state: &AppState,
     reader: Reader,
     status: Option<TaskStatus>,
-    first: i32,
-    after: Option<String>,
+    request: &PageRequest,
 ) -> ServiceResult<Page<TaskRow>> {
-    let limit = page::check_first(first)?;
-    let after: Option<TaskKey> = page::decode(after.as_deref())?;
+    let slice: Slice<TaskKey> = request.slice()?;
     crate::db::run(&state.pool, move |conn| {
         let rows = tasks::assigned_to(
             conn,
             reader.actor.practitioner_id,
             policy::task_readable_sql(&reader, "tasks"),
             status,
-            after,
-            limit + 1,
+            slice.clone(),
         )?;
-        Ok(page::paginate(rows, limit, |t: &TaskRow| {
+        Ok(page::paginate(rows, &slice, |t: &TaskRow| {
             (t.due_on, t.created_at, t.id)
         }))
     })
