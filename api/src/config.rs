@@ -35,6 +35,9 @@ pub struct Config {
     pub jwt_accepted_secrets: Vec<SecretString>,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
+    /// How long a just-rotated refresh token may be presented again (a client retrying a
+    /// refresh whose answer it lost) and get the same successor; zero turns it off.
+    pub refresh_reuse_grace: Duration,
     pub public_url: String,
     pub environment: Environment,
     pub timezone: Tz,
@@ -361,6 +364,13 @@ impl Config {
         if refresh_token_ttl <= access_token_ttl {
             return fail("REFRESH_TOKEN_TTL", "must be longer than ACCESS_TOKEN_TTL");
         }
+        let refresh_reuse_grace = match env.get("REFRESH_REUSE_GRACE") {
+            None => Duration::from_secs(30),
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if n <= 300 => Duration::from_secs(n),
+                _ => return fail("REFRESH_REUSE_GRACE", "must be 0 to 300 seconds"),
+            },
+        };
 
         let environment = match env.get("PATCHWORK_ENV").as_deref() {
             None | Some("production") => Environment::Production,
@@ -487,6 +497,7 @@ impl Config {
             jwt_accepted_secrets,
             access_token_ttl,
             refresh_token_ttl,
+            refresh_reuse_grace,
             public_url,
             environment,
             timezone,
@@ -607,6 +618,7 @@ mod tests {
         assert_eq!(config.bind_addr.to_string(), "127.0.0.1:8080");
         assert_eq!(config.access_token_ttl, Duration::from_secs(900));
         assert_eq!(config.refresh_token_ttl, Duration::from_secs(30 * 86_400));
+        assert_eq!(config.refresh_reuse_grace, Duration::from_secs(30));
         assert_eq!(config.environment, Environment::Production);
         assert_eq!(config.timezone, chrono_tz::Europe::London);
         assert_eq!(config.public_url, "https://patchwork.example.org");

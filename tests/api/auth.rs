@@ -5,6 +5,7 @@ use base64::Engine;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use patchwork::auth::tokens::key_id;
 use patchwork_tests::serde_json::{json, Value};
+use patchwork_tests::world::s;
 use patchwork_tests::*;
 
 const ME: &str = "{ me { id email role active agency { id name } } }";
@@ -266,12 +267,17 @@ async fn refresh_rotates_and_reuse_revokes_the_chain() {
         admin.id.as_str()
     );
 
-    // The rotated-out token comes back: refused, and the newer one dies with it.
+    // Its successor is used...
+    let third = app
+        .gql_ok(None, REFRESH, json!({ "t": second_refresh }))
+        .await;
+    let third_refresh = s(&third["refresh"]["refreshToken"]);
+    // ...and then the rotated-out token comes back: refused, and the newest one dies with it.
     let reuse = app
         .gql(None, REFRESH, json!({ "t": admin.refresh_token }))
         .await;
     assert_eq!(error_code(&reuse), Some("UNAUTHENTICATED"));
-    let after = app.gql(None, REFRESH, json!({ "t": second_refresh })).await;
+    let after = app.gql(None, REFRESH, json!({ "t": third_refresh })).await;
     assert_eq!(
         error_code(&after),
         Some("UNAUTHENTICATED"),
@@ -290,6 +296,80 @@ async fn refresh_rotates_and_reuse_revokes_the_chain() {
     // Unknown refresh tokens are refused.
     let body = app.gql(None, REFRESH, json!({ "t": "made-up" })).await;
     assert_eq!(error_code(&body), Some("UNAUTHENTICATED"));
+}
+
+/// Refreshes with `token`, returning the new (access, refresh) pair or the error code.
+async fn refreshed(app: &TestApp, token: &str) -> Result<(String, String), String> {
+    let body = app.gql(None, REFRESH, json!({ "t": token })).await;
+    match error_code(&body) {
+        Some(code) => Err(code.to_owned()),
+        None => Ok((
+            s(&body["data"]["refresh"]["accessToken"]),
+            s(&body["data"]["refresh"]["refreshToken"]),
+        )),
+    }
+}
+
+#[tokio::test]
+async fn a_refresh_retried_after_a_lost_answer_gets_the_same_successor() {
+    let app = spawn_app().await;
+    let admin = app.system_admin().await;
+    let (_, next) = refreshed(&app, &admin.refresh_token).await.unwrap();
+    // The answer was lost; the client sends the same token again, twice.
+    for _ in 0..2 {
+        let (access, again) = refreshed(&app, &admin.refresh_token).await.unwrap();
+        assert_eq!(again, next, "the same successor, not a new chain");
+        let me = app.gql_ok(Some(&access), ME, json!({})).await;
+        assert_eq!(
+            me["me"]["id"],
+            admin.id.as_str(),
+            "with a working access token"
+        );
+    }
+    assert_eq!(
+        app.count("audit_events", "action = 'REFRESH_TOKEN_REUSED'"),
+        0
+    );
+    // Once the successor is used, the old token is a copy in someone else's hands.
+    let (_, newest) = refreshed(&app, &next).await.unwrap();
+    assert_eq!(
+        refreshed(&app, &admin.refresh_token).await.unwrap_err(),
+        "UNAUTHENTICATED"
+    );
+    assert_eq!(
+        refreshed(&app, &newest).await.unwrap_err(),
+        "UNAUTHENTICATED"
+    );
+    assert_eq!(
+        app.count("audit_events", "action = 'REFRESH_TOKEN_REUSED'"),
+        1
+    );
+}
+
+#[tokio::test]
+async fn without_a_grace_window_or_after_it_any_reuse_revokes_the_chain() {
+    for grace in ["0", "1"] {
+        let app = spawn_app_with(|env| {
+            env.insert("REFRESH_REUSE_GRACE".into(), grace.into());
+        })
+        .await;
+        let admin = app.system_admin().await;
+        let (_, next) = refreshed(&app, &admin.refresh_token).await.unwrap();
+        if grace == "1" {
+            // Past the one-second window.
+            tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+        }
+        assert_eq!(
+            refreshed(&app, &admin.refresh_token).await.unwrap_err(),
+            "UNAUTHENTICATED",
+            "grace {grace}"
+        );
+        assert_eq!(
+            refreshed(&app, &next).await.unwrap_err(),
+            "UNAUTHENTICATED",
+            "grace {grace}: the chain is revoked"
+        );
+    }
 }
 
 #[tokio::test]

@@ -77,6 +77,8 @@ pub struct RefreshTokenRow {
     pub expires_at: DateTime<Utc>,
     pub rotated_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The successor's token, sealed with this one's (see `auth::tokens::seal_successor`).
+    pub successor_sealed: Option<Vec<u8>>,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable)]

@@ -49,10 +49,19 @@ pub fn revoke_family(conn: &mut PgConnection, family: Uuid, now: DateTime<Utc>) 
     Ok(())
 }
 
-/// Marks the token `id` as rotated: it may not be used again.
-pub fn mark_rotated(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResult<()> {
+/// Marks the token `id` as rotated, keeping its successor sealed: it may not be used again,
+/// except as a retry within the grace window.
+pub fn mark_rotated(
+    conn: &mut PgConnection,
+    id: Uuid,
+    now: DateTime<Utc>,
+    successor_sealed: Vec<u8>,
+) -> QueryResult<()> {
     diesel::update(refresh_tokens::table.find(id))
-        .set(refresh_tokens::rotated_at.eq(now))
+        .set((
+            refresh_tokens::rotated_at.eq(now),
+            refresh_tokens::successor_sealed.eq(successor_sealed),
+        ))
         .execute(conn)?;
     Ok(())
 }

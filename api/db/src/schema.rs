@@ -272,6 +272,7 @@ diesel::table! {
         expires_at -> Timestamptz,
         rotated_at -> Nullable<Timestamptz>,
         revoked_at -> Nullable<Timestamptz>,
+        successor_sealed -> Nullable<Bytea>,
     }
 }
 

@@ -205,6 +205,35 @@ pub fn new_refresh_token() -> RefreshSecret {
     RefreshSecret { token, digest }
 }
 
+/// `successor` sealed with `token`: XORed with a pad that only `token` yields. Each token is
+/// rotated once, so each pad seals one successor; without `token` (never stored) the sealed
+/// bytes tell nothing.
+pub fn seal_successor(token: &str, successor: &str) -> Vec<u8> {
+    let pad = successor_pad(token);
+    match URL_SAFE_NO_PAD.decode(successor) {
+        Ok(bytes) if bytes.len() == pad.len() => {
+            bytes.iter().zip(pad.iter()).map(|(b, p)| b ^ p).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The successor sealed by [`seal_successor`], given the same `token`.
+pub fn unseal_successor(token: &str, sealed: &[u8]) -> Option<String> {
+    let pad = successor_pad(token);
+    (sealed.len() == pad.len()).then(|| {
+        let bytes: Vec<u8> = sealed.iter().zip(pad.iter()).map(|(b, p)| b ^ p).collect();
+        URL_SAFE_NO_PAD.encode(bytes)
+    })
+}
+
+fn successor_pad(token: &str) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(b"patchwork refresh successor\0");
+    hasher.update(token.as_bytes());
+    hasher.finalize().into()
+}
+
 /// The stored form of a refresh token.
 pub fn refresh_digest(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
@@ -319,6 +348,23 @@ mod tests {
             )
             .unwrap();
         assert!(keys.verify(&t.token).is_none());
+    }
+
+    #[test]
+    fn a_successor_unseals_only_with_the_token_that_sealed_it() {
+        let (old, next) = (new_refresh_token().token, new_refresh_token().token);
+        let sealed = seal_successor(&old, &next);
+        assert_eq!(sealed.len(), 32);
+        assert_eq!(
+            unseal_successor(&old, &sealed).as_deref(),
+            Some(next.as_str())
+        );
+        let other = new_refresh_token().token;
+        assert_ne!(
+            unseal_successor(&other, &sealed).as_deref(),
+            Some(next.as_str())
+        );
+        assert_eq!(unseal_successor(&old, &sealed[1..]), None);
     }
 
     #[test]

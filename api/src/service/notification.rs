@@ -256,7 +256,13 @@ pub async fn set_password(
                     ..AuditEvent::of(AuditAction::PasswordSetFromInvitation)
                 },
             )?;
-            session::open_session(conn, &state_c, row, Uuid::new_v4())
+            session::open_session(
+                conn,
+                &state_c,
+                row,
+                Uuid::new_v4(),
+                crate::auth::tokens::new_refresh_token(),
+            )
         })
     })
     .await

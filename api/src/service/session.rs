@@ -1,13 +1,15 @@
 //! Signing in and out: `login`, `refresh`, `logout`, and turning an access token into an
 //! [`Actor`] once per request.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection};
 use uuid::Uuid;
 
-use crate::auth::tokens::{new_refresh_token, refresh_digest, AccessToken};
+use crate::auth::tokens::{
+    new_refresh_token, refresh_digest, seal_successor, unseal_successor, AccessToken, RefreshSecret,
+};
 use crate::auth::{password, Actor, RequestMeta};
-use crate::db::models::{NewRefreshTokenRow, PractitionerRow};
+use crate::db::models::{NewRefreshTokenRow, PractitionerRow, RefreshTokenRow};
 use crate::db::{login_failures, practitioners, refresh_tokens};
 use crate::domain::AuditAction;
 use crate::policy::Reader;
@@ -134,7 +136,7 @@ pub async fn login(
                             ..AuditEvent::of(AuditAction::LoginSucceeded)
                         },
                     )?;
-                    open_session(conn, &state_c, row, Uuid::new_v4())
+                    open_session(conn, &state_c, row, Uuid::new_v4(), new_refresh_token())
                 })
             })
             .await
@@ -171,10 +173,10 @@ pub fn open_session(
     state: &AppState,
     practitioner: PractitionerRow,
     family_id: Uuid,
+    secret: RefreshSecret,
 ) -> ServiceResult<Session> {
     let now = Utc::now();
     let actor = actor_of(&practitioner)?;
-    let secret = new_refresh_token();
     let expires_at = now
         + chrono::Duration::from_std(state.config.refresh_token_ttl)
             .map_err(anyhow::Error::from)?;
@@ -204,7 +206,9 @@ enum RefreshOutcome {
 }
 
 /// Exchanges a refresh token for a new pair. The presented token is rotated out; presenting
-/// it again later revokes its whole family (a stolen token is then useless to both holders).
+/// it again later revokes its whole family (a stolen token is then useless to both holders),
+/// except within `REFRESH_REUSE_GRACE` of its rotation while its successor is unused: a client
+/// retrying a refresh whose answer it lost gets the same successor and a fresh access token.
 pub async fn refresh(
     state: &AppState,
     meta: &RequestMeta,
@@ -219,21 +223,25 @@ pub async fn refresh(
                 return Ok(RefreshOutcome::Refused);
             };
             let now = Utc::now();
-            if row.rotated_at.is_some() || row.revoked_at.is_some() {
-                if row.revoked_at.is_none() {
-                    // A rotated token came back: someone holds a copy. End the family.
-                    refresh_tokens::revoke_family(conn, row.family_id, now)?;
-                    audit::record(
-                        conn,
-                        None,
-                        &meta,
-                        AuditEvent {
-                            subject_type: Some("practitioner"),
-                            subject_id: Some(row.practitioner_id),
-                            ..AuditEvent::of(AuditAction::RefreshTokenReused)
-                        },
-                    )?;
+            if row.revoked_at.is_some() {
+                return Ok(RefreshOutcome::Refused);
+            }
+            if let Some(rotated_at) = row.rotated_at {
+                if let Some(session) = retried(conn, &state_c, &token, &row, rotated_at, now)? {
+                    return Ok(RefreshOutcome::Rotated(Box::new(session)));
                 }
+                // A rotated token came back: someone holds a copy. End the family.
+                refresh_tokens::revoke_family(conn, row.family_id, now)?;
+                audit::record(
+                    conn,
+                    None,
+                    &meta,
+                    AuditEvent {
+                        subject_type: Some("practitioner"),
+                        subject_id: Some(row.practitioner_id),
+                        ..AuditEvent::of(AuditAction::RefreshTokenReused)
+                    },
+                )?;
                 return Ok(RefreshOutcome::Refused);
             }
             if row.expires_at <= now {
@@ -243,8 +251,10 @@ pub async fn refresh(
             if !practitioner.active {
                 return Ok(RefreshOutcome::Refused);
             }
-            refresh_tokens::mark_rotated(conn, row.id, now)?;
-            open_session(conn, &state_c, practitioner, row.family_id)
+            let successor = new_refresh_token();
+            let sealed = seal_successor(&token, &successor.token);
+            refresh_tokens::mark_rotated(conn, row.id, now, sealed)?;
+            open_session(conn, &state_c, practitioner, row.family_id, successor)
                 .map(|s| RefreshOutcome::Rotated(Box::new(s)))
         })
     })
@@ -253,6 +263,50 @@ pub async fn refresh(
         RefreshOutcome::Rotated(session) => Ok(*session),
         RefreshOutcome::Refused => Err(ServiceError::Unauthenticated),
     }
+}
+
+/// A retry of the refresh that rotated `row` out: within the grace window, with its successor
+/// still unused and the practitioner still active, the same successor and a new access token.
+fn retried(
+    conn: &mut PgConnection,
+    state: &AppState,
+    token: &str,
+    row: &RefreshTokenRow,
+    rotated_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> ServiceResult<Option<Session>> {
+    let grace = chrono::Duration::from_std(state.config.refresh_reuse_grace)
+        .map_err(anyhow::Error::from)?;
+    if grace.is_zero() || now - rotated_at > grace {
+        return Ok(None);
+    }
+    let Some(successor) = row
+        .successor_sealed
+        .as_deref()
+        .and_then(|sealed| unseal_successor(token, sealed))
+    else {
+        return Ok(None);
+    };
+    let Some(next) = refresh_tokens::lock_by_digest(conn, &refresh_digest(&successor))? else {
+        return Ok(None);
+    };
+    let unused = next.rotated_at.is_none() && next.revoked_at.is_none() && next.expires_at > now;
+    if next.family_id != row.family_id || !unused {
+        return Ok(None);
+    }
+    let practitioner = practitioners::get(conn, row.practitioner_id)?;
+    if !practitioner.active {
+        return Ok(None);
+    }
+    let actor = actor_of(&practitioner)?;
+    let access = state
+        .tokens
+        .issue(actor.practitioner_id, actor.agency_id, actor.role, now)?;
+    Ok(Some(Session {
+        access,
+        refresh_token: successor,
+        practitioner,
+    }))
 }
 
 /// Ends the session the refresh token belongs to. Answers the same for an unknown token.
