@@ -313,6 +313,36 @@ async fn a_burst_of_searches_is_refused_and_recorded() {
     assert_eq!(s(&refused[0]["node"]["actor"]["id"]), sc.outsider.id);
     assert_eq!(refused[0]["node"]["details"]["familyName"], "Jones");
     assert_eq!(refused[1]["node"]["details"]["familyName"], "Smith");
+    // Over HTTP too: a client that reads no GraphQL error can still wait as long as it is told.
+    let res = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .bearer_auth(&sc.outsider.token)
+        .json(&json!({ "query": SEARCH, "variables": { "f": "Brown", "d": "2015-04-12" } }))
+        .send()
+        .await
+        .unwrap();
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(error_code(&body), Some("RATE_LIMITED"));
+    assert_eq!(
+        body["errors"][0]["extensions"]["retryAfter"].as_u64(),
+        Some(retry)
+    );
+    // An answer with no such error says nothing of waiting.
+    let res = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .bearer_auth(&sc.teacher.token)
+        .json(&json!({ "query": "{ me { id } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().get("retry-after").is_none());
 }
 
 #[tokio::test]

@@ -530,7 +530,30 @@ async fn execute(
         finish(r, &meta)
     };
     let response = finish_each(schema.execute_batch(batch).await, finish);
-    HttpResponse::Ok().json(response)
+    let mut answer = HttpResponse::Ok();
+    if let Some(seconds) = retry_after(&response) {
+        answer.insert_header((header::RETRY_AFTER, seconds.to_string()));
+    }
+    answer.json(response)
+}
+
+/// The longest `retryAfter` among the answer's `RATE_LIMITED` errors, for `Retry-After`: a
+/// client can wait without reading GraphQL errors.
+fn retry_after(response: &BatchResponse) -> Option<u64> {
+    let responses = match response {
+        BatchResponse::Single(r) => std::slice::from_ref(r),
+        BatchResponse::Batch(list) => list.as_slice(),
+    };
+    responses
+        .iter()
+        .flat_map(|r| &r.errors)
+        .filter_map(|e| e.extensions.as_ref())
+        .filter(|ext| matches!(ext.get("code"), Some(Value::String(c)) if c == "RATE_LIMITED"))
+        .filter_map(|ext| match ext.get("retryAfter") {
+            Some(Value::Number(n)) => n.as_u64(),
+            _ => None,
+        })
+        .max()
 }
 
 /// Refuses a batch of the wrong size, or any operation that nests too deeply to parse.
