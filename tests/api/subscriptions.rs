@@ -40,8 +40,10 @@ async fn send(ws: &mut Socket, message: Value) {
 
 /// The next protocol message (pings answered), or None when the server closed.
 async fn receive(ws: &mut Socket) -> Option<Value> {
+    // One deadline for the message, however many WebSocket pings come first.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
-        let next = tokio::time::timeout(Duration::from_secs(15), ws.next())
+        let next = tokio::time::timeout_at(deadline, ws.next())
             .await
             .expect("a message within 15 s");
         match next {
@@ -148,9 +150,9 @@ async fn a_live_team_screen_hears_each_change_it_may_see_and_nothing_hidden() {
 async fn a_connection_without_a_valid_token_is_closed_and_a_hidden_child_is_not_found() {
     let app = spawn_app().await;
     let mut ws = connect(&app, "not-a-token").await;
-    // Closed at once (async-graphql closes a refused connection_init with 1002).
+    // Closed at once, as graphql-transport-ws has it: 4403 Forbidden.
     let closed = receive(&mut ws).await.unwrap();
-    assert_eq!(closed["closed"], 1002, "{closed:#}");
+    assert_eq!(closed["closed"], 4403, "{closed:#}");
 
     let t = world::small_town(&app).await;
     let teacher = &t.teacher;
@@ -215,5 +217,204 @@ async fn an_app_hears_each_message_queued_for_its_practitioner() {
             )
         ),
         1
+    );
+}
+
+/// Opens a WebSocket to any server on `port`, signed in with `token`, and waits for the ack.
+async fn connect_to(port: u16, token: &str) -> Socket {
+    let mut req = format!("ws://127.0.0.1:{port}/graphql")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    send(&mut ws, json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } })).await;
+    assert_eq!(receive(&mut ws).await.unwrap()["type"], "connection_ack");
+    ws
+}
+
+#[tokio::test]
+async fn a_change_made_through_one_process_reaches_a_subscriber_on_another() {
+    let app = spawn_app().await;
+    let t = world::small_town(&app).await;
+    // The subscriber's server is another process over the same database.
+    let other = patchwork_tests::served::serve_with(&app, &[]).await;
+    let mut ws = connect_to(other.port, &t.teacher.token).await;
+    send(
+        &mut ws,
+        json!({ "id": "1", "type": "subscribe",
+                "payload": { "query": TEAM_CHANGED, "variables": { "c": t.child } } }),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let joined = world::join(&app, &t.worker, &t.child, "Allocated social worker").await;
+    let event = loop {
+        let next = receive(&mut ws).await.unwrap();
+        assert_eq!(next["type"], "next", "{next:#}");
+        let event = next["payload"]["data"]["teamChanged"].clone();
+        if event["data"]["involvement"]["id"] == t.teacher_inv["id"] {
+            continue;
+        }
+        break event;
+    };
+    assert_eq!(event["type"], "team.member_joined");
+    assert_eq!(event["data"]["involvement"]["id"], joined["id"]);
+}
+
+#[tokio::test]
+async fn a_subscriber_whose_token_expires_or_who_is_deactivated_is_closed_with_4403() {
+    // Tokens that last three seconds: the subscriber's runs out while it listens.
+    let app = spawn_app_with(|v| {
+        v.insert("ACCESS_TOKEN_TTL".into(), "3s".into());
+    })
+    .await;
+    let admin = app.system_admin().await;
+    let mut ws = connect_to(app.port, &admin.token).await;
+    send(
+        &mut ws,
+        json!({ "id": "n", "type": "subscribe",
+                "payload": { "query": "subscription { myNotifications { id } }" } }),
+    )
+    .await;
+    let closed = loop {
+        let next = receive(&mut ws).await.unwrap();
+        if next.get("closed").is_some() {
+            break next;
+        }
+    };
+    assert_eq!(closed["closed"], 4403, "{closed:#}");
+
+    // Deactivated while listening.
+    let app = spawn_app().await;
+    let t = world::small_town(&app).await;
+    let mut ws = connect_to(app.port, &t.teacher.token).await;
+    send(
+        &mut ws,
+        json!({ "id": "1", "type": "subscribe",
+                "payload": { "query": TEAM_CHANGED, "variables": { "c": t.child } } }),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.gql_ok(
+        Some(&t.school_admin.token),
+        "mutation($id: ID!) { deactivatePractitioner(id: $id) { id } }",
+        json!({ "id": t.teacher.id }),
+    )
+    .await;
+    let closed = loop {
+        let next = receive(&mut ws).await.unwrap();
+        if next.get("closed").is_some() {
+            break next;
+        }
+        // Changes from before the deactivation may come first, and the subscription's end.
+        assert!(
+            next["type"] == "next" || next["type"] == "complete",
+            "{next:#}"
+        );
+    };
+    assert_eq!(closed["closed"], 4403, "{closed:#}");
+}
+
+#[tokio::test]
+async fn only_subscriptions_run_over_a_websocket() {
+    let app = spawn_app().await;
+    let admin = app.system_admin().await;
+    let mut ws = connect_to(app.port, &admin.token).await;
+    for (id, query) in [
+        ("q", "{ me { id } }"),
+        ("m", "mutation { logout(refreshToken: \"x\") }"),
+    ] {
+        send(
+            &mut ws,
+            json!({ "id": id, "type": "subscribe", "payload": { "query": query } }),
+        )
+        .await;
+        let refused = receive(&mut ws).await.unwrap();
+        assert_eq!(refused["type"], "next", "{refused:#}");
+        assert_eq!(
+            refused["payload"]["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
+            "{refused:#}"
+        );
+        assert!(refused["payload"]["data"].is_null(), "{refused:#}");
+        assert_eq!(
+            receive(&mut ws).await.unwrap(),
+            json!({ "type": "complete", "id": id })
+        );
+    }
+}
+
+#[tokio::test]
+async fn with_persisted_queries_only_a_subscription_must_be_registered() {
+    let open = spawn_app().await;
+    let t = world::small_town(&open).await;
+    world::join(&open, &t.worker, &t.child, "Allocated social worker").await;
+    let url = open.database_url.clone();
+    let app = spawn_app_with(move |v| {
+        v.insert("DATABASE_URL".into(), url);
+        v.insert("PERSISTED_QUERIES".into(), "only".into());
+    })
+    .await;
+    let document = "subscription { myNotifications { kind childId } }";
+    let dir = std::env::temp_dir().join(format!("{}-subscriptions", open.database));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("inbox.graphql");
+    std::fs::write(&file, document).unwrap();
+    let out = std::process::Command::new(patchwork_binary())
+        .args(["register-queries", file.to_str().unwrap()])
+        .env("DATABASE_URL", &open.database_url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hash = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+
+    let mut ws = connect_to(app.port, &t.teacher.token).await;
+    // As text, it is refused.
+    send(
+        &mut ws,
+        json!({ "id": "text", "type": "subscribe", "payload": { "query": document } }),
+    )
+    .await;
+    let refused = receive(&mut ws).await.unwrap();
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
+        "{refused:#}"
+    );
+    assert_eq!(
+        receive(&mut ws).await.unwrap(),
+        json!({ "type": "complete", "id": "text" })
+    );
+    // By its registered hash, it runs: a task assigned to the teacher is heard.
+    send(
+        &mut ws,
+        json!({ "id": "hash", "type": "subscribe", "payload": { "query": "", "extensions": {
+            "persistedQuery": { "version": 1, "sha256Hash": hash } } } }),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    world::task(
+        &open,
+        &t.worker,
+        &t.child,
+        "Call home",
+        Some(&t.teacher.id),
+        None,
+    )
+    .await;
+    let heard = receive(&mut ws).await.unwrap();
+    assert_eq!(heard["id"], "hash", "{heard:#}");
+    assert_eq!(
+        heard["payload"]["data"]["myNotifications"],
+        json!({ "kind": "TASK_ASSIGNED", "childId": t.child }),
+        "{heard:#}"
     );
 }

@@ -19,6 +19,7 @@ pub use serde_json;
 pub mod mail_town;
 pub mod proxy;
 pub mod receiver;
+pub mod served;
 pub mod smtp;
 pub mod world;
 

@@ -1,8 +1,8 @@
 //! Subscriptions over `graphql-transport-ws` on `/graphql`: live screens. The token comes in
 //! `connection_init` (`{"authorization": "Bearer <token>"}`); every event is read with the
-//! subscriber's rules as they stand when it is sent (the subscriber is loaded again each time),
-//! and a subscriber whose token expires, who is deactivated, or who may no longer read the
-//! child gets a coded error and the subscription ends.
+//! subscriber's rules as they stand when it is sent (the subscriber is loaded again each time).
+//! A subscriber who may no longer read the child gets a coded error and that subscription
+//! ends; one whose token expires or who is deactivated loses the whole connection (4403).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_graphql::{Context, Data, Result, Subscription, ID};
 use futures_util::Stream;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
 use crate::db::activity::FeedPosition;
@@ -25,15 +25,57 @@ use crate::state::AppState;
 const RECHECK: Duration = Duration::from_secs(5);
 
 /// Who opened the connection, and until when their token holds.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Session {
     pub practitioner: Uuid,
     pub expires_at: i64,
+    pub hangup: Hangup,
 }
 
+/// The connection's end, for when its subscriber may no longer hold it (refused at
+/// `connection_init`, token expired, deactivated): the transport closes the connection with
+/// 4403 and the reason.
+#[derive(Clone, Debug)]
+pub struct Hangup(Arc<watch::Sender<Option<String>>>);
+
+impl Hangup {
+    /// A hangup, and what the transport watches for it.
+    pub fn new() -> (Hangup, watch::Receiver<Option<String>>) {
+        let (tx, rx) = watch::channel(None);
+        (Hangup(Arc::new(tx)), rx)
+    }
+
+    pub fn hang_up(&self, why: &str) {
+        self.0.send_replace(Some(why.to_owned()));
+    }
+}
+
+impl Session {
+    /// Hangs up when `e` says the subscriber's session is over.
+    fn ended_by(&self, e: &ServiceError) {
+        if matches!(e, ServiceError::Unauthenticated) {
+            self.hangup.hang_up(SESSION_ENDED);
+        }
+    }
+}
+
+const SESSION_ENDED: &str = "not signed in, or the session has ended";
+
 /// `connection_init`: the bearer token in the payload's `authorization`, checked as a
-/// request's would be. A refusal closes the connection (4403).
-pub async fn connection_init(state: AppState, payload: serde_json::Value) -> Result<Data> {
+/// request's would be. A refusal hangs up (4403).
+pub async fn connection_init(
+    state: AppState,
+    payload: serde_json::Value,
+    hangup: Hangup,
+) -> Result<Data> {
+    let session = signed_in(&state, &payload, hangup.clone()).await;
+    if let Err(e) = &session {
+        hangup.hang_up(&e.message);
+    }
+    session
+}
+
+async fn signed_in(state: &AppState, payload: &serde_json::Value, hangup: Hangup) -> Result<Data> {
     let token = ["authorization", "Authorization"]
         .iter()
         .find_map(|k| payload.get(*k).and_then(|v| v.as_str()))
@@ -51,10 +93,10 @@ pub async fn connection_init(state: AppState, payload: serde_json::Value) -> Res
     let claims = state
         .tokens
         .verify(&token)
-        .ok_or_else(|| async_graphql::Error::new("not signed in, or the session has ended"))?;
-    let reader = session::load_caller(&state, claims.sub)
+        .ok_or_else(|| async_graphql::Error::new(SESSION_ENDED))?;
+    let reader = session::load_caller(state, claims.sub)
         .await
-        .map_err(|_| async_graphql::Error::new("not signed in, or the session has ended"))?;
+        .map_err(|_| async_graphql::Error::new(SESSION_ENDED))?;
     let mut data = Data::default();
     data.insert(Auth::Actor(reader.actor));
     data.insert(Arc::new(RequestReader::new(
@@ -65,6 +107,7 @@ pub async fn connection_init(state: AppState, payload: serde_json::Value) -> Res
     data.insert(Session {
         practitioner: claims.sub,
         expires_at: claims.exp,
+        hangup,
     });
     Ok(data)
 }
@@ -102,6 +145,7 @@ impl Follow {
                 Ok(()) => {}
                 Err(e) => {
                     self.ended = true;
+                    self.session.ended_by(&e);
                     return Some((Err(e.into()), self));
                 }
             }
@@ -181,6 +225,7 @@ impl Inbox {
             }
             if let Err(e) = self.read().await {
                 self.ended = true;
+                self.session.ended_by(&e);
                 return Some((Err(e.into()), self));
             }
         }
@@ -221,9 +266,10 @@ impl SubscriptionRoot {
     ) -> Result<impl Stream<Item = Result<ChangeEvent>>> {
         let state = ctx.state().clone();
         let reader = crate::graphql::context::reader(ctx)?;
-        let session = *ctx
+        let session = ctx
             .data_opt::<Session>()
-            .ok_or(ServiceError::Unauthenticated)?;
+            .ok_or(ServiceError::Unauthenticated)?
+            .clone();
         let child = parse_id("childId", &child_id)?;
         if !live::may_read(&state, reader, child).await? {
             return Err(ServiceError::NotFound.into());
@@ -249,9 +295,10 @@ impl SubscriptionRoot {
         ctx: &Context<'_>,
     ) -> Result<impl Stream<Item = Result<NotificationEvent>>> {
         let state = ctx.state().clone();
-        let session = *ctx
+        let session = ctx
             .data_opt::<Session>()
-            .ok_or(ServiceError::Unauthenticated)?;
+            .ok_or(ServiceError::Unauthenticated)?
+            .clone();
         let news = state.live.subscribe(&state);
         let now = chrono::Utc::now();
         // What was queued before now is not news.

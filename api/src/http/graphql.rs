@@ -162,20 +162,6 @@ pub fn wants_websocket(ctx: &actix_web::guard::GuardContext<'_>) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
-/// `GET /graphql` with `Upgrade: websocket`: subscriptions over `graphql-transport-ws` (and
-/// the older `graphql-ws`), authenticated in `connection_init`.
-pub async fn subscribe(
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-    schema: web::Data<PatchworkSchema>,
-) -> actix_web::Result<HttpResponse> {
-    let state = state.get_ref().clone();
-    async_graphql_actix_web::GraphQLSubscription::new(schema.get_ref().clone())
-        .on_connection_init(move |payload| crate::graphql::live::connection_init(state, payload))
-        .start(&req, payload)
-}
-
 /// Any method but GET and POST on `/graphql`.
 pub async fn other_method() -> HttpResponse {
     let mut res = refusal(
@@ -304,35 +290,51 @@ fn coded(status: StatusCode, message: &str, code: &str) -> HttpResponse {
     }))
 }
 
+/// Why a request naming a persisted document cannot run.
+pub struct PersistedRefusal {
+    pub status: StatusCode,
+    pub message: &'static str,
+    pub code: &'static str,
+}
+
+impl PersistedRefusal {
+    const NOT_ALLOWED: PersistedRefusal = PersistedRefusal {
+        status: StatusCode::BAD_REQUEST,
+        message: "only registered operations run on this server",
+        code: code::GRAPHQL_VALIDATION_FAILED,
+    };
+
+    fn response(&self) -> HttpResponse {
+        coded(self.status, self.message, self.code)
+    }
+
+    /// The refusal as a GraphQL answer, for transports with no HTTP status (WebSockets).
+    pub fn answer(&self) -> Response {
+        let mut error = ServerError::new(self.message, None);
+        let mut ext = async_graphql::ErrorExtensionValues::default();
+        ext.set("code", self.code);
+        error.extensions = Some(ext);
+        Response::from_errors(vec![error])
+    }
+}
+
 /// Persisted queries (Apollo's protocol): a request naming a document by its SHA-256 in
 /// `extensions.persistedQuery` runs that document; one sending the document too has it
-/// checked against the hash and, from a signed-in caller, remembered for every process. With
-/// `PERSISTED_QUERIES=only`, every request must name a registered document. Returns the
-/// requests with their documents, and the documents to remember once the caller is known.
-async fn persisted(
+/// checked against the hash. With `PERSISTED_QUERIES=only`, every request must name a
+/// registered document. Fills in each request's document, and returns the documents a
+/// signed-in caller may teach the server (remembered for every process).
+pub async fn resolve_persisted(
     state: &AppState,
-    batch: BatchRequest,
-) -> Result<(BatchRequest, Vec<(String, String)>), HttpResponse> {
+    requests: &mut [Request],
+) -> Result<Vec<(String, String)>, PersistedRefusal> {
     use crate::service::persisted::{hash_of, known, well_formed};
     let only = state.config.persisted_queries_only;
-    let mut requests = match batch {
-        BatchRequest::Single(r) => vec![r],
-        BatchRequest::Batch(list) => list,
-    };
-    let single = requests.len() == 1;
-    let not_allowed = || {
-        coded(
-            StatusCode::BAD_REQUEST,
-            "only registered operations run on this server",
-            code::GRAPHQL_VALIDATION_FAILED,
-        )
-    };
     let mut hashes: Vec<Option<String>> = Vec::with_capacity(requests.len());
     let mut to_remember = Vec::new();
-    for r in &requests {
+    for r in requests.iter() {
         let Some(pq) = r.extensions.0.get("persistedQuery") else {
             if only {
-                return Err(not_allowed());
+                return Err(PersistedRefusal::NOT_ALLOWED);
             }
             hashes.push(None);
             continue;
@@ -340,19 +342,19 @@ async fn persisted(
         let pq = pq.clone().into_json().unwrap_or_default();
         let hash = pq["sha256Hash"].as_str().unwrap_or_default().to_owned();
         if pq["version"] != 1 || !well_formed(&hash) {
-            return Err(coded(
-                StatusCode::BAD_REQUEST,
-                "persistedQuery needs version 1 and a sha256Hash in lower-case hex",
-                code::BAD_USER_INPUT,
-            ));
+            return Err(PersistedRefusal {
+                status: StatusCode::BAD_REQUEST,
+                message: "persistedQuery needs version 1 and a sha256Hash in lower-case hex",
+                code: code::BAD_USER_INPUT,
+            });
         }
         if !r.query.is_empty() {
             if hash_of(&r.query) != hash {
-                return Err(coded(
-                    StatusCode::BAD_REQUEST,
-                    "provided sha does not match query",
-                    code::BAD_USER_INPUT,
-                ));
+                return Err(PersistedRefusal {
+                    status: StatusCode::BAD_REQUEST,
+                    message: "provided sha does not match query",
+                    code: code::BAD_USER_INPUT,
+                });
             }
             if !only {
                 to_remember.push((hash.clone(), r.query.clone()));
@@ -368,27 +370,43 @@ async fn persisted(
         .collect();
     let documents = known(state, wanted, only).await.map_err(|e| {
         tracing::warn!(error = ?e, "persisted queries: lookup failed");
-        coded(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the service is busy; try again shortly",
-            code::INTERNAL,
-        )
+        PersistedRefusal {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: "the service is busy; try again shortly",
+            code: code::INTERNAL,
+        }
     })?;
     for (r, hash) in requests.iter_mut().zip(&hashes) {
         let Some(hash) = hash else { continue };
         match documents.get(hash) {
             Some(document) => r.query = document.clone(),
-            None if only => return Err(not_allowed()),
+            None if only => return Err(PersistedRefusal::NOT_ALLOWED),
             None if r.query.is_empty() => {
-                return Err(coded(
-                    StatusCode::OK,
-                    "PersistedQueryNotFound",
-                    code::PERSISTED_QUERY_NOT_FOUND,
-                ))
+                return Err(PersistedRefusal {
+                    status: StatusCode::OK,
+                    message: "PersistedQueryNotFound",
+                    code: code::PERSISTED_QUERY_NOT_FOUND,
+                })
             }
             None => {}
         }
     }
+    Ok(to_remember)
+}
+
+/// [`resolve_persisted`] over a POST's or GET's batch.
+async fn persisted(
+    state: &AppState,
+    batch: BatchRequest,
+) -> Result<(BatchRequest, Vec<(String, String)>), HttpResponse> {
+    let single = matches!(batch, BatchRequest::Single(_));
+    let mut requests = match batch {
+        BatchRequest::Single(r) => vec![r],
+        BatchRequest::Batch(list) => list,
+    };
+    let to_remember = resolve_persisted(state, &mut requests)
+        .await
+        .map_err(|refused| refused.response())?;
     let batch = if single {
         BatchRequest::Single(requests.pop().expect("one request"))
     } else {

@@ -4,6 +4,7 @@ pub mod client_addr;
 pub mod fhir;
 pub mod graphql;
 pub mod health;
+pub mod live;
 pub mod oauth;
 pub mod request_id;
 pub mod rest;
@@ -34,7 +35,7 @@ pub fn configure(state: AppState, schema: PatchworkSchema) -> impl FnOnce(&mut w
                     .route(
                         web::get()
                             .guard(actix_web::guard::fn_guard(graphql::wants_websocket))
-                            .to(graphql::subscribe),
+                            .to(live::subscribe),
                     )
                     .route(web::post().to(graphql::post))
                     .route(web::get().to(graphql::get))
