@@ -13,6 +13,7 @@ mod changes;
 mod contract;
 mod database;
 mod fhir;
+mod graphiql;
 mod hostile_input;
 mod http;
 mod mail;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use actix_web::http::header::{self, ContentType};
+use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use async_graphql::dataloader::{DataLoader, HashMapCache};
@@ -243,13 +243,7 @@ pub async fn get(
         .or_else(|| params.extensions.as_ref().map(|_| String::new()))
     else {
         if state.config.is_development() {
-            let page = async_graphql::http::GraphiQLSource::build()
-                .endpoint("/graphql")
-                .title("Patchwork")
-                .finish();
-            return HttpResponse::Ok()
-                .content_type(ContentType::html())
-                .body(page);
+            return crate::http::graphiql::page();
         }
         return refusal(
             StatusCode::BAD_REQUEST,

@@ -2,6 +2,7 @@
 
 pub mod client_addr;
 pub mod fhir;
+pub mod graphiql;
 pub mod graphql;
 pub mod health;
 pub mod live;
@@ -28,6 +29,7 @@ pub fn configure(state: AppState, schema: PatchworkSchema) -> impl FnOnce(&mut w
             .route("/readyz", web::get().to(health::readyz))
             .route("/schema.graphql", web::get().to(schema_sdl))
             .route("/metrics", web::get().to(crate::metrics::endpoint))
+            .route("/graphiql/{hash}/{name}", web::get().to(graphiql::asset))
             .configure(rest::configure)
             .configure(fhir::configure)
             .service(
