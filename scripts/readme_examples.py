@@ -59,7 +59,7 @@ def json_lines(text):
 
 def main():
     found = blocks()
-    if len(found) < 6:
+    if len(found) < 7:
         fail(f"expected the README's checked blocks, found {len(found)}")
     admin = subprocess.run([os.path.join(ROOT, "scripts", "postgres.sh")], check=True,
                            capture_output=True, text=True).stdout.strip()
@@ -70,6 +70,8 @@ def main():
     url = re.sub(r"/[^/?]*(\?.*)?$", lambda m: f"/{db}{m.group(1) or ''}", admin)
     work = tempfile.mkdtemp(prefix="patchwork-readme-")
     os.makedirs(os.path.join(work, "var", "mail"))
+    # Blocks name scripts as a user at the repository's root would.
+    os.symlink(os.path.join(ROOT, "scripts"), os.path.join(work, "scripts"))
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
@@ -161,6 +163,20 @@ def checks(found, values, raw):
         fail(f"the child, the allocation and the contact by reference: {upserts}")
     if upserts[3].get("kind") != "PHONE" or upserts[3].get("involvementRef") != "ALLOC-77":
         fail(f"the contact posted with an Idempotency-Key: {upserts[3]}")
+
+    app, out = block("# Sign in, refresh, and retry the refresh")
+    renewed, retried, first_page, live_task, event = app[:5]
+    if renewed["data"]["refresh"]["refreshToken"] != retried["data"]["refresh"]["refreshToken"]:
+        fail(f"a retried refresh answers the same new refresh token: {renewed} {retried}")
+    if out.count("PERSISTED_QUERY_NOT_FOUND") != 1:
+        fail(f"an unknown hash answers PERSISTED_QUERY_NOT_FOUND: {out!r}")
+    if not first_page["data"]["myChildren"]["edges"]:
+        fail(f"the hash alone runs the document it was taught: {first_page}")
+    if live_task["data"]["createTask"]["title"] != "Book the review meeting":
+        fail(f"Tom adds a task: {live_task}")
+    change = event["data"]["teamChanged"]
+    if change["type"] != "task.created" or change["data"]["task"]["title"] != "Book the review meeting":
+        fail(f"the subscriber hears the task it saw created: {event}")
 
     _, mail = block(curl + "  -H \"authorization: Bearer $(login tom")
     if ".eml" not in mail:
