@@ -61,10 +61,12 @@ test: toolchain
 
 ## The external attack suite: schemathesis (from PyPI, into target/audit-venv) against the
 ## GraphQL API with a valid token (any INTERNAL or uncoded error fails) and against the vendor
-## API's OpenAPI document; then the README's checked examples, run as written.
+## API's OpenAPI document; Relay's compiler over the schema with tests/relay's documents; then
+## the README's checked examples, run as written.
 audit: toolchain
 	$(CARGO) build --bin patchwork
 	scripts/audit.sh
+	scripts/relay_check.sh
 	python3 scripts/readme_examples.py
 
 ## The fuzz target (fuzz/): arbitrary bytes through the request path up to execution, for
