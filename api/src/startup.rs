@@ -31,6 +31,13 @@ impl Application {
         let port = listener.local_addr()?.port();
         let transport = Transport::from_config(&config)?;
         let state = AppState::new(config);
+        {
+            use secrecy::ExposeSecret;
+            // Hear of changed callers from the start, so that callers are kept from the start.
+            state
+                .callers
+                .start(state.config.database_url.expose_secret());
+        }
         let schema = build_schema(state.clone());
         let app_state = state.clone();
         let workers = state.config.http_workers;

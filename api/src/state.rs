@@ -18,6 +18,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// News of changed children for this process's subscriptions.
     pub live: crate::service::live::SharedBus,
+    /// Callers kept between requests, forgotten at PostgreSQL's notice of a change.
+    pub callers: crate::service::callers::SharedCallers,
 }
 
 impl AppState {
@@ -43,6 +45,7 @@ impl AppState {
             statements,
             metrics: Metrics::new(),
             live: Default::default(),
+            callers: Default::default(),
         }
     }
 

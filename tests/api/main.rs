@@ -9,6 +9,7 @@ mod audit_log;
 mod auth;
 mod bad_input;
 mod batching;
+mod callers;
 mod changes;
 mod contract;
 mod database;

@@ -25,6 +25,7 @@ pub mod involvements;
 pub mod login_failures;
 pub mod models;
 pub mod nodes;
+pub mod notices;
 pub mod notifications;
 pub mod paging;
 pub mod persisted_queries;

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod audit_log;
 pub mod audit_seal;
 pub mod by_reference;
+pub mod callers;
 pub mod child;
 pub mod contact;
 pub mod error;

@@ -30,12 +30,20 @@ pub struct Session {
 /// reader the request will use. A deactivated practitioner is refused even while their token is
 /// unexpired.
 pub async fn load_caller(state: &AppState, practitioner_id: Uuid) -> ServiceResult<Reader> {
+    use secrecy::ExposeSecret;
     let today = state.today();
-    crate::db::run(&state.pool, move |conn| {
+    let url = state.config.database_url.expose_secret();
+    if let Some(kept) = state.callers.get(url, practitioner_id, today) {
+        return Ok(kept);
+    }
+    let generation = state.callers.generation();
+    let reader = crate::db::run(&state.pool, move |conn| {
         crate::service::readers::load_caller(conn, practitioner_id, today)?
             .ok_or(ServiceError::Unauthenticated)
     })
-    .await
+    .await?;
+    state.callers.keep(&reader, generation);
+    Ok(reader)
 }
 
 /// The account's counter: keyed by a digest of the address, so that any length of input makes
