@@ -239,6 +239,40 @@ fn set_size<'a>(
     Ok(total)
 }
 
+/// Documents this process has parsed and found within the spread limits, by their text: apps
+/// send the same few documents again and again, and parsing is a visible share of a request.
+mod parsed {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+
+    use async_graphql::parser::types::ExecutableDocument;
+
+    /// Documents kept at most (past it, all are dropped and kept afresh), and the longest kept.
+    const MAX_KEPT: usize = 512;
+    const MAX_TEXT: usize = 16 * 1024;
+
+    static KEPT: LazyLock<Mutex<HashMap<String, ExecutableDocument>>> =
+        LazyLock::new(Default::default);
+
+    pub fn get(text: &str) -> Option<ExecutableDocument> {
+        KEPT.lock().ok()?.get(text).cloned()
+    }
+
+    /// Whether a document of this text would be kept.
+    pub fn keeps(text: &str) -> bool {
+        text.len() <= MAX_TEXT
+    }
+
+    pub fn put(text: &str, doc: ExecutableDocument) {
+        if let Ok(mut kept) = KEPT.lock() {
+            if kept.len() >= MAX_KEPT {
+                kept.clear();
+            }
+            kept.insert(text.to_owned(), doc);
+        }
+    }
+}
+
 fn refused(message: String) -> ServerError {
     let mut error = ServerError::new(message, None);
     let mut ext = ErrorExtensionValues::default();
@@ -263,7 +297,16 @@ impl Extension for Limits {
                 "the document nests deeper than {MAX_NESTING} levels"
             )));
         }
+        if let Some(doc) = parsed::get(&request.query) {
+            // Parsed and measured before: the same text is the same document.
+            request.set_parsed_query(doc);
+            return next.run(ctx, request).await;
+        }
         match spread_size(request.parsed_query()?) {
+            Ok(_) if parsed::keeps(&request.query) => {
+                let doc = request.parsed_query()?.clone();
+                parsed::put(&request.query, doc);
+            }
             Ok(_) => {}
             Err(Spread::TooLarge) => {
                 return Err(refused(format!(
@@ -432,6 +475,44 @@ mod tests {
         );
         let shallow = schema.execute("{ echo(value: {a: [{b: null}]}) }").await;
         assert!(shallow.errors.is_empty(), "{:?}", shallow.errors);
+    }
+
+    /// A document kept from an earlier request still meets every check that depends on the
+    /// request: its variables here.
+    #[tokio::test]
+    async fn a_kept_document_is_checked_again_with_each_requests_variables() {
+        struct Query;
+        #[async_graphql::Object]
+        impl Query {
+            async fn echo(&self, value: String) -> usize {
+                value.len()
+            }
+        }
+        let schema = async_graphql::Schema::build(
+            Query,
+            async_graphql::EmptyMutation,
+            async_graphql::EmptySubscription,
+        )
+        .extension(DocumentLimits {
+            introspection: false,
+        })
+        .finish();
+        let doc = "query($v: String!) { echo(value: $v) }";
+        let with = |v: String| {
+            async_graphql::Request::new(doc)
+                .variables(Variables::from_json(serde_json::json!({ "v": v })))
+        };
+        let first = schema.execute(with("short".into())).await;
+        assert!(first.errors.is_empty(), "{:?}", first.errors);
+        assert!(parsed::get(doc).is_some(), "kept after its first request");
+        let long = schema.execute(with("x".repeat(MAX_STRING_CHARS + 1))).await;
+        let code = long.errors[0]
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("code"));
+        assert_eq!(code, Some(&ConstValue::from(code::BAD_USER_INPUT)));
+        let again = schema.execute(with("again".into())).await;
+        assert_eq!(again.data.into_json().unwrap()["echo"], 5);
     }
 
     /// `levels` fragments, each spreading the next twice: 2^levels selections once spread.
