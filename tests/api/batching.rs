@@ -35,19 +35,28 @@ fn grow_team(app: &TestApp, child: &str, creator: &str, n: usize, tag: &str) {
 }
 
 async fn statements_for(app: &TestApp, token: &str, child: &str) -> (u64, usize, usize) {
+    let (used, _, team, tasks) = cost_of(app, token, child).await;
+    (used, team, tasks)
+}
+
+/// The statements and the trips to the database (connections taken from the pool, each a
+/// hand-off to a blocking thread) one team screen costs, and its team's and tasks' sizes.
+async fn cost_of(app: &TestApp, token: &str, child: &str) -> (u64, u64, usize, usize) {
     // Warm the pool first: opening connections is not the screen's cost.
     for _ in 0..2 {
         app.gql_ok(Some(token), TEAM_SCREEN, json!({ "id": child }))
             .await;
     }
     let before = app.state.statements.get();
+    let trips_before = app.state.statements.checkouts();
     let data = app
         .gql_ok(Some(token), TEAM_SCREEN, json!({ "id": child }))
         .await;
     let used = app.state.statements.get() - before;
+    let trips = app.state.statements.checkouts() - trips_before;
     let team = data["child"]["team"].as_array().unwrap().len();
     let tasks = data["child"]["tasks"].as_array().unwrap().len();
-    (used, team, tasks)
+    (used, trips, team, tasks)
 }
 
 #[tokio::test]
@@ -97,4 +106,7 @@ async fn the_team_screen_costs_the_same_sql_for_3_and_30_members() {
     // assignees. Who is asking (agency, role, agreements in force) was read by the caller's
     // first request, and the process keeps it until PostgreSQL says it changed.
     assert_eq!(small, 3, "the team screen's statements");
+    // All three in one trip: the child's read looks ahead to its team and tasks.
+    let (_, trips, _, _) = cost_of(&app, &teacher.token, &ids[1]).await;
+    assert_eq!(trips, 1, "the team screen's trips to the database");
 }

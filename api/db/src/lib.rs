@@ -117,20 +117,36 @@ impl ManageConnection for Manager {
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
 
-/// Counts the SQL statements a process sends, for tests and benchmarks.
+/// Counts the SQL statements a process sends, and the connections it takes from the pool
+/// (each a hand-off to a blocking thread), for tests and benchmarks.
 #[derive(Clone, Debug, Default)]
-pub struct StatementCounter(Arc<AtomicU64>);
+pub struct StatementCounter {
+    statements: Arc<AtomicU64>,
+    checkouts: Arc<AtomicU64>,
+}
 
 impl StatementCounter {
+    /// Statements sent so far.
     pub fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    /// Connections taken from the pool so far.
+    pub fn checkouts(&self) -> u64 {
+        self.checkouts.load(Ordering::Relaxed)
+    }
+}
+
+impl diesel::r2d2::HandleEvent for StatementCounter {
+    fn handle_checkout(&self, _: diesel::r2d2::event::CheckoutEvent) {
+        self.checkouts.fetch_add(1, Ordering::Relaxed);
     }
 }
 
 impl Instrumentation for StatementCounter {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
         if let InstrumentationEvent::StartQuery { .. } = event {
-            self.0.fetch_add(1, Ordering::Relaxed);
+            self.statements.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -170,6 +186,7 @@ pub fn pool(url: &str, size: u32, timeout: Duration, counter: StatementCounter) 
         // No `SELECT 1` before every use: a broken connection fails its query, is dropped by
         // the pool, and the next checkout gets a fresh one.
         .test_on_check_out(false)
+        .event_handler(Box::new(counter.clone()))
         .connection_customizer(Box::new(SessionSettings(counter)))
         .build_unchecked(Manager(ConnectionManager::new(url)))
 }

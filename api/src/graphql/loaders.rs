@@ -191,3 +191,39 @@ impl Loader<(Uuid, i64)> for ContactLoader {
             .collect())
     }
 }
+
+/// Team screens read ahead by a query's `child(id:)` (one trip to the database for the child,
+/// its team and its tasks), for that child's `team`, `leadProfessional` and `tasks` to use
+/// instead of loading again. Only queries read ahead: nothing in them writes, so nothing read
+/// ahead goes stale within the request.
+#[derive(Default)]
+pub struct ReadAhead(std::sync::Mutex<HashMap<Uuid, Ahead>>);
+
+#[derive(Default)]
+struct Ahead {
+    team: Option<Vec<TeamMember>>,
+    tasks: Option<Vec<TaskWithAssignee>>,
+}
+
+impl ReadAhead {
+    pub fn put(
+        &self,
+        child: Uuid,
+        team: Option<Vec<TeamMember>>,
+        tasks: Option<Vec<TaskWithAssignee>>,
+    ) {
+        if let Ok(mut ahead) = self.0.lock() {
+            ahead.insert(child, Ahead { team, tasks });
+        }
+    }
+
+    /// The child's active team, if it was read ahead.
+    pub fn team(&self, child: Uuid) -> Option<Vec<TeamMember>> {
+        self.0.lock().ok()?.get(&child)?.team.clone()
+    }
+
+    /// The child's tasks, if they were read ahead.
+    pub fn tasks(&self, child: Uuid) -> Option<Vec<TaskWithAssignee>> {
+        self.0.lock().ok()?.get(&child)?.tasks.clone()
+    }
+}

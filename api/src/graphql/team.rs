@@ -62,12 +62,18 @@ async fn team_of(
     child: uuid::Uuid,
     include_ended: bool,
 ) -> Result<Vec<InvolvementRow>> {
-    let members = ctx
-        .data_unchecked::<DataLoader<TeamLoader>>()
-        .load_one((child, include_ended))
-        .await
-        .map_err(loader_error)?
-        .unwrap_or_default();
+    let ahead = (!include_ended)
+        .then(|| ctx.data_opt::<ReadAhead>().and_then(|a| a.team(child)))
+        .flatten();
+    let members = match ahead {
+        Some(members) => members,
+        None => ctx
+            .data_unchecked::<DataLoader<TeamLoader>>()
+            .load_one((child, include_ended))
+            .await
+            .map_err(loader_error)?
+            .unwrap_or_default(),
+    };
     ctx.data_unchecked::<Practitioners>()
         .feed_many(
             members
@@ -124,12 +130,16 @@ impl Child {
     }
     /// A task is visible only to readers who may see every practitioner it names.
     async fn tasks(&self, ctx: &Context<'_>, status: Option<TaskStatus>) -> Result<Vec<Task>> {
-        let rows = ctx
-            .data_unchecked::<DataLoader<TaskLoader>>()
-            .load_one(self.0.id)
-            .await
-            .map_err(loader_error)?
-            .unwrap_or_default();
+        let ahead = ctx.data_opt::<ReadAhead>().and_then(|a| a.tasks(self.0.id));
+        let rows = match ahead {
+            Some(rows) => rows,
+            None => ctx
+                .data_unchecked::<DataLoader<TaskLoader>>()
+                .load_one(self.0.id)
+                .await
+                .map_err(loader_error)?
+                .unwrap_or_default(),
+        };
         // The assignees came with the tasks: prime the profile cache instead of asking again.
         ctx.data_unchecked::<Practitioners>()
             .feed_many(
@@ -522,6 +532,19 @@ impl TeamQuery {
     async fn child(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Child>> {
         let reader = reader(ctx)?;
         let id = parse_id("id", &id)?;
+        // The team screen asks for the team and tasks too: read them in the same trip.
+        let wanted = ctx.look_ahead();
+        let with_team = wanted.field("team").exists() || wanted.field("leadProfessional").exists();
+        let with_tasks = wanted.field("tasks").exists();
+        if let (true, Some(ahead)) = (with_team || with_tasks, ctx.data_opt::<ReadAhead>()) {
+            let screen =
+                child::team_screen(ctx.state(), reader, ctx.meta(), id, with_team, with_tasks)
+                    .await?;
+            return Ok(screen.map(|s| {
+                ahead.put(id, s.team, s.tasks);
+                Child(s.child)
+            }));
+        }
         Ok(child::get_child(ctx.state(), reader, ctx.meta(), id)
             .await?
             .map(Child))

@@ -15,7 +15,7 @@ use crate::auth::RequestMeta;
 use crate::graphql::context::{Auth, RequestReader};
 use crate::graphql::error::code;
 use crate::graphql::loaders::{
-    AgencyLoader, ChildLoader, ContactLoader, InvolvementLoader, PractitionerLoader,
+    AgencyLoader, ChildLoader, ContactLoader, InvolvementLoader, PractitionerLoader, ReadAhead,
     TaskByIdLoader, TaskLoader, TeamLoader,
 };
 use crate::graphql::nesting::{self, MAX_NESTING};
@@ -113,6 +113,7 @@ fn prepare(
             tokio::spawn,
         ))
         .data(DataLoader::new(TaskByIdLoader(s(), reader), tokio::spawn))
+        .data(ReadAhead::default())
 }
 
 /// A refusal before any operation ran, shaped like a GraphQL response.

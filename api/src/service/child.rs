@@ -235,8 +235,22 @@ pub async fn children_by_ids(
     meta: &RequestMeta,
     ids: Vec<Uuid>,
 ) -> ServiceResult<HashMap<Uuid, ChildRow>> {
-    let seen = policy::child_as_seen_sql(&reader);
-    let readable = policy::child_readable_sql(&reader, "children.id");
+    let meta = meta.clone();
+    crate::db::run(&state.pool, move |conn| {
+        children_read(conn, &reader, &meta, ids)
+    })
+    .await
+}
+
+/// [`children_by_ids`] on a connection the caller holds.
+fn children_read(
+    conn: &mut PgConnection,
+    reader: &Reader,
+    meta: &RequestMeta,
+    ids: Vec<Uuid>,
+) -> ServiceResult<HashMap<Uuid, ChildRow>> {
+    let seen = policy::child_as_seen_sql(reader);
+    let readable = policy::child_readable_sql(reader, "children.id");
     let viewed = audit::record_per_row_sql(
         &reader.actor,
         meta,
@@ -248,9 +262,49 @@ pub async fn children_by_ids(
             subject: "id",
         },
     );
+    let rows = children::read_recorded(conn, seen, ids, readable, viewed)?;
+    Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+}
+
+/// The team screen's reads, asked for together: the child (read and audited as
+/// [`get_child`]), and when it is readable, its active team and its tasks if wanted.
+#[derive(Debug)]
+pub struct TeamScreen {
+    pub child: ChildRow,
+    pub team: Option<Vec<crate::service::involvement::TeamMember>>,
+    pub tasks: Option<Vec<crate::service::task::TaskWithAssignee>>,
+}
+
+/// The team screen in one trip to the database: the statements of [`get_child`],
+/// [`crate::service::involvement::teams`] and [`crate::service::task::tasks_of`] on one
+/// connection, so a request waits on one hand-off instead of three. Nothing more is read
+/// for a child the reader may not read.
+pub async fn team_screen(
+    state: &AppState,
+    reader: Reader,
+    meta: &RequestMeta,
+    id: Uuid,
+    with_team: bool,
+    with_tasks: bool,
+) -> ServiceResult<Option<TeamScreen>> {
+    let meta = meta.clone();
     crate::db::run(&state.pool, move |conn| {
-        let rows = children::read_recorded(conn, seen, ids, readable, viewed)?;
-        Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+        let Some(child) = children_read(conn, &reader, &meta, vec![id])?.remove(&id) else {
+            return Ok(None);
+        };
+        let team = if with_team {
+            let mut teams = crate::service::involvement::teams_on(conn, &reader, vec![id], false)?;
+            Some(teams.remove(&id).unwrap_or_default())
+        } else {
+            None
+        };
+        let tasks = if with_tasks {
+            let mut tasks = crate::service::task::tasks_on(conn, &reader, vec![id])?;
+            Some(tasks.remove(&id).unwrap_or_default())
+        } else {
+            None
+        };
+        Ok(Some(TeamScreen { child, team, tasks }))
     })
     .await
 }

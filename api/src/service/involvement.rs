@@ -453,23 +453,33 @@ pub async fn teams(
     include_ended: bool,
 ) -> ServiceResult<HashMap<Uuid, Vec<TeamMember>>> {
     crate::db::run(&state.pool, move |conn| {
-        let visible = policy::child_readable_sql(&reader, "involvements.child_id")
-            .sql(" AND ")
-            .append(policy::involvement_visible_sql(&reader, "involvements"));
-        let rows = involvements::teams(conn, &child_ids, visible, include_ended)?;
-        let mut out: HashMap<Uuid, Vec<TeamMember>> = HashMap::new();
-        for (involvement, practitioner, agency) in rows {
-            out.entry(involvement.child_id)
-                .or_default()
-                .push(TeamMember {
-                    involvement,
-                    practitioner,
-                    agency,
-                });
-        }
-        Ok(out)
+        teams_on(conn, &reader, child_ids, include_ended)
     })
     .await
+}
+
+/// [`teams`] on a connection the caller holds.
+pub fn teams_on(
+    conn: &mut PgConnection,
+    reader: &Reader,
+    child_ids: Vec<Uuid>,
+    include_ended: bool,
+) -> ServiceResult<HashMap<Uuid, Vec<TeamMember>>> {
+    let visible = policy::child_readable_sql(reader, "involvements.child_id")
+        .sql(" AND ")
+        .append(policy::involvement_visible_sql(reader, "involvements"));
+    let rows = involvements::teams(conn, &child_ids, visible, include_ended)?;
+    let mut out: HashMap<Uuid, Vec<TeamMember>> = HashMap::new();
+    for (involvement, practitioner, agency) in rows {
+        out.entry(involvement.child_id)
+            .or_default()
+            .push(TeamMember {
+                involvement,
+                practitioner,
+                agency,
+            });
+    }
+    Ok(out)
 }
 
 /// Involvements by id, each only if the reader may see it and read its child, or it is their

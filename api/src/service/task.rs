@@ -376,21 +376,23 @@ pub async fn tasks_of(
     reader: Reader,
     child_ids: Vec<Uuid>,
 ) -> ServiceResult<HashMap<Uuid, Vec<TaskWithAssignee>>> {
-    crate::db::run(&state.pool, move |conn| {
-        let rows = tasks::of_children(
-            conn,
-            &child_ids,
-            policy::task_readable_sql(&reader, "tasks"),
-        )?;
-        let mut out: HashMap<Uuid, Vec<TaskWithAssignee>> = HashMap::new();
-        for (task, assignee) in rows {
-            out.entry(task.child_id)
-                .or_default()
-                .push(TaskWithAssignee { task, assignee });
-        }
-        Ok(out)
-    })
-    .await
+    crate::db::run(&state.pool, move |conn| tasks_on(conn, &reader, child_ids)).await
+}
+
+/// [`tasks_of`] on a connection the caller holds.
+pub fn tasks_on(
+    conn: &mut PgConnection,
+    reader: &Reader,
+    child_ids: Vec<Uuid>,
+) -> ServiceResult<HashMap<Uuid, Vec<TaskWithAssignee>>> {
+    let rows = tasks::of_children(conn, &child_ids, policy::task_readable_sql(reader, "tasks"))?;
+    let mut out: HashMap<Uuid, Vec<TaskWithAssignee>> = HashMap::new();
+    for (task, assignee) in rows {
+        out.entry(task.child_id)
+            .or_default()
+            .push(TaskWithAssignee { task, assignee });
+    }
+    Ok(out)
 }
 
 /// Tasks assigned to the caller, in the contract's order, a page at a time.
