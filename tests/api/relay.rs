@@ -274,3 +274,46 @@ async fn node_shows_nothing_of_a_hidden_service_to_a_practitioner_outside_it() {
         "{with_costs:?}"
     );
 }
+
+#[tokio::test]
+async fn a_crafted_cursor_naming_a_child_the_reader_may_not_read_places_nothing() {
+    use base64::Engine;
+    let app = spawn_quiet_app().await;
+    let t = small_town(&app).await;
+    // A child of the social worker's, not the teacher's, whose names sort before Maisie's.
+    let other = register(
+        &app,
+        &t.worker,
+        "Aaron",
+        "Abbott",
+        "2014-01-01",
+        None,
+        "Social worker",
+    )
+    .await;
+    let cursor =
+        |id: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("\"{id}\""));
+    let page = |after: String| {
+        let app = &app;
+        let token = t.teacher.token.clone();
+        async move {
+            app.gql(
+                Some(&token),
+                CHILDREN,
+                json!({ "first": 10, "after": after }),
+            )
+            .await
+        }
+    };
+    let crafted = page(cursor(&s(&other["child"]["id"]))).await;
+    let nothing = page(cursor(&Uuid::new_v4().to_string())).await;
+    assert_eq!(
+        crafted, nothing,
+        "the cursor tells nothing of where that child sorts"
+    );
+    assert_eq!(
+        crafted["data"]["myChildren"]["edges"],
+        json!([]),
+        "{crafted:#}"
+    );
+}

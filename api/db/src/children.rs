@@ -113,12 +113,13 @@ pub fn read_recorded(
 /// A page of the children `practitioner` is actively involved with, by family name, given name
 /// and id as `seen` shows them (a query over `children` joined to the identity `idn`), in the
 /// order taken (see [`Slice`]). A cursor is a child's id with the identity its reader sees (a
-/// query over `ac`), so no name travels in a cursor. `record` runs over the rows `shown`.
+/// query over `ac`) and a filter over `ac` it must pass to place the page at all, so no name
+/// travels in a cursor. `record` runs over the rows `shown`.
 pub fn page_of_member(
     conn: &mut PgConnection,
     seen: BoundSql,
     practitioner: Uuid,
-    slice: Slice<(Uuid, BoundSql)>,
+    slice: Slice<(Uuid, BoundSql, BoundSql)>,
     record: BoundSql,
 ) -> QueryResult<Vec<ChildRow>> {
     let mut mine = seen
@@ -130,7 +131,7 @@ pub fn page_of_member(
         .sql(")");
     let fetch = slice.fetch();
     for (op, bound) in [(">", slice.after), ("<", slice.before)] {
-        if let Some((id, seen_of)) = bound {
+        if let Some((id, seen_of, readable)) = bound {
             mine = mine
                 .sql(format!(
                     " AND (idn.family_name, idn.given_name, children.id) {op} (SELECT \
@@ -139,6 +140,8 @@ pub fn page_of_member(
                 .append(seen_of)
                 .sql(") s WHERE ac.id = ")
                 .uuid(id)
+                .sql(" AND ")
+                .append(readable)
                 .sql(")");
         }
     }

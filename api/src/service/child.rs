@@ -318,9 +318,15 @@ pub async fn my_children(
 ) -> ServiceResult<Page<ChildRow>> {
     // A cursor is the child's id alone: no name reaches a URL or a log.
     let slice: Slice<Uuid> = request.slice()?;
-    let keys = slice
-        .clone()
-        .map(|id| (id, policy::identity_seen_sql(&reader, "ac.id")));
+    // A cursor's child is placed by the names the reader sees, and only if the reader may
+    // read it: a crafted cursor naming any other child places nothing.
+    let keys = slice.clone().map(|id| {
+        (
+            id,
+            policy::identity_seen_sql(&reader, "ac.id"),
+            policy::child_readable_sql(&reader, "ac.id"),
+        )
+    });
     // Each child shown, and only those, is recorded as listed, against that child.
     let seen = policy::child_as_seen_sql(&reader);
     let listed = audit::record_per_row_sql(
