@@ -90,7 +90,8 @@ fuzz: toolchain
 	  -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
 	  -dict=fuzz/$(FUZZ_TARGET).dict -print_final_stats=1
 
-## Benchmarks over a generated county (SCALE=1 by default; 0.1 and 5 too): see README.
+## Benchmarks over a generated county (SCALE=1 by default; 0.1 and 5 too), with PostGraphile 5
+## (Node 22 and postgraphile from the npm registry, under target/) as the peer: see README.
 # bench needs wrk, and pgbench for the raw-SQL ceiling. /usr/bin/pgbench may be Debian's version
 # wrapper with no pgbench behind it; Debian 12 ships pgbench in the server package
 # (postgresql-15), not in postgresql-client-15: try the client package first, the server's after.
@@ -100,6 +101,7 @@ bench: toolchain
 	  has_pgbench || { [ "$$(id -u)" = 0 ] && { apt-get install -y -qq postgresql-client >/dev/null; has_pgbench || apt-get install -y -qq postgresql >/dev/null; } && has_pgbench; } || \
 	  { echo "pgbench is needed (Debian: apt-get install postgresql-client, or postgresql where the client package lacks it)"; exit 1; }
 	$(CARGO) build --release --bin patchwork
+	@if [ "$${BENCH_PEER:-on}" != off ]; then scripts/node.sh >/dev/null; fi
 	python3 bench/run.py
 
 ## Scale-out proof: nginx in front of three servers and two workers over one database (see

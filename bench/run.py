@@ -3,8 +3,9 @@
 
 Environment: SCALE (1 = 200,000 children; 0.1 and 5 are the other sizes), BENCH_DURATION
 (seconds per scenario, default 20), BENCH_CONNECTIONS (default 32), BENCH_USERS (signed-in
-practitioners the load is spread over, default 200). Writes bench/results/latest.json and prints
-a table. Standard library only.
+practitioners the load is spread over, default 200), BENCH_PEER (`off` skips PostGraphile),
+BENCH_ROUNDS (alternating rounds of the team screen and PostGraphile's, default 2). Writes
+bench/results/latest.json and prints a table. Standard library only.
 """
 
 import glob
@@ -34,6 +35,9 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 USERS = int(os.environ.get("BENCH_USERS", "200"))
 # A comma-separated subset of the scenarios, e.g. BENCH_ONLY=team,login.
 ONLY = [n for n in os.environ.get("BENCH_ONLY", "").split(",") if n]
+PEER = os.environ.get("BENCH_PEER", "on") != "off"
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+PEER_WORKERS = 2
 
 TEAM = """query Team($id: ID!) {
   child(id: $id) { givenName familyName dateOfBirth
@@ -47,6 +51,18 @@ SEARCH = ("query($f: String!, $d: Date!) { searchChildren(familyName: $f, dateOf
 CONTACT = ("mutation($i: RecordContactInput!) { recordContact(input: $i) { id } }")
 UPDATE_TASK = "mutation($i: UpdateTaskInput!) { updateTask(input: $i) { id version } }"
 LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }"
+# The same screen from PostGraphile's generated API: the child (names from its latest
+# identity), its active involvements with practitioner and agency, its open tasks with the
+# assignee. No access rule and no audit: PostGraphile has none.
+PEER_TEAM = """query Team($id: UUID!) {
+  childByRowId(rowId: $id) { dateOfBirth
+    childIdentitiesByChildId(first: 1, orderBy: RECORDED_AT_DESC) { nodes { givenName familyName } }
+    involvementsByChildId(condition: { endedOn: null }) { nodes {
+      role sensitivity isLead lastContactAt nextContactAt
+      practitionerByPractitionerId { displayName jobTitle email phone mobile
+        agencyByAgencyId { name kind } } } }
+    tasksByChildId(condition: { status: "OPEN" }) { nodes {
+      title dueOn practitionerByAssigneeId { displayName } } } } }"""
 
 
 def say(msg):
@@ -100,6 +116,51 @@ def peak_rss_mb(pid):
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return None
+
+
+def family(pid):
+    """A process and its children (a Node cluster: the primary and its workers)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [pid, *map(int, f.read().split())]
+    except OSError:
+        return [pid]
+
+
+def start_peer(url):
+    """PostGraphile 5 over the county (bench/peer), PEER_WORKERS processes; its address."""
+    node = subprocess.run([os.path.join(ROOT, "scripts", "node.sh")], check=True,
+                          capture_output=True, text=True).stdout.strip()
+    npm = os.path.join(TARGET, "node22", "npm", "bin", "npm-cli.js")
+    home = os.path.join(TARGET, "bench-peer")
+    os.makedirs(home, exist_ok=True)
+    fresh = False
+    for name in ("package.json", "package-lock.json", "server.mjs"):
+        source = open(os.path.join(ROOT, "bench", "peer", name), "rb").read()
+        target = os.path.join(home, name)
+        if not os.path.exists(target) or open(target, "rb").read() != source:
+            open(target, "wb").write(source)
+            fresh = fresh or name != "server.mjs"
+    if fresh or not os.path.isdir(os.path.join(home, "node_modules")):
+        say("installing PostGraphile (npm ci)")
+        subprocess.run([node, npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                       cwd=home, check=True, capture_output=True)
+    port = free_port()
+    address = f"http://127.0.0.1:{port}"
+    peer = subprocess.Popen([node, "server.mjs", str(port), url, str(PEER_WORKERS)], cwd=home,
+                            env={**os.environ, "GRAPHILE_ENV": "production"},
+                            stdout=subprocess.DEVNULL,
+                            stderr=open(os.path.join(TARGET, "bench-peer.log"), "w"))
+    for _ in range(600):
+        try:
+            post(address, "{ __typename }")
+            return peer, address
+        except OSError:
+            if peer.poll() is not None:
+                sys.exit("bench: PostGraphile did not start (target/bench-peer.log)")
+            time.sleep(0.1)
+    peer.kill()
+    sys.exit("bench: PostGraphile did not answer (target/bench-peer.log)")
 
 
 def reset_peak_rss(pid):
@@ -268,6 +329,9 @@ def body_lua(kind):
     if kind == "team":
         pre, post_ = parts(TEAM, {"id": "@@"}).split("@@")
         return f"function body(r) return {lua_string(pre)} .. r[2] .. {lua_string(post_)} end"
+    if kind == "postgraphile_team":
+        pre, post_ = parts(PEER_TEAM, {"id": "@@"}).split("@@")
+        return f"function body(r) return {lua_string(pre)} .. r[2] .. {lua_string(post_)} end"
     if kind == "my_children":
         return f"function body(r) return {lua_string(parts(MY_CHILDREN, {}))} end"
     if kind == "my_tasks":
@@ -401,6 +465,67 @@ def run_pgbench(pgbench, url, mode, seconds, clients, pairs):
     return float(tps.group(1)), float(latency.group(1)) if latency else None
 
 
+def measure(address, script, data, seconds, conns, pids):
+    """One wrk run against `address`, with the CPU and peak RSS of the processes `pids`."""
+    for pid in pids:
+        reset_peak_rss(pid)
+    cpu0 = sum(cpu_seconds(pid) for pid in pids)
+    r = run_wrk(address, script, data, seconds, conns)
+    cpu1 = sum(cpu_seconds(pid) for pid in pids)
+    served = max(1, r["requests"])
+    return {
+        "rps": round(r["requests"] / (r["duration_us"] / 1e6), 1),
+        "p50_ms": round(r["p50_us"] / 1000, 2),
+        "p95_ms": round(r["p95_us"] / 1000, 2),
+        "p99_ms": round(r["p99_us"] / 1000, 2),
+        "errors": r["errors"] + r["socket_errors"],
+        "cpu_ms_per_request": round((cpu1 - cpu0) * 1000 / served, 3),
+        "peak_rss_mb": round(sum(peak_rss_mb(pid) or 0 for pid in pids), 1),
+    }
+
+
+def race_peer(url, address, server, tmp, data, pairs, scenarios):
+    """PostGraphile's team screen and Patchwork's, in alternating rounds at the same load over
+    the same children; adds `postgraphile_team` (means of its rounds) to `scenarios`."""
+    peer, peer_address = start_peer(url)
+    try:
+        # The peer must answer the same screens: no error, and at least the members a
+        # Patchwork reader sees (it applies no rule, so it may show more).
+        for email, child in pairs[:5]:
+            answer = post(peer_address, PEER_TEAM, {"id": child})
+            found = (answer.get("data") or {}).get("childByRowId")
+            if answer.get("errors") or not found or not found["involvementsByChildId"]["nodes"]:
+                sys.exit(f"bench: PostGraphile's team screen is not the same screen: {answer}")
+        scripts = {}
+        for name in ("team", "postgraphile_team"):
+            scripts[name] = os.path.join(tmp, f"race-{name}.lua")
+            with open(scripts[name], "w") as f:
+                f.write(LUA + "\n" + body_lua(name) + "\n")
+        targets = {"team": (address, [server.pid]),
+                   "postgraphile_team": (peer_address, family(peer.pid))}
+        rounds = []
+        for n in range(1, ROUNDS + 1):
+            for name in ("team", "postgraphile_team"):
+                where, pids = targets[name]
+                say(f"round {n}: {name}: warming up, then {DURATION} s at {CONNECTIONS} connections")
+                run_wrk(where, scripts[name], data, 3, CONNECTIONS)
+                rounds.append({"round": n, "name": name,
+                               **measure(where, scripts[name], data, DURATION, CONNECTIONS, pids)})
+        mine = [r for r in rounds if r["name"] == "postgraphile_team"]
+        mean = {k: round(sum(r[k] for r in mine) / len(mine), 3)
+                for k in ("rps", "p50_ms", "p95_ms", "p99_ms", "cpu_ms_per_request", "peak_rss_mb")}
+        scenarios.append({"name": "postgraphile_team", **mean,
+                          "errors": sum(r["errors"] for r in mine), "sql_per_request": None,
+                          "ceiling_rps": None, "processes": PEER_WORKERS})
+        return rounds
+    finally:
+        peer.send_signal(signal.SIGTERM)
+        try:
+            peer.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            peer.kill()
+
+
 def main():
     if not shutil.which("wrk"):
         sys.exit("bench: wrk is missing (Debian: apt-get install wrk)")
@@ -499,10 +624,17 @@ def main():
                     tps, _ = run_pgbench(pgbench, url, mode, seconds, conns, n_pairs)
                     scenarios[-1][key] = round(tps, 1)
                 scenarios[-1]["of_ceiling"] = round(scenarios[-1]["rps"] / scenarios[-1]["ceiling_rps"], 3)
+        peer_rounds = []
+        if PEER and any(sc["name"] == "team" for sc in scenarios):
+            peer_rounds = race_peer(url, address, server, tmp, data, pairs, scenarios)
         result = {"machine": machine(), "scale": SCALE, "date": datetime.now().date().isoformat(),
                   "connections": CONNECTIONS, "duration_s": DURATION,
                   "generation_s": None if generation is None else round(generation),
                   "scenarios": scenarios}
+        if peer_rounds:
+            mean = lambda name: sum(r["rps"] for r in peer_rounds if r["name"] == name) / ROUNDS
+            result["team_over_postgraphile"] = round(mean("team") / mean("postgraphile_team"), 3)
+            result["rounds"] = peer_rounds
         os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
         with open(os.path.join(ROOT, "bench", "results", "latest.json"), "w") as f:
             json.dump(result, f, indent=2)
@@ -514,13 +646,20 @@ def main():
             ceiling = s["ceiling_rps"]
             ratio = f"{s['rps'] / ceiling:.0%}" if ceiling else "-"
             print(f"{s['name']:<12} {s['rps']:>9} {s['p50_ms']:>8} {s['p95_ms']:>8} {s['p99_ms']:>8} "
-                  f"{s['errors']:>7} {s['sql_per_request']:>8} {s['cpu_ms_per_request']:>10} "
+                  f"{s['errors']:>7} {s['sql_per_request'] or '-':>8} {s['cpu_ms_per_request']:>10} "
                   f"{s['peak_rss_mb']:>7} {ceiling or '-':>10} {ratio:>20}")
         for s in scenarios:
             if s["ceiling_rps"]:
                 print(f"{s['name']}: raw SQL is pgbench with bench/team.pgbench at {CONNECTIONS} "
                       f"clients, prepared ({s['ceiling_rps']}/s); unprepared: "
                       f"{s['ceiling_simple_rps']}/s")
+        for r in peer_rounds:
+            print(f"round {r['round']}: {r['name']:<18} {r['rps']:>9} req/s, p50 {r['p50_ms']} ms, "
+                  f"p99 {r['p99_ms']} ms, CPU {r['cpu_ms_per_request']} ms/req, "
+                  f"RSS {r['peak_rss_mb']} MB")
+        if peer_rounds:
+            print(f"team / PostGraphile ({PEER_WORKERS} processes), mean of {ROUNDS} alternating "
+                  f"rounds: {result['team_over_postgraphile']}")
         print(f"({machine()}; scale {SCALE}; {CONNECTIONS} connections; results in bench/results/latest.json)")
     finally:
         server.send_signal(signal.SIGTERM)
