@@ -3,13 +3,9 @@
 //! tab, and nothing of it served in production.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use patchwork_tests::serde_json::{json, Value};
 use patchwork_tests::*;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::Message;
 
 async fn spawn_development_app() -> TestApp {
     spawn_app_with(|v| {
@@ -227,30 +223,11 @@ async fn graphiql_is_not_served_in_production() {
 async fn graphiql_headers_sign_in_a_subscription() {
     let app = spawn_development_app().await;
     let admin = app.system_admin().await;
-    let mut req = format!("ws://127.0.0.1:{}/graphql", app.port)
-        .into_client_request()
-        .unwrap();
-    req.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    let init = json!({
-        "type": "connection_init",
-        "payload": { "Authorization": format!("Bearer {}", admin.token) },
-    });
-    ws.send(Message::Text(init.to_string().into()))
-        .await
-        .unwrap();
-    let answer = loop {
-        let next = tokio::time::timeout(Duration::from_secs(15), ws.next())
-            .await
-            .expect("an answer within 15 s")
-            .expect("the connection stays open")
-            .unwrap();
-        if let Message::Text(text) = next {
-            break patchwork_tests::serde_json::from_str::<Value>(&text).unwrap();
-        }
-    };
+    let mut ws = patchwork_tests::ws::open(
+        app.port,
+        json!({ "Authorization": format!("Bearer {}", admin.token) }),
+    )
+    .await;
+    let answer = patchwork_tests::ws::receive(&mut ws).await.unwrap();
     assert_eq!(answer["type"], "connection_ack", "{answer}");
 }

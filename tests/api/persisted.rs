@@ -2,8 +2,6 @@
 //! until a signed-in client sends the document with it; then the hash alone runs it, by POST
 //! or GET, on every process; with PERSISTED_QUERIES=only, only registered documents run.
 
-use std::process::Command;
-
 use patchwork_tests::serde_json::{json, Value};
 use patchwork_tests::*;
 use sha2::{Digest, Sha256};
@@ -124,22 +122,7 @@ async fn with_persisted_queries_only_nothing_runs_but_registered_documents() {
         v.insert("PERSISTED_QUERIES".into(), "only".into());
     })
     .await;
-    let dir = std::env::temp_dir().join(format!("{}-queries", open.database));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("me.graphql");
-    std::fs::write(&file, ME).unwrap();
-    let out = Command::new(patchwork_binary())
-        .args(["register-queries", file.to_str().unwrap()])
-        .env("DATABASE_URL", &open.database_url)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let printed = String::from_utf8_lossy(&out.stdout);
-    assert!(printed.starts_with(&hash(ME)), "{printed}");
+    assert_eq!(register_queries(&open, &[ME]), [hash(ME)]);
 
     let (_, ran) = post(&app, Some(&admin.token), &hash(ME), None).await;
     assert_eq!(ran["data"]["me"]["email"], admin.email.as_str());

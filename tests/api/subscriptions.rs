@@ -4,65 +4,10 @@
 
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
-use patchwork_tests::serde_json::{json, Value};
+use patchwork_tests::serde_json::json;
 use patchwork_tests::world;
+use patchwork_tests::ws::{connect, connected, receive, send};
 use patchwork_tests::*;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::Message;
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// Opens `/graphql` as a WebSocket speaking `graphql-transport-ws` and sends `connection_init`.
-async fn connect(app: &TestApp, token: &str) -> Socket {
-    let mut req = format!("ws://127.0.0.1:{}/graphql", app.port)
-        .into_client_request()
-        .unwrap();
-    req.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (mut ws, res) = tokio_tungstenite::connect_async(req).await.unwrap();
-    assert_eq!(
-        res.headers()["sec-websocket-protocol"],
-        "graphql-transport-ws"
-    );
-    send(&mut ws, json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } })).await;
-    ws
-}
-
-async fn send(ws: &mut Socket, message: Value) {
-    ws.send(Message::Text(message.to_string().into()))
-        .await
-        .unwrap();
-}
-
-/// The next protocol message (pings answered), or None when the server closed.
-async fn receive(ws: &mut Socket) -> Option<Value> {
-    // One deadline for the message, however many WebSocket pings come first.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let next = tokio::time::timeout_at(deadline, ws.next())
-            .await
-            .expect("a message within 15 s");
-        match next {
-            Some(Ok(Message::Text(t))) => {
-                let v: Value = patchwork_tests::serde_json::from_str(&t).unwrap();
-                if v["type"] == "ping" {
-                    send(ws, json!({ "type": "pong" })).await;
-                    continue;
-                }
-                return Some(v);
-            }
-            Some(Ok(Message::Close(frame))) => {
-                return Some(json!({ "closed": frame.map(|f| u16::from(f.code)) }))
-            }
-            Some(Ok(_)) => continue,
-            _ => return None,
-        }
-    }
-}
 
 const TEAM_CHANGED: &str =
     "subscription($c: ID!) { teamChanged(childId: $c) { type childId data } }";
@@ -73,7 +18,7 @@ async fn a_live_team_screen_hears_each_change_it_may_see_and_nothing_hidden() {
     let t = world::small_town(&app).await;
     let (teacher, worker, advocate, child) = (&t.teacher, &t.worker, &t.advocate, t.child.clone());
     let inv = &t.teacher_inv;
-    let mut ws = connect(&app, &teacher.token).await;
+    let mut ws = connect(app.port, &teacher.token).await;
     assert_eq!(receive(&mut ws).await.unwrap()["type"], "connection_ack");
     send(
         &mut ws,
@@ -149,14 +94,14 @@ async fn a_live_team_screen_hears_each_change_it_may_see_and_nothing_hidden() {
 #[tokio::test]
 async fn a_connection_without_a_valid_token_is_closed_and_a_hidden_child_is_not_found() {
     let app = spawn_app().await;
-    let mut ws = connect(&app, "not-a-token").await;
+    let mut ws = connect(app.port, "not-a-token").await;
     // Closed at once, as graphql-transport-ws has it: 4403 Forbidden.
     let closed = receive(&mut ws).await.unwrap();
     assert_eq!(closed["closed"], 4403, "{closed:#}");
 
     let t = world::small_town(&app).await;
     let teacher = &t.teacher;
-    let mut ws = connect(&app, &teacher.token).await;
+    let mut ws = connect(app.port, &teacher.token).await;
     assert_eq!(receive(&mut ws).await.unwrap()["type"], "connection_ack");
     send(&mut ws, json!({ "id": "7", "type": "subscribe",
                           "payload": { "query": TEAM_CHANGED, "variables": { "c": uuid::Uuid::new_v4() } } })).await;
@@ -177,7 +122,7 @@ async fn an_app_hears_each_message_queued_for_its_practitioner() {
     let app = spawn_app().await;
     let t = world::small_town(&app).await;
     world::join(&app, &t.worker, &t.child, "Allocated social worker").await;
-    let mut ws = connect(&app, &t.teacher.token).await;
+    let mut ws = connect(app.port, &t.teacher.token).await;
     assert_eq!(receive(&mut ws).await.unwrap()["type"], "connection_ack");
     send(
         &mut ws,
@@ -220,28 +165,13 @@ async fn an_app_hears_each_message_queued_for_its_practitioner() {
     );
 }
 
-/// Opens a WebSocket to any server on `port`, signed in with `token`, and waits for the ack.
-async fn connect_to(port: u16, token: &str) -> Socket {
-    let mut req = format!("ws://127.0.0.1:{port}/graphql")
-        .into_client_request()
-        .unwrap();
-    req.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    send(&mut ws, json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } })).await;
-    assert_eq!(receive(&mut ws).await.unwrap()["type"], "connection_ack");
-    ws
-}
-
 #[tokio::test]
 async fn a_change_made_through_one_process_reaches_a_subscriber_on_another() {
     let app = spawn_app().await;
     let t = world::small_town(&app).await;
     // The subscriber's server is another process over the same database.
     let other = patchwork_tests::served::serve_with(&app, &[]).await;
-    let mut ws = connect_to(other.port, &t.teacher.token).await;
+    let mut ws = connected(other.port, &t.teacher.token).await;
     send(
         &mut ws,
         json!({ "id": "1", "type": "subscribe",
@@ -271,7 +201,7 @@ async fn a_subscriber_whose_token_expires_or_who_is_deactivated_is_closed_with_4
     })
     .await;
     let admin = app.system_admin().await;
-    let mut ws = connect_to(app.port, &admin.token).await;
+    let mut ws = connected(app.port, &admin.token).await;
     send(
         &mut ws,
         json!({ "id": "n", "type": "subscribe",
@@ -289,7 +219,7 @@ async fn a_subscriber_whose_token_expires_or_who_is_deactivated_is_closed_with_4
     // Deactivated while listening.
     let app = spawn_app().await;
     let t = world::small_town(&app).await;
-    let mut ws = connect_to(app.port, &t.teacher.token).await;
+    let mut ws = connected(app.port, &t.teacher.token).await;
     send(
         &mut ws,
         json!({ "id": "1", "type": "subscribe",
@@ -321,7 +251,7 @@ async fn a_subscriber_whose_token_expires_or_who_is_deactivated_is_closed_with_4
 async fn only_subscriptions_run_over_a_websocket() {
     let app = spawn_app().await;
     let admin = app.system_admin().await;
-    let mut ws = connect_to(app.port, &admin.token).await;
+    let mut ws = connected(app.port, &admin.token).await;
     for (id, query) in [
         ("q", "{ me { id } }"),
         ("m", "mutation { logout(refreshToken: \"x\") }"),
@@ -357,27 +287,9 @@ async fn with_persisted_queries_only_a_subscription_must_be_registered() {
     })
     .await;
     let document = "subscription { myNotifications { kind childId } }";
-    let dir = std::env::temp_dir().join(format!("{}-subscriptions", open.database));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("inbox.graphql");
-    std::fs::write(&file, document).unwrap();
-    let out = std::process::Command::new(patchwork_binary())
-        .args(["register-queries", file.to_str().unwrap()])
-        .env("DATABASE_URL", &open.database_url)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let hash = String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
+    let hash = register_queries(&open, &[document]).remove(0);
 
-    let mut ws = connect_to(app.port, &t.teacher.token).await;
+    let mut ws = connected(app.port, &t.teacher.token).await;
     // As text, it is refused.
     send(
         &mut ws,

@@ -22,6 +22,7 @@ pub mod receiver;
 pub mod served;
 pub mod smtp;
 pub mod world;
+pub mod ws;
 
 /// The JWT secret every test server signs with.
 pub const TEST_JWT_SECRET: &str = "test-only-secret-of-at-least-32-bytes-long";
@@ -471,4 +472,35 @@ pub fn with_user(url: &str, user: &str, password: &str) -> String {
         None => rest,
     };
     format!("{scheme}://{user}:{password}@{host}")
+}
+
+/// `patchwork register-queries` over `app`'s database, one file per document, as an operator
+/// registers an app's operations for `PERSISTED_QUERIES=only`; returns their hashes.
+pub fn register_queries(app: &TestApp, documents: &[&str]) -> Vec<String> {
+    let dir = std::env::temp_dir().join(format!("{}-queries-{}", app.database, short()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let files: Vec<String> = documents
+        .iter()
+        .enumerate()
+        .map(|(i, document)| {
+            let file = dir.join(format!("{i}.graphql"));
+            std::fs::write(&file, document).unwrap();
+            file.display().to_string()
+        })
+        .collect();
+    let out = std::process::Command::new(patchwork_binary())
+        .arg("register-queries")
+        .args(&files)
+        .env("DATABASE_URL", &app.database_url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| line.split_whitespace().next().unwrap().to_owned())
+        .collect()
 }
