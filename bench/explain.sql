@@ -23,7 +23,7 @@ PREPARE team(uuid[], uuid, uuid[]) AS SELECT "involvements"."id", "involvements"
 PREPARE tasks(uuid[], uuid, uuid[]) AS SELECT "tasks"."id", "tasks"."child_id", "tasks"."title", "tasks"."description", "tasks"."assignee_id", "tasks"."created_by", "tasks"."due_on", "tasks"."status", "tasks"."version", "tasks"."created_at", "practitioners"."id", "practitioners"."agency_id", "practitioners"."display_name", "practitioners"."email", "practitioners"."job_title", "practitioners"."phone", "practitioners"."mobile", "practitioners"."role", "practitioners"."active", "practitioners"."version" FROM ("tasks" LEFT OUTER JOIN "practitioners" ON ("tasks"."assignee_id" = "practitioners"."id")) WHERE (("tasks"."child_id" = ANY($1)) AND tasks.child_id IN (SELECT r.child_id FROM involvements r WHERE r.ended_on IS NULL AND (r.practitioner_id = $2)) AND (NOT EXISTS (SELECT 1 FROM involvements h WHERE h.child_id = tasks.child_id AND h.practitioner_id = tasks.created_by AND NOT (h.sensitivity = 'STANDARD' OR h.practitioner_id = $2 OR h.agency_id = ANY($3))) AND (tasks.assignee_id IS NULL OR NOT EXISTS (SELECT 1 FROM involvements h WHERE h.child_id = tasks.child_id AND h.practitioner_id = tasks.assignee_id AND NOT (h.sensitivity = 'STANDARD' OR h.practitioner_id = $2 OR h.agency_id = ANY($3)))))) ORDER BY "tasks"."due_on" ASC NULLS LAST, "tasks"."created_at" ASC, "tasks"."id" ASC;
 
 \echo
-\echo 1. the caller with the sharing agreements in force for their agency
+\echo 1. the caller with the sharing agreements in force for their agency (a caller's first request only: then each process keeps it)
 EXPLAIN (ANALYZE, BUFFERS) EXECUTE caller(:'me', :'today');
 
 BEGIN;
