@@ -320,6 +320,31 @@ pub fn sees_all_of_sql(reader: &Reader, child: Uuid, practitioners: Vec<Uuid>) -
         .sql(")")
 }
 
+/// Rule 11: a family link in force (the row `family_links`) is seen by a reader who may read
+/// the record of every child it names, and only when its recorder has no involvement with
+/// those children that the reader may not see (as for tasks, rule 6: a link recorded through
+/// a hidden service would betray it).
+pub fn family_link_visible_sql(reader: &Reader) -> BoundSql {
+    let sibling = "family_links.sibling_id";
+    BoundSql::new("(family_links.removed_at IS NULL AND ")
+        .append(child_readable_sql(reader, "family_links.child_id"))
+        .sql(" AND ")
+        .append(names_nobody_hidden(
+            reader,
+            "family_links.child_id",
+            "family_links.recorded_by",
+        ))
+        .sql(format!(" AND ({sibling} IS NULL OR ("))
+        .append(child_readable_sql(reader, sibling))
+        .sql(" AND ")
+        .append(names_nobody_hidden(
+            reader,
+            sibling,
+            "family_links.recorded_by",
+        ))
+        .sql(")))")
+}
+
 /// Rule 6: a task is visible only to readers who may see every practitioner it names.
 pub fn task_visible_sql(reader: &Reader, alias: &str) -> BoundSql {
     let child = format!("{alias}.child_id");

@@ -13,6 +13,7 @@ mod callers;
 mod changes;
 mod contract;
 mod database;
+mod family;
 mod fhir;
 mod graphiql;
 mod hostile_input;

@@ -291,6 +291,15 @@ impl NotificationKind {
     }
 }
 
+text_enum!(
+    /// How a family member is related to a child (rule 11).
+    FamilyRelation {
+        Sibling => "SIBLING",
+        Parent => "PARENT",
+        Carer => "CARER",
+    }
+);
+
 stored_kind!(
     /// What an audit event records: each read or write of personal data, and sign-in.
     AuditAction {
@@ -312,6 +321,8 @@ stored_kind!(
         ChildSearched => "CHILD_SEARCHED",
         ChildViewed => "CHILD_VIEWED",
         ContactRecorded => "CONTACT_RECORDED",
+        FamilyLinkRecorded => "FAMILY_LINK_RECORDED",
+        FamilyLinkRemoved => "FAMILY_LINK_REMOVED",
         InvolvementAllocated => "INVOLVEMENT_ALLOCATED",
         InvolvementEnded => "INVOLVEMENT_ENDED",
         InvolvementUpdated => "INVOLVEMENT_UPDATED",

@@ -18,6 +18,7 @@ pub mod children;
 pub mod contacts;
 pub mod daily_runs;
 pub mod domain;
+pub mod family_links;
 pub mod fixtures;
 pub mod idempotency_keys;
 pub mod invitations;

@@ -207,3 +207,18 @@ pub struct ActivityRow {
     pub at: DateTime<Utc>,
     pub details: serde_json::Value,
 }
+
+/// A recorded family relationship (rule 11): a sibling pair (the lower child id first), or a
+/// child's parent or carer by name.
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = family_links, check_for_backend(diesel::pg::Pg))]
+pub struct FamilyLinkRow {
+    pub id: Uuid,
+    pub child_id: Uuid,
+    pub relation: String,
+    pub sibling_id: Option<Uuid>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub recorded_by: Uuid,
+    pub recorded_at: DateTime<Utc>,
+}

@@ -330,6 +330,21 @@ diesel::joinable!(agency_children -> children (child_id));
 diesel::joinable!(agency_contacts -> contacts (contact_id));
 diesel::joinable!(agency_involvements -> involvements (involvement_id));
 diesel::joinable!(api_clients -> agencies (agency_id));
+diesel::table! {
+    family_links (id) {
+        id -> Uuid,
+        child_id -> Uuid,
+        relation -> Text,
+        sibling_id -> Nullable<Uuid>,
+        name -> Nullable<Text>,
+        description -> Nullable<Text>,
+        recorded_by -> Uuid,
+        recorded_at -> Timestamptz,
+        removed_at -> Nullable<Timestamptz>,
+        removed_by -> Nullable<Uuid>,
+    }
+}
+
 diesel::joinable!(audit_events -> agencies (actor_agency_id));
 diesel::joinable!(audit_events -> children (child_id));
 diesel::joinable!(audit_events -> practitioners (actor_id));
@@ -411,6 +426,7 @@ diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id))
 diesel::joinable!(webhook_deliveries -> activity (activity_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    family_links,
     child_identities,
     activity,
     agencies,

@@ -41,6 +41,15 @@ pub enum Sensitivity {
     Restricted,
 }
 
+/// How a family member is related to a child.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
+#[graphql(remote = "domain::FamilyRelation")]
+pub enum FamilyRelation {
+    Sibling,
+    Parent,
+    Carer,
+}
+
 /// Consent to share an involvement with the team.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
 #[graphql(remote = "domain::ConsentStatus")]

@@ -7,6 +7,7 @@ pub mod changes;
 pub mod context;
 pub mod enums;
 pub mod error;
+pub mod family;
 pub mod inputs;
 pub mod limits;
 pub mod live;
@@ -42,6 +43,7 @@ pub struct Query(
 pub struct Mutation(
     account::AccountMutation,
     team::TeamMutation,
+    family::FamilyMutation,
     notifications::NotificationMutation,
     api_clients::ApiClientMutation,
     webhooks::WebhookMutation,

@@ -12,6 +12,7 @@ use crate::graphql::context::{reader, ContextExt};
 use crate::graphql::enums::{
     ConsentStatus, ContactKind, ContactOutcome, LawfulBasis, Sensitivity, TaskStatus,
 };
+use crate::graphql::family;
 use crate::graphql::inputs;
 use crate::graphql::loaders::*;
 use crate::graphql::scalars::{Date, Timestamp};
@@ -74,6 +75,15 @@ async fn team_of(
             .map_err(loader_error)?
             .unwrap_or_default(),
     };
+    Ok(feed_members(ctx, members).await)
+}
+
+/// Primes the request's profile and agency caches with the members' own, and answers their
+/// involvements.
+pub(crate) async fn feed_members(
+    ctx: &Context<'_>,
+    members: Vec<involvement::TeamMember>,
+) -> Vec<InvolvementRow> {
     ctx.data_unchecked::<Practitioners>()
         .feed_many(
             members
@@ -84,7 +94,7 @@ async fn team_of(
     ctx.data_unchecked::<Agencies>()
         .feed_many(members.iter().map(|m| (m.agency.id, m.agency.clone())))
         .await;
-    Ok(members.into_iter().map(|m| m.involvement).collect())
+    members.into_iter().map(|m| m.involvement).collect()
 }
 
 /// The person at the centre.
@@ -169,6 +179,27 @@ impl Child {
         let request = page_request(first, after, last, before);
         let page = child::timeline(ctx.state(), reader, self.0.id, &request).await?;
         Ok(TimelineConnection::from(page))
+    }
+    /// Siblings, parents and carers recorded for the child: a sibling only when the reader may
+    /// read both records, and nothing recorded by a practitioner whose involvement the reader
+    /// may not see.
+    async fn family(&self, ctx: &Context<'_>) -> Result<Vec<family::FamilyMember>> {
+        family::family_of(ctx, self.0.id).await
+    }
+    /// The active team of the child and of each sibling in `family`, as the reader may see
+    /// them: the child's own first.
+    async fn family_team(&self, ctx: &Context<'_>) -> Result<Vec<Involvement>> {
+        let members = family::family_team_of(ctx, self.0.id).await?;
+        Ok(feed_members(ctx, members)
+            .await
+            .into_iter()
+            .map(Involvement)
+            .collect())
+    }
+    /// The picture of the network around the child, as the reader may see it: the child,
+    /// agencies with their practitioners, and the family, as nodes and edges to draw.
+    async fn network(&self, ctx: &Context<'_>) -> Result<family::ChildNetwork> {
+        family::network_of(ctx, &self.0).await
     }
     /// Who opened this record in the last 90 days, most recent first: agency and name, so that
     /// snooping is visible. A viewer whose agency's involvement the caller may not see is left

@@ -243,7 +243,7 @@ pub async fn children_by_ids(
 }
 
 /// [`children_by_ids`] on a connection the caller holds.
-fn children_read(
+pub(crate) fn children_read(
     conn: &mut PgConnection,
     reader: &Reader,
     meta: &RequestMeta,

@@ -12,6 +12,7 @@ pub mod child;
 pub mod contact;
 pub mod error;
 pub mod events;
+pub mod family;
 pub mod idempotency;
 pub mod involvement;
 pub mod live;
