@@ -160,6 +160,9 @@ def prepare_database(admin):
             meta = psql(url, "-c", "SELECT generator, scale FROM bench_meta")
             if meta == f"{version}|{SCALE}":
                 say(f"reusing the county in {name}")
+                # Made by an older build, it may lack this build's latest migrations.
+                subprocess.run([BIN, "migrate"], check=True, capture_output=True,
+                               env={**os.environ, "DATABASE_URL": url})
                 return url, None
         except subprocess.CalledProcessError:
             pass
@@ -688,6 +691,8 @@ def main():
                 urllib.request.urlopen(f"{address}/healthz", timeout=1)
                 break
             except OSError:
+                if server.poll() is not None:
+                    sys.exit(f"bench: the server stopped at start; see {TARGET}/bench-server.log")
                 time.sleep(0.1)
         rows = psql(url, "-F", "\t", "-c", f"""
             SELECT DISTINCT ON (p.id) p.email, i.child_id, i.id, n.family_name, c.date_of_birth
