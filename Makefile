@@ -95,13 +95,16 @@ fuzz: toolchain
 # bench needs wrk, and pgbench for the raw-SQL ceiling. /usr/bin/pgbench may be Debian's version
 # wrapper with no pgbench behind it; Debian 12 ships pgbench in the server package
 # (postgresql-15), not in postgresql-client-15: try the client package first, the server's after.
+# The peer runs under Node.js 22, which scripts/node.sh installs into target/node22 from the npm
+# registry when it is missing (a fresh machine needs no node or npm); only when `team` runs.
 bench: toolchain
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || { echo "wrk is needed (apt-get install wrk)"; exit 1; }
 	@has_pgbench() { ls /usr/lib/postgresql/*/bin/pgbench >/dev/null 2>&1 || pgbench --version >/dev/null 2>&1; }; \
 	  has_pgbench || { [ "$$(id -u)" = 0 ] && { apt-get install -y -qq postgresql-client >/dev/null; has_pgbench || apt-get install -y -qq postgresql >/dev/null; } && has_pgbench; } || \
 	  { echo "pgbench is needed (Debian: apt-get install postgresql-client, or postgresql where the client package lacks it)"; exit 1; }
+	@if [ "$${BENCH_PEER:-on}" != off ] && { [ -z "$${BENCH_ONLY:-}" ] || \
+	    echo ",$${BENCH_ONLY}," | grep -Eq ',(postgraphile_)?team,'; }; then scripts/node.sh >/dev/null; fi
 	$(CARGO) build --release --bin patchwork
-	@if [ "$${BENCH_PEER:-on}" != off ]; then scripts/node.sh >/dev/null; fi
 	python3 bench/run.py
 
 ## Scale-out proof: nginx in front of three servers and two workers over one database (see

@@ -3,9 +3,11 @@
 
 Environment: SCALE (1 = 200,000 children; 0.1 and 5 are the other sizes), BENCH_DURATION
 (seconds per scenario, default 20), BENCH_CONNECTIONS (default 32), BENCH_USERS (signed-in
-practitioners the load is spread over, default 200), BENCH_PEER (`off` skips PostGraphile),
-BENCH_ROUNDS (alternating rounds of the team screen and PostGraphile's, default 2). Writes
-bench/results/latest.json and prints a table. Standard library only.
+practitioners the load is spread over, default 200), BENCH_PEER (`off` skips the peer: PostGraphile
+5 over the same database, measured on the team screen in rounds alternating with Patchwork's),
+BENCH_ROUNDS (rounds of the team screen, default 2 with the peer, 1 without), BENCH_PEER_WORKERS
+(the peer's processes, default 2). Writes bench/results/latest.json and prints a table. Standard
+library only.
 """
 
 import glob
@@ -21,6 +23,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from datetime import datetime, timedelta, timezone
@@ -33,11 +36,15 @@ SCALE = float(os.environ.get("SCALE", "1"))
 DURATION = int(os.environ.get("BENCH_DURATION", "20"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 USERS = int(os.environ.get("BENCH_USERS", "200"))
-# A comma-separated subset of the scenarios, e.g. BENCH_ONLY=team,login.
-ONLY = [n for n in os.environ.get("BENCH_ONLY", "").split(",") if n]
+# A comma-separated subset of the scenarios, e.g. BENCH_ONLY=team,login. The peer runs with
+# `team` (naming `postgraphile_team` selects `team` too: the two are measured together).
+ONLY = ["team" if n == "postgraphile_team" else n
+        for n in os.environ.get("BENCH_ONLY", "").split(",") if n]
 PEER = os.environ.get("BENCH_PEER", "on") != "off"
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
-PEER_WORKERS = 2
+ROUNDS = max(1, int(os.environ.get("BENCH_ROUNDS", "2" if PEER else "1")))
+PEER_WORKERS = max(1, int(os.environ.get("BENCH_PEER_WORKERS", "2")))
+PEER_DIR = os.path.join(TARGET, "bench-peer")
+PEER_APP = "patchwork-bench-peer"
 
 TEAM = """query Team($id: ID!) {
   child(id: $id) { givenName familyName dateOfBirth
@@ -51,18 +58,20 @@ SEARCH = ("query($f: String!, $d: Date!) { searchChildren(familyName: $f, dateOf
 CONTACT = ("mutation($i: RecordContactInput!) { recordContact(input: $i) { id } }")
 UPDATE_TASK = "mutation($i: UpdateTaskInput!) { updateTask(input: $i) { id version } }"
 LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }"
-# The same screen from PostGraphile's generated API: the child (names from its latest
-# identity), its active involvements with practitioner and agency, its open tasks with the
-# assignee. No access rule and no audit: PostGraphile has none.
+# The team screen asked of the peer (PostGraphile 5, amber preset, names from its inflection):
+# the same child and fields as TEAM, the identity most recently recorded, the active
+# involvements and open tasks in Patchwork's order. No access rules and no audit.
 PEER_TEAM = """query Team($id: UUID!) {
   childByRowId(rowId: $id) { dateOfBirth
-    childIdentitiesByChildId(first: 1, orderBy: RECORDED_AT_DESC) { nodes { givenName familyName } }
-    involvementsByChildId(condition: { endedOn: null }) { nodes {
-      role sensitivity isLead lastContactAt nextContactAt
-      practitionerByPractitionerId { displayName jobTitle email phone mobile
-        agencyByAgencyId { name kind } } } }
-    tasksByChildId(condition: { status: "OPEN" }) { nodes {
-      title dueOn practitionerByAssigneeId { displayName } } } } }"""
+    childIdentitiesByChildId(orderBy: [RECORDED_AT_DESC, ROW_ID_DESC], first: 1) {
+      nodes { givenName familyName } }
+    involvementsByChildId(condition: {endedOn: null},
+                          orderBy: [IS_LEAD_DESC, STARTED_ON_ASC, ROW_ID_ASC]) {
+      nodes { role sensitivity isLead lastContactAt nextContactAt
+        practitionerByPractitionerId { displayName jobTitle email phone mobile }
+        agencyByAgencyId { name kind } } }
+    tasksByChildId(condition: {status: "OPEN"}, orderBy: [DUE_ON_ASC, CREATED_AT_ASC, ROW_ID_ASC]) {
+      nodes { title dueOn practitionerByAssigneeId { displayName } } } } }"""
 
 
 def say(msg):
@@ -118,51 +127,6 @@ def peak_rss_mb(pid):
     return None
 
 
-def family(pid):
-    """A process and its children (a Node cluster: the primary and its workers)."""
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [pid, *map(int, f.read().split())]
-    except OSError:
-        return [pid]
-
-
-def start_peer(url):
-    """PostGraphile 5 over the county (bench/peer), PEER_WORKERS processes; its address."""
-    node = subprocess.run([os.path.join(ROOT, "scripts", "node.sh")], check=True,
-                          capture_output=True, text=True).stdout.strip()
-    npm = os.path.join(TARGET, "node22", "npm", "bin", "npm-cli.js")
-    home = os.path.join(TARGET, "bench-peer")
-    os.makedirs(home, exist_ok=True)
-    fresh = False
-    for name in ("package.json", "package-lock.json", "server.mjs"):
-        source = open(os.path.join(ROOT, "bench", "peer", name), "rb").read()
-        target = os.path.join(home, name)
-        if not os.path.exists(target) or open(target, "rb").read() != source:
-            open(target, "wb").write(source)
-            fresh = fresh or name != "server.mjs"
-    if fresh or not os.path.isdir(os.path.join(home, "node_modules")):
-        say("installing PostGraphile (npm ci)")
-        subprocess.run([node, npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                       cwd=home, check=True, capture_output=True)
-    port = free_port()
-    address = f"http://127.0.0.1:{port}"
-    peer = subprocess.Popen([node, "server.mjs", str(port), url, str(PEER_WORKERS)], cwd=home,
-                            env={**os.environ, "GRAPHILE_ENV": "production"},
-                            stdout=subprocess.DEVNULL,
-                            stderr=open(os.path.join(TARGET, "bench-peer.log"), "w"))
-    for _ in range(600):
-        try:
-            post(address, "{ __typename }")
-            return peer, address
-        except OSError:
-            if peer.poll() is not None:
-                sys.exit("bench: PostGraphile did not start (target/bench-peer.log)")
-            time.sleep(0.1)
-    peer.kill()
-    sys.exit("bench: PostGraphile did not answer (target/bench-peer.log)")
-
-
 def reset_peak_rss(pid):
     """Restarts VmHWM, so each scenario reports its own peak (Linux; a no-op elsewhere)."""
     try:
@@ -196,6 +160,9 @@ def prepare_database(admin):
             meta = psql(url, "-c", "SELECT generator, scale FROM bench_meta")
             if meta == f"{version}|{SCALE}":
                 say(f"reusing the county in {name}")
+                # Made by an older build, it may lack this build's latest migrations.
+                subprocess.run([BIN, "migrate"], check=True, capture_output=True,
+                               env={**os.environ, "DATABASE_URL": url})
                 return url, None
         except subprocess.CalledProcessError:
             pass
@@ -326,11 +293,8 @@ def body_lua(kind):
     def parts(query, variables):
         text = json.dumps({"query": query, "variables": variables})
         return text
-    if kind == "team":
-        pre, post_ = parts(TEAM, {"id": "@@"}).split("@@")
-        return f"function body(r) return {lua_string(pre)} .. r[2] .. {lua_string(post_)} end"
-    if kind == "postgraphile_team":
-        pre, post_ = parts(PEER_TEAM, {"id": "@@"}).split("@@")
+    if kind in ("team", "postgraphile_team"):
+        pre, post_ = parts(TEAM if kind == "team" else PEER_TEAM, {"id": "@@"}).split("@@")
         return f"function body(r) return {lua_string(pre)} .. r[2] .. {lua_string(post_)} end"
     if kind == "my_children":
         return f"function body(r) return {lua_string(parts(MY_CHILDREN, {}))} end"
@@ -465,65 +429,238 @@ def run_pgbench(pgbench, url, mode, seconds, clients, pairs):
     return float(tps.group(1)), float(latency.group(1)) if latency else None
 
 
-def measure(address, script, data, seconds, conns, pids):
-    """One wrk run against `address`, with the CPU and peak RSS of the processes `pids`."""
-    for pid in pids:
-        reset_peak_rss(pid)
-    cpu0 = sum(cpu_seconds(pid) for pid in pids)
-    r = run_wrk(address, script, data, seconds, conns)
-    cpu1 = sum(cpu_seconds(pid) for pid in pids)
-    served = max(1, r["requests"])
-    return {
-        "rps": round(r["requests"] / (r["duration_us"] / 1e6), 1),
-        "p50_ms": round(r["p50_us"] / 1000, 2),
-        "p95_ms": round(r["p95_us"] / 1000, 2),
-        "p99_ms": round(r["p99_us"] / 1000, 2),
-        "errors": r["errors"] + r["socket_errors"],
-        "cpu_ms_per_request": round((cpu1 - cpu0) * 1000 / served, 3),
-        "peak_rss_mb": round(sum(peak_rss_mb(pid) or 0 for pid in pids), 1),
-    }
+# The peer: PostGraphile 5 (bench/peer) under Node.js 22 (scripts/node.sh), installed into
+# target/bench-peer from the committed lock file, and served as a cluster of PEER_WORKERS
+# processes over the bench database.
+
+def prepare_peer():
+    """The node binary and the peer's folder, installing Node.js 22 and the locked packages
+    when missing (again only when the lock file or Node.js changed)."""
+    node = os.environ.get("BENCH_NODE") or subprocess.run(
+        [os.path.join(ROOT, "scripts", "node.sh")], check=True, stdout=subprocess.PIPE,
+        text=True).stdout.strip()
+    source = os.path.join(ROOT, "bench", "peer")
+    lock = open(os.path.join(source, "package-lock.json"), "rb").read()
+    node_version = subprocess.run([node, "--version"], check=True, capture_output=True,
+                                  text=True).stdout.strip()
+    stamp = hashlib.sha256(lock + node_version.encode()).hexdigest()
+    stamp_file = os.path.join(PEER_DIR, ".installed")
+    os.makedirs(PEER_DIR, exist_ok=True)
+    for name in ("package.json", "package-lock.json", "server.mjs"):
+        # Copied beside node_modules: an ES module resolves packages from where its file is.
+        shutil.copyfile(os.path.join(source, name), os.path.join(PEER_DIR, name))
+    installed = open(stamp_file).read().strip() if os.path.exists(stamp_file) else None
+    if installed != stamp or not os.path.isdir(os.path.join(PEER_DIR, "node_modules", "postgraphile")):
+        say(f"installing the peer (bench/peer/package-lock.json) into {PEER_DIR}")
+        npm = os.path.join(os.path.dirname(node), "npm")
+        env = {**os.environ, "PATH": os.path.dirname(node) + os.pathsep + os.environ.get("PATH", "")}
+        res = subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund",
+                              "--loglevel=error"], cwd=PEER_DIR, env=env, capture_output=True,
+                             text=True)
+        if res.returncode != 0:
+            sys.exit(f"bench: npm ci of the peer failed:\n{res.stderr or res.stdout}")
+        with open(stamp_file, "w") as f:
+            f.write(stamp + "\n")
+    with open(os.path.join(PEER_DIR, "node_modules", "postgraphile", "package.json")) as f:
+        version = json.load(f)["version"]
+    return node, node_version, version
 
 
-def race_peer(url, address, server, tmp, data, pairs, scenarios):
-    """PostGraphile's team screen and Patchwork's, in alternating rounds at the same load over
-    the same children; adds `postgraphile_team` (means of its rounds) to `scenarios`."""
-    peer, peer_address = start_peer(url)
-    try:
-        # The peer must answer the same screens: no error, and at least the members a
-        # Patchwork reader sees (it applies no rule, so it may show more).
-        for email, child in pairs[:5]:
-            answer = post(peer_address, PEER_TEAM, {"id": child})
-            found = (answer.get("data") or {}).get("childByRowId")
-            if answer.get("errors") or not found or not found["involvementsByChildId"]["nodes"]:
-                sys.exit(f"bench: PostGraphile's team screen is not the same screen: {answer}")
-        scripts = {}
-        for name in ("team", "postgraphile_team"):
-            scripts[name] = os.path.join(tmp, f"race-{name}.lua")
-            with open(scripts[name], "w") as f:
-                f.write(LUA + "\n" + body_lua(name) + "\n")
-        targets = {"team": (address, [server.pid]),
-                   "postgraphile_team": (peer_address, family(peer.pid))}
-        rounds = []
-        for n in range(1, ROUNDS + 1):
-            for name in ("team", "postgraphile_team"):
-                where, pids = targets[name]
-                say(f"round {n}: {name}: warming up, then {DURATION} s at {CONNECTIONS} connections")
-                run_wrk(where, scripts[name], data, 3, CONNECTIONS)
-                rounds.append({"round": n, "name": name,
-                               **measure(where, scripts[name], data, DURATION, CONNECTIONS, pids)})
-        mine = [r for r in rounds if r["name"] == "postgraphile_team"]
-        mean = {k: round(sum(r[k] for r in mine) / len(mine), 3)
-                for k in ("rps", "p50_ms", "p95_ms", "p99_ms", "cpu_ms_per_request", "peak_rss_mb")}
-        scenarios.append({"name": "postgraphile_team", **mean,
-                          "errors": sum(r["errors"] for r in mine), "sql_per_request": None,
-                          "ceiling_rps": None, "processes": PEER_WORKERS})
-        return rounds
-    finally:
-        peer.send_signal(signal.SIGTERM)
+def start_peer(node, url, port, workers=PEER_WORKERS, log_name="bench-peer.log", **more_env):
+    """Starts the peer's cluster; returns the process and the pids of all its processes
+    (primary first) once every worker listens."""
+    env = {**os.environ, "PEER_DATABASE_URL": with_app_name(url, PEER_APP), "PEER_PORT": str(port),
+           "PEER_WORKERS": str(workers),
+           "PEER_POOL_SIZE": str(max(1, int(os.environ.get("DATABASE_POOL_SIZE", "32")) // PEER_WORKERS)),
+           "GRAPHILE_ENV": "production", "NODE_ENV": "production", **more_env}
+    log = open(os.path.join(TARGET, log_name), "w")
+    proc = subprocess.Popen([node, os.path.join(PEER_DIR, "server.mjs")], cwd=PEER_DIR, env=env,
+                            stdout=subprocess.PIPE, stderr=log, text=True)
+    ready = [None]
+
+    def wait_ready():
+        ready[0] = proc.stdout.readline()
+    t = threading.Thread(target=wait_ready, daemon=True)
+    t.start()
+    t.join(120)
+    line = ready[0] or ""
+    if not line.startswith("ready "):
+        stop(proc)
+        sys.exit(f"bench: the peer did not start; see {log.name}")
+    return proc, [proc.pid] + [int(p) for p in line.split()[1:]]
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
         try:
-            peer.wait(timeout=30)
+            proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            peer.kill()
+            proc.kill()
+
+
+def with_app_name(url, name):
+    return url + ("&" if "?" in url else "?") + f"application_name={name}"
+
+
+def check_peer(address, peer_address, url, data_lines, sample=20):
+    """Asks both for the team of a sample of the load's children and compares the counts:
+    the peer's must be the database's (active involvements, open tasks; never empty), and
+    Patchwork's the peer's wherever no involvement of the child is RESTRICTED (elsewhere
+    Patchwork may show fewer, by its rules). Stops the bench on any difference or error."""
+    rows = [line.split("\t") for line in data_lines]
+    step = max(1, len(rows) // sample)
+    picked = rows[::step][:sample]
+    children = "{" + ",".join(r[1] for r in picked) + "}"
+    truth = {}
+    for line in psql(url, "-F", "\t", "-c", f"""
+            SELECT c.id,
+                   (SELECT count(*) FROM involvements i WHERE i.child_id = c.id AND i.ended_on IS NULL),
+                   (SELECT count(*) FROM tasks t WHERE t.child_id = c.id AND t.status = 'OPEN'),
+                   EXISTS (SELECT 1 FROM involvements i WHERE i.child_id = c.id
+                           AND i.ended_on IS NULL AND i.sensitivity <> 'STANDARD')
+            FROM children c WHERE c.id = ANY('{children}'::uuid[])""").splitlines():
+        child, team, tasks, restricted = line.split("\t")
+        truth[child] = (int(team), int(tasks), restricted == "t")
+    compared = 0
+    for r in picked:
+        token, child = r[0], r[1]
+        mine = post(address, TEAM, {"id": child}, token)
+        theirs = post(peer_address, PEER_TEAM, {"id": child})
+        if theirs.get("errors") or not (theirs.get("data") or {}).get("childByRowId"):
+            sys.exit(f"bench: the peer failed the team of child {child}: {json.dumps(theirs)[:500]}")
+        if mine.get("errors") or not (mine.get("data") or {}).get("child"):
+            sys.exit(f"bench: Patchwork failed the team of child {child}: {json.dumps(mine)[:500]}")
+        p = theirs["data"]["childByRowId"]
+        peer_counts = (len(p["involvementsByChildId"]["nodes"]), len(p["tasksByChildId"]["nodes"]))
+        own_counts = (len(mine["data"]["child"]["team"]), len(mine["data"]["child"]["tasks"]))
+        team, tasks, restricted = truth[child]
+        if peer_counts != (team, tasks) or team == 0:
+            sys.exit(f"bench: the peer's team of child {child} has {peer_counts} members and "
+                     f"tasks; the database has {(team, tasks)}")
+        if not restricted and own_counts != peer_counts:
+            sys.exit(f"bench: child {child}: Patchwork shows {own_counts} members and tasks, "
+                     f"the peer {peer_counts}, with no restricted involvement between them")
+        if own_counts[0] > peer_counts[0] or own_counts[1] > peer_counts[1]:
+            sys.exit(f"bench: child {child}: Patchwork shows more than the database has")
+        compared += not restricted
+    say(f"peer: same teams and tasks as Patchwork for {compared} children without a restricted "
+        f"involvement, as the database for all {len(picked)} sampled")
+
+
+def peer_statement(node, url, child):
+    """The one statement the peer sends for the team screen, for pgbench: asked once of a
+    single peer process that logs its SQL (@dataplan/pg's debug log; pg_stat_activity cuts
+    statements at 1 kB and pg_stat_statements needs a server restart). Rewritten for pgbench:
+    the child's uuid as :child, the text parameter (the status 'OPEN') as :open, and colons
+    inside string literals written as \\x3a in E'' literals, which pgbench would otherwise
+    read as variables. None when it cannot be had."""
+    port = free_port()
+    proc, _ = start_peer(node, url, port, workers=1, log_name="bench-peer-sql.log",
+                         DEBUG="@dataplan/pg:PgExecutor", DEBUG_COLORS="0")
+    try:
+        post(f"http://127.0.0.1:{port}", PEER_TEAM, {"id": child})
+    finally:
+        stop(proc)
+    log = open(os.path.join(TARGET, "bench-peer-sql.log"), encoding="utf-8", errors="replace").read()
+    found = next((q for q in re.findall(r"# SQL QUERY:\n(.*?)\n\n# PLACEHOLDERS:", log, re.S)
+                  if '"public"."children" as __children__' in q), None)
+    if not found:
+        return None
+    kinds = set(re.findall(r'\$\d+::"(\w+)"', found))
+    if not kinds <= {"uuid", "text"} or len(re.findall(r'\$\d+::"text"', found)) > 1:
+        return None  # parameters other than the child and the task status: values unknown
+
+    def literal(m):
+        text = m.group(0)
+        if ":" not in text:
+            return text
+        return "E" + text.replace("\\", "\\\\").replace(":", "\\x3a")
+    sql = re.sub(r"(?<![A-Za-z0-9_])'(?:[^']|'')*'", literal, found)
+    sql = re.sub(r'\$\d+::"uuid"', ':child::"uuid"', sql)
+    sql = re.sub(r'\$\d+::"text"', ':open::"text"', sql)
+    return sql.strip().rstrip(";") + ";"
+
+
+def run_peer_pgbench(pgbench, url, statement, seconds, clients, pairs, path):
+    """tps of the peer's one statement, prepared (as the peer runs it), children drawn from
+    bench_pairs as for Patchwork's ceiling."""
+    with open(path, "w") as f:
+        f.write("\\set n random(1, :pairs)\n"
+                "SELECT child_id AS child FROM bench_pairs WHERE n = :n \\gset\n"
+                + statement + "\n")
+    cmd = [pgbench, "-n", "-M", "prepared", "-c", str(clients), "-j", "2", "-T", str(seconds),
+           "-D", f"pairs={pairs}", "-D", "open=OPEN", "-f", path, url]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    tps = re.search(r"^tps = ([0-9.]+)", res.stdout, re.M)
+    failed = re.search(r"^number of failed transactions: (\d+)", res.stdout, re.M)
+    if res.returncode != 0 or not tps or (failed and int(failed.group(1)) > 0):
+        lines = (res.stderr + res.stdout).splitlines()
+        say("peer ceiling: pgbench failed: " + next(
+            (l for l in lines if re.search(r"error|fatal|abort", l, re.I)), "no tps").strip())
+        return None
+    return float(tps.group(1))
+
+
+def cpu_of(pids):
+    total = 0.0
+    for pid in pids:
+        try:
+            total += cpu_seconds(pid)
+        except OSError:
+            pass
+    return total
+
+
+def rss_of(pids):
+    """The sum of each process's peak RSS: the cluster's memory, a little over its true peak
+    when the processes peak at different moments."""
+    return sum(peak_rss_mb(pid) or 0 for pid in pids)
+
+
+def transactions(url):
+    """Transactions PostgreSQL has counted on the bench database: each statement a client
+    sends outside BEGIN/COMMIT is one. Backends report them at most once a second, so a
+    difference over a run is close, not exact."""
+    return int(psql(url, "-c", "SELECT xact_commit + xact_rollback FROM pg_stat_database "
+                               "WHERE datname = current_database()"))
+
+
+def figures(r, served, sql, cpu_s, rss_mb):
+    """One run's figures (as a scenario shows them) and the totals combine() adds up."""
+    seconds = r["duration_us"] / 1e6
+    return {"rps": round(r["requests"] / seconds, 1), "p50_ms": round(r["p50_us"] / 1000, 2),
+            "p95_ms": round(r["p95_us"] / 1000, 2), "p99_ms": round(r["p99_us"] / 1000, 2),
+            "errors": r["errors"] + r["socket_errors"],
+            "cpu_ms_per_request": round(cpu_s * 1000 / served, 3),
+            "peak_rss_mb": round(rss_mb, 1), "requests": r["requests"], "seconds": seconds,
+            "served": served, "sql": sql, "cpu_s": cpu_s}
+
+
+def combine(name, rounds, **more):
+    """One scenario from its rounds: throughput and costs over all of them, latency
+    percentiles averaged over the rounds, the highest peak RSS."""
+    requests = sum(r["requests"] for r in rounds)
+    seconds = sum(r["seconds"] for r in rounds)
+    served = sum(r["served"] for r in rounds)
+    entry = {
+        "name": name,
+        "rps": round(requests / seconds, 1),
+        "p50_ms": round(sum(r["p50_ms"] for r in rounds) / len(rounds), 2),
+        "p95_ms": round(sum(r["p95_ms"] for r in rounds) / len(rounds), 2),
+        "p99_ms": round(sum(r["p99_ms"] for r in rounds) / len(rounds), 2),
+        "errors": sum(r["errors"] for r in rounds),
+        "sql_per_request": round(sum(r["sql"] for r in rounds) / max(1.0, served), 2),
+        "cpu_ms_per_request": round(sum(r["cpu_s"] for r in rounds) * 1000 / max(1.0, served), 3),
+        "peak_rss_mb": round(max(r["peak_rss_mb"] for r in rounds), 1),
+        "ceiling_rps": None,
+        **more,
+    }
+    if len(rounds) > 1:
+        entry["rounds"] = [{k: r[k] for k in ("rps", "p50_ms", "p95_ms", "p99_ms", "errors",
+                                              "cpu_ms_per_request", "peak_rss_mb")}
+                           for r in rounds]
+    return entry
 
 
 def main():
@@ -536,6 +673,8 @@ def main():
     admin = subprocess.run([os.path.join(ROOT, "scripts", "postgres.sh")], check=True,
                            capture_output=True, text=True).stdout.strip()
     url, generation = prepare_database(admin)
+    if PEER and (not ONLY or "team" in ONLY):
+        node, node_version, peer_version = prepare_peer()
 
     port = free_port()
     address = f"http://127.0.0.1:{port}"
@@ -552,6 +691,8 @@ def main():
                 urllib.request.urlopen(f"{address}/healthz", timeout=1)
                 break
             except OSError:
+                if server.poll() is not None:
+                    sys.exit(f"bench: the server stopped at start; see {TARGET}/bench-server.log")
                 time.sleep(0.1)
         rows = psql(url, "-F", "\t", "-c", f"""
             SELECT DISTINCT ON (p.id) p.email, i.child_id, i.id, n.family_name, c.date_of_birth
@@ -575,46 +716,86 @@ def main():
             f.write("\n".join(data_lines) + "\n")
 
         scenarios = []
+        top = {}
         plan = [("team", DURATION, CONNECTIONS), ("my_children", DURATION, CONNECTIONS),
                 ("my_tasks", DURATION, CONNECTIONS), ("search", DURATION, CONNECTIONS),
                 ("writes", DURATION, CONNECTIONS), ("login", max(5, DURATION // 2), CONNECTIONS)]
-        for name, seconds, conns in [p for p in plan if not ONLY or p[0] in ONLY]:
-            script = os.path.join(tmp, f"{name}.lua")
-            with open(script, "w") as f:
+        requests_200 = 'patchwork_http_requests_total{method="POST",route="/graphql",status="200"}'
+
+        def lua_script(name):
+            path = os.path.join(tmp, f"{name}.lua")
+            with open(path, "w") as f:
                 f.write(LUA + "\n" + body_lua(name) + "\n")
-            more = []
-            if name == "writes":
-                # Versions move with every update: read them afresh before each run.
-                more = [os.path.join(tmp, "tasks.tsv"), str(WRK_THREADS)]
-                say(f"writes: {write_tasks(url, tokens, more[0])} tasks to update")
+            return path
+
+        def measure(name, script, seconds, conns, more=()):
+            """One warmed-up wrk run against Patchwork: its figures and raw totals."""
             reset_peak_rss(server.pid)
             say(f"{name}: warming up")
             run_wrk(address, script, data, 3, conns, *more)
             if name == "writes":
                 time.sleep(1)  # let the server finish what wrk left in flight
                 write_tasks(url, tokens, more[0])
-            sql0, req0 = metric(address, "patchwork_sql_statements_total"), \
-                metric(address, 'patchwork_http_requests_total{method="POST",route="/graphql",status="200"}')
+            sql0, req0 = metric(address, "patchwork_sql_statements_total"), metric(address, requests_200)
             cpu0 = cpu_seconds(server.pid)
             say(f"{name}: {seconds} s at {conns} connections")
             r = run_wrk(address, script, data, seconds, conns, *more)
             cpu1 = cpu_seconds(server.pid)
-            sql1, req1 = metric(address, "patchwork_sql_statements_total"), \
-                metric(address, 'patchwork_http_requests_total{method="POST",route="/graphql",status="200"}')
-            served = max(1.0, req1 - req0)
-            scenarios.append({
-                "name": name,
-                "rps": round(r["requests"] / (r["duration_us"] / 1e6), 1),
-                "p50_ms": round(r["p50_us"] / 1000, 2),
-                "p95_ms": round(r["p95_us"] / 1000, 2),
-                "p99_ms": round(r["p99_us"] / 1000, 2),
-                "errors": r["errors"] + r["socket_errors"],
-                "sql_per_request": round((sql1 - sql0) / served, 2),
-                "cpu_ms_per_request": round((cpu1 - cpu0) * 1000 / served, 3),
-                "peak_rss_mb": round(peak_rss_mb(server.pid), 1),
-                "ceiling_rps": None,
-            })
-            if name == "team":
+            sql1, req1 = metric(address, "patchwork_sql_statements_total"), metric(address, requests_200)
+            return figures(r, max(1.0, req1 - req0), sql1 - sql0, cpu1 - cpu0, peak_rss_mb(server.pid))
+
+        def measure_peer(script, seconds, conns):
+            """The same for the peer: CPU and peak RSS summed over its processes, requests as
+            wrk counted them, statements as PostgreSQL counted transactions."""
+            for pid in peer_pids:
+                reset_peak_rss(pid)
+            say("postgraphile_team: warming up")
+            run_wrk(peer_address, script, data, 3, conns)
+            tx0, cpu0 = transactions(url), cpu_of(peer_pids)
+            say(f"postgraphile_team: {seconds} s at {conns} connections")
+            r = run_wrk(peer_address, script, data, seconds, conns)
+            cpu1, tx1 = cpu_of(peer_pids), transactions(url)
+            if peer.poll() is not None:
+                sys.exit(f"bench: the peer stopped during the run; see {TARGET}/bench-peer.log")
+            return figures(r, max(1.0, r["requests"]), tx1 - tx0, cpu1 - cpu0, rss_of(peer_pids))
+
+        peer = None
+        try:
+            for name, seconds, conns in [p for p in plan if not ONLY or p[0] in ONLY]:
+                script = lua_script(name)
+                if name != "team":
+                    more = []
+                    if name == "writes":
+                        # Versions move with every update: read them afresh before each run.
+                        more = [os.path.join(tmp, "tasks.tsv"), str(WRK_THREADS)]
+                        say(f"writes: {write_tasks(url, tokens, more[0])} tasks to update")
+                    scenarios.append(combine(name, [measure(name, script, seconds, conns, more)]))
+                    continue
+
+                # The team screen, in ROUNDS rounds; with the peer, each round runs Patchwork
+                # then the peer, same children, same wrk settings.
+                if PEER:
+                    peer_port = free_port()
+                    peer_address = f"http://127.0.0.1:{peer_port}"
+                    say(f"peer: PostGraphile {peer_version}, {PEER_WORKERS} processes (node:cluster) "
+                        f"on Node.js {node_version}")
+                    statement = peer_statement(node, url, pairs[0][1])
+                    peer, peer_pids = start_peer(node, url, peer_port)
+                    check_peer(address, peer_address, url, data_lines)
+                    peer_script = lua_script("postgraphile_team")
+                ours, theirs = [], []
+                for k in range(ROUNDS):
+                    if ROUNDS > 1:
+                        say(f"team: round {k + 1} of {ROUNDS}")
+                    ours.append(measure("team", script, seconds, conns))
+                    if PEER:
+                        theirs.append(measure_peer(peer_script, seconds, conns))
+                team = combine("team", ours, target=f"Patchwork (release build, 1 process, "
+                                                    f"pool of {env['DATABASE_POOL_SIZE']})")
+                scenarios.append(team)
+                if PEER:
+                    stop(peer)
+                    peer = None
                 # The ceiling: the same statements straight at PostgreSQL, at the same
                 # concurrency and for as long (bench/team.pgbench).
                 n_pairs = write_pairs(url, pairs)
@@ -622,44 +803,65 @@ def main():
                     say(f"team ceiling: pgbench -M {mode}, {seconds} s at {conns} clients, "
                         f"{n_pairs} pairs")
                     tps, _ = run_pgbench(pgbench, url, mode, seconds, conns, n_pairs)
-                    scenarios[-1][key] = round(tps, 1)
-                scenarios[-1]["of_ceiling"] = round(scenarios[-1]["rps"] / scenarios[-1]["ceiling_rps"], 3)
-        peer_rounds = []
-        if PEER and any(sc["name"] == "team" for sc in scenarios):
-            peer_rounds = race_peer(url, address, server, tmp, data, pairs, scenarios)
+                    team[key] = round(tps, 1)
+                team["of_ceiling"] = round(team["rps"] / team["ceiling_rps"], 3)
+                if PEER:
+                    entry = combine("postgraphile_team", theirs, target=(
+                        f"PostGraphile {peer_version} (amber preset, grafserv on node:http), "
+                        f"Node.js {node_version}, {PEER_WORKERS} processes (node:cluster), pool of "
+                        f"{max(1, int(env['DATABASE_POOL_SIZE']) // PEER_WORKERS)} each; "
+                        f"no access rules, no audit"))
+                    entry["sql_per_request_source"] = "pg_stat_database transactions (approximate)"
+                    if statement:
+                        say(f"peer ceiling: its one statement with pgbench -M prepared, {seconds} s "
+                            f"at {conns} clients, {n_pairs} pairs")
+                        tps = run_peer_pgbench(pgbench, url, statement, seconds, conns, n_pairs,
+                                               os.path.join(tmp, "postgraphile_team.pgbench"))
+                        if tps:
+                            entry["ceiling_rps"] = round(tps, 1)
+                            entry["of_ceiling"] = round(entry["rps"] / tps, 3)
+                    else:
+                        say("peer ceiling: skipped (the peer's statement was not found, or has "
+                            "parameters other than the child and the status)")
+                    scenarios.append(entry)
+                    top["team_over_postgraphile"] = round(team["rps"] / entry["rps"], 3)
+                    top["peer"] = {"name": "PostGraphile", "version": peer_version,
+                                   "node": node_version, "processes": PEER_WORKERS,
+                                   "query": PEER_TEAM, "statement": statement}
+        finally:
+            if peer is not None:
+                stop(peer)
         result = {"machine": machine(), "scale": SCALE, "date": datetime.now().date().isoformat(),
-                  "connections": CONNECTIONS, "duration_s": DURATION,
+                  "connections": CONNECTIONS, "duration_s": DURATION, "rounds": ROUNDS,
                   "generation_s": None if generation is None else round(generation),
-                  "scenarios": scenarios}
-        if peer_rounds:
-            mean = lambda name: sum(r["rps"] for r in peer_rounds if r["name"] == name) / ROUNDS
-            result["team_over_postgraphile"] = round(mean("team") / mean("postgraphile_team"), 3)
-            result["rounds"] = peer_rounds
+                  **top, "scenarios": scenarios}
         os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
         with open(os.path.join(ROOT, "bench", "results", "latest.json"), "w") as f:
             json.dump(result, f, indent=2)
             f.write("\n")
-        print(f"{'scenario':<12} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+        print(f"{'scenario':<18} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
               f"{'errors':>7} {'SQL/req':>8} {'CPU ms/req':>10} {'RSS MB':>7} {'raw SQL/s':>10} "
-              f"{'Patchwork / raw SQL':>20}")
+              f"{'of raw SQL':>11}")
         for s in scenarios:
             ceiling = s["ceiling_rps"]
             ratio = f"{s['rps'] / ceiling:.0%}" if ceiling else "-"
-            print(f"{s['name']:<12} {s['rps']:>9} {s['p50_ms']:>8} {s['p95_ms']:>8} {s['p99_ms']:>8} "
-                  f"{s['errors']:>7} {s['sql_per_request'] or '-':>8} {s['cpu_ms_per_request']:>10} "
-                  f"{s['peak_rss_mb']:>7} {ceiling or '-':>10} {ratio:>20}")
+            print(f"{s['name']:<18} {s['rps']:>9} {s['p50_ms']:>8} {s['p95_ms']:>8} {s['p99_ms']:>8} "
+                  f"{s['errors']:>7} {s['sql_per_request']:>8} {s['cpu_ms_per_request']:>10} "
+                  f"{s['peak_rss_mb']:>7} {ceiling or '-':>10} {ratio:>11}")
         for s in scenarios:
-            if s["ceiling_rps"]:
-                print(f"{s['name']}: raw SQL is pgbench with bench/team.pgbench at {CONNECTIONS} "
+            if s.get("rounds"):
+                print(f"{s['name']}: req/s by round " + " · ".join(str(r["rps"]) for r in s["rounds"]))
+        for s in scenarios:
+            if s["name"] == "team":
+                print(f"team: raw SQL is pgbench with bench/team.pgbench at {CONNECTIONS} "
                       f"clients, prepared ({s['ceiling_rps']}/s); unprepared: "
                       f"{s['ceiling_simple_rps']}/s")
-        for r in peer_rounds:
-            print(f"round {r['round']}: {r['name']:<18} {r['rps']:>9} req/s, p50 {r['p50_ms']} ms, "
-                  f"p99 {r['p99_ms']} ms, CPU {r['cpu_ms_per_request']} ms/req, "
-                  f"RSS {r['peak_rss_mb']} MB")
-        if peer_rounds:
-            print(f"team / PostGraphile ({PEER_WORKERS} processes), mean of {ROUNDS} alternating "
-                  f"rounds: {result['team_over_postgraphile']}")
+            if s["name"] == "postgraphile_team":
+                print(f"postgraphile_team: {s['target']}; raw SQL is its one statement, prepared "
+                      f"({s['ceiling_rps'] or '-'}/s); SQL/req from PostgreSQL's transaction count")
+        if "team_over_postgraphile" in top:
+            print(f"team / postgraphile_team: {top['team_over_postgraphile']} "
+                  f"(req/s, {ROUNDS} alternating rounds each)")
         print(f"({machine()}; scale {SCALE}; {CONNECTIONS} connections; results in bench/results/latest.json)")
     finally:
         server.send_signal(signal.SIGTERM)
@@ -667,7 +869,6 @@ def main():
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
-
 
 if __name__ == "__main__":
     main()
