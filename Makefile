@@ -52,10 +52,12 @@ reset: build
 	DATABASE_URL="$$url" $(BIN_DIR)/patchwork seed --fixtures fixtures; \
 	echo "Patchwork: the demo town is as shipped again; make run serves it"
 
-## Every test: unit tests, and the API tests against a real server and database.
+## Every test: unit tests, and the API tests against a real server and database, some through
+## headless Chromium (scripts/browser.sh installs Debian's chromium and chromium-driver, and axe-core).
 test: toolchain
 	@set -euo pipefail; \
 	admin=$$(scripts/postgres.sh); \
+	scripts/browser.sh >/dev/null; \
 	$(CARGO) build --bin patchwork; \
 	TEST_DATABASE_URL="$$admin" $(CARGO) test --workspace --no-fail-fast
 

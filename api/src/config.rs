@@ -39,6 +39,9 @@ pub struct Config {
     /// refresh whose answer it lost) and get the same successor; zero turns it off.
     pub refresh_reuse_grace: Duration,
     pub public_url: String,
+    /// Where links in mail lead instead of this server's web client: `{path}` stands for the
+    /// path the web client would open (`/children/<id>`, `/set-password?token=...`).
+    pub app_link_template: Option<String>,
     pub environment: Environment,
     pub timezone: Tz,
     pub smtp_url: Option<SecretString>,
@@ -392,6 +395,19 @@ impl Config {
             None => return fail("PUBLIC_URL", "is required in production (links in emails)"),
         };
 
+        let app_link_template = match env.get("APP_LINK_TEMPLATE").as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(v) if v.contains("{path}") && !v.contains(char::is_whitespace) => {
+                Some(v.to_owned())
+            }
+            Some(_) => {
+                return fail(
+                    "APP_LINK_TEMPLATE",
+                    "must contain {path} (e.g. https://app.example/open{path}) and no spaces",
+                )
+            }
+        };
+
         let timezone = match env.get("PATCHWORK_TIMEZONE") {
             None => chrono_tz::Europe::London,
             Some(v) => match v.parse::<Tz>() {
@@ -535,6 +551,7 @@ impl Config {
             metrics_token: env.get("METRICS_TOKEN").map(SecretString::from),
             migrate_on_start,
             cors_origins,
+            app_link_template,
             persisted_queries_only: match env.get("PERSISTED_QUERIES").as_deref() {
                 None | Some("auto") => false,
                 Some("only") => true,

@@ -95,7 +95,7 @@ async fn joining_tells_the_team_but_not_the_joiner() {
     assert!(mail
         .header("List-Unsubscribe")
         .unwrap()
-        .contains("/preferences"));
+        .contains("/unsubscribe?token="));
     assert!(
         smtp.to(&t.social_worker.email).is_empty(),
         "the joiner is not told"

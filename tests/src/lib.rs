@@ -16,6 +16,7 @@ use patchwork::startup::Application;
 
 pub use serde_json;
 
+pub mod browser;
 pub mod mail_town;
 pub mod proxy;
 pub mod receiver;

@@ -86,6 +86,11 @@ pub struct Claimed {
     pub body_html: String,
     #[diesel(sql_type = Integer)]
     pub attempts: i32,
+    #[diesel(sql_type = SqlUuid)]
+    pub recipient_id: Uuid,
+    /// A [`crate::domain::NotificationKind`], or `DIGEST`.
+    #[diesel(sql_type = Text)]
+    pub kind: String,
 }
 
 /// Claims up to `batch` due messages for `lease_ms`, skipping those other workers hold.
@@ -99,7 +104,7 @@ pub fn claim(conn: &mut PgConnection, lease_ms: i64, batch: i64) -> QueryResult<
                         ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) \
          RETURNING n.id, \
                    (SELECT p.email FROM practitioners p WHERE p.id = n.recipient_id AND p.active) AS email, \
-                   n.subject, n.body_text, n.body_html, n.attempts",
+                   n.subject, n.body_text, n.body_html, n.attempts, n.recipient_id, n.kind",
     )
     .bind::<BigInt, _>(lease_ms)
     .bind::<BigInt, _>(batch)

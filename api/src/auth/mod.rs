@@ -2,6 +2,7 @@
 
 pub mod password;
 pub mod tokens;
+pub mod unsubscribe;
 
 use uuid::Uuid;
 

@@ -53,6 +53,9 @@ pub type PatchworkSchema = Schema<Query, Mutation, live::SubscriptionRoot>;
 
 /// Limits sized for the contract's real screens: the team screen nests six levels deep.
 pub const MAX_DEPTH: usize = 12;
+/// In development, where introspection is on: GraphiQL's introspection query follows a type
+/// through nine `ofType` levels under `__schema { types { fields { args { type ...`.
+pub const MAX_DEPTH_DEVELOPMENT: usize = 16;
 pub const MAX_COMPLEXITY: usize = 2_000;
 /// Directives on one field.
 pub const MAX_DIRECTIVES: usize = 4;
@@ -75,7 +78,7 @@ fn configured(development: bool) -> SchemaBuilder<Query, Mutation, live::Subscri
         introspection: development,
     });
     if development {
-        builder
+        builder.limit_depth(MAX_DEPTH_DEVELOPMENT)
     } else {
         builder.disable_introspection().disable_suggestions()
     }

@@ -101,11 +101,12 @@ fn policy(style_nonce: &str) -> String {
     .join("; ")
 }
 
-/// A fresh nonce: 16 random bytes in base64.
+/// A fresh nonce: 16 random bytes in URL-safe base64 (CSP allows `-` and `_`; no `/` that
+/// could read as part of a URL).
 fn new_nonce() -> String {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// The page with every asset's hashed path and the nonce filled in.

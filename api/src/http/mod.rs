@@ -9,6 +9,8 @@ pub mod live;
 pub mod oauth;
 pub mod request_id;
 pub mod rest;
+pub mod web_client;
+pub mod web_session;
 pub mod webhooks;
 
 use actix_web::{middleware, web};
@@ -32,6 +34,8 @@ pub fn configure(state: AppState, schema: PatchworkSchema) -> impl FnOnce(&mut w
             .route("/graphiql/{hash}/{name}", web::get().to(graphiql::asset))
             .configure(rest::configure)
             .configure(fhir::configure)
+            .configure(web_client::configure)
+            .configure(web_session::configure)
             .service(
                 web::resource("/graphql")
                     .route(

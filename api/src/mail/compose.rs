@@ -26,27 +26,41 @@ pub fn initials(given: &str, family: &str) -> String {
     format!("{}.{}.", first(given), first(family))
 }
 
-/// Where a message sends the reader.
+/// Where a message sends the reader: this server's web client, or a council's own app when
+/// `APP_LINK_TEMPLATE` is set.
 #[derive(Debug, Clone)]
 pub struct Links {
     pub public_url: String,
+    pub app_template: Option<String>,
 }
 
 impl Links {
-    pub fn new(public_url: &str) -> Links {
+    pub fn of(config: &crate::config::Config) -> Links {
         Links {
-            public_url: public_url.to_owned(),
+            public_url: config.public_url.clone(),
+            app_template: config.app_link_template.clone(),
+        }
+    }
+
+    fn to(&self, path: &str) -> String {
+        match &self.app_template {
+            Some(template) => template.replace("{path}", path),
+            None => format!("{}{path}", self.public_url),
         }
     }
 
     pub fn child(&self, child: Uuid) -> String {
-        format!("{}/children/{child}", self.public_url)
+        self.to(&format!("/children/{child}"))
     }
     pub fn preferences(&self) -> String {
-        format!("{}/preferences", self.public_url)
+        self.to("/preferences")
     }
     pub fn set_password(&self, token: &str) -> String {
-        format!("{}/set-password?token={token}", self.public_url)
+        self.to(&format!("/set-password?token={token}"))
+    }
+    /// One-click unsubscribe (RFC 8058): always this server, which takes the POST.
+    pub fn unsubscribe(&self, token: &str) -> String {
+        format!("{}/unsubscribe?token={token}", self.public_url)
     }
 }
 
@@ -234,6 +248,7 @@ mod tests {
     fn links() -> Links {
         Links {
             public_url: "https://pw.example".into(),
+            app_template: None,
         }
     }
 
@@ -309,6 +324,7 @@ mod tests {
     fn child_messages_carry_no_names() {
         let links = Links {
             public_url: "https://pw.example".into(),
+            app_template: None,
         };
         let c = about_child(
             &links,
@@ -320,5 +336,26 @@ mod tests {
         assert!(c.subject.contains("L.M."));
         assert!(c.text.contains("https://pw.example/children/"));
         assert!(c.html.contains("https://pw.example/preferences"));
+    }
+
+    #[test]
+    fn a_councils_app_receives_the_links_but_unsubscribing_stays_here() {
+        let links = Links {
+            public_url: "https://pw.example".into(),
+            app_template: Some("https://app.council.example/open{path}".into()),
+        };
+        let child = Uuid::nil();
+        assert_eq!(
+            links.child(child),
+            format!("https://app.council.example/open/children/{child}")
+        );
+        assert_eq!(
+            links.set_password("t0k"),
+            "https://app.council.example/open/set-password?token=t0k"
+        );
+        assert_eq!(
+            links.unsubscribe("u"),
+            "https://pw.example/unsubscribe?token=u"
+        );
     }
 }

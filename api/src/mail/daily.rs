@@ -35,9 +35,7 @@ pub async fn run_if_due(state: &AppState) -> ServiceResult<DailyReport> {
 
 /// Runs the jobs for `today` unless they ran already.
 pub async fn run_daily(state: &AppState, today: NaiveDate) -> ServiceResult<DailyReport> {
-    let links = Links {
-        public_url: state.config.public_url.clone(),
-    };
+    let links = Links::of(&state.config);
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             if !daily_runs::claim(conn, "daily", today)? {

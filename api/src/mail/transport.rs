@@ -17,6 +17,13 @@ pub struct Outgoing {
     pub html: String,
 }
 
+/// A message's `List-Unsubscribe` link; with `one_click`, a POST to it unsubscribes
+/// (RFC 8058), so a mail client's button works.
+pub struct Unsubscribe {
+    pub url: String,
+    pub one_click: bool,
+}
+
 /// Why a message was not handed over.
 #[derive(Debug)]
 pub struct SendError {
@@ -58,7 +65,7 @@ impl Transport {
     pub async fn send(
         &self,
         from: &Mailbox,
-        unsubscribe: &str,
+        unsubscribe: &Unsubscribe,
         mail: Outgoing,
     ) -> Result<(), SendError> {
         let invalid = |detail: String| SendError {
@@ -70,15 +77,28 @@ impl Transport {
             .to
             .parse()
             .map_err(|e| invalid(format!("bad recipient address: {e}")))?;
-        let name = HeaderName::new_from_ascii("List-Unsubscribe".to_owned())
-            .map_err(|e| invalid(format!("{e}")))?;
-        let message = Message::builder()
+        let header = |name: &str, value: String| {
+            HeaderName::new_from_ascii(name.to_owned())
+                .map(|name| HeaderValue::new(name, value))
+                .map_err(|e| invalid(format!("{e}")))
+        };
+        let mut builder = Message::builder()
             .from(from.clone())
             .to(to)
             .subject(mail.subject)
             // Stable per notification: a retried message carries the same id.
             .message_id(Some(format!("<{}@{domain}>", mail.id)))
-            .raw_header(HeaderValue::new(name, format!("<{unsubscribe}>")))
+            .raw_header(header(
+                "List-Unsubscribe",
+                format!("<{}>", unsubscribe.url),
+            )?);
+        if unsubscribe.one_click {
+            builder = builder.raw_header(header(
+                "List-Unsubscribe-Post",
+                "List-Unsubscribe=One-Click".to_owned(),
+            )?);
+        }
+        let message = builder
             .multipart(MultiPart::alternative_plain_html(mail.text, mail.html))
             .map_err(|e| invalid(format!("cannot build message: {e}")))?;
         match self {

@@ -10,9 +10,10 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::db::notifications::{self, Claimed};
+use crate::domain::NotificationKind;
 use crate::mail::compose::Links;
 use crate::mail::daily;
-use crate::mail::transport::{Outgoing, SendError, Transport};
+use crate::mail::transport::{Outgoing, SendError, Transport, Unsubscribe};
 use crate::service::error::{ServiceError, ServiceResult};
 use crate::state::AppState;
 
@@ -73,6 +74,28 @@ async fn release(state: &AppState, ids: Vec<(Uuid, i32)>) -> ServiceResult<()> {
     .await
 }
 
+/// The unsubscribe link of a message: one click for the kinds a practitioner may turn off
+/// (and digests of them), the preferences page for those that always arrive.
+fn unsubscribe(state: &AppState, links: &Links, msg: &Claimed) -> Unsubscribe {
+    let optional = msg
+        .kind
+        .parse::<NotificationKind>()
+        .map(|k| !k.always_immediate())
+        .unwrap_or(msg.kind == notifications::DIGEST_KIND);
+    if !optional {
+        return Unsubscribe {
+            url: format!("{}/preferences", links.public_url),
+            one_click: false,
+        };
+    }
+    use secrecy::ExposeSecret;
+    let key = state.config.jwt_secret.expose_secret().as_bytes();
+    Unsubscribe {
+        url: links.unsubscribe(&crate::auth::unsubscribe::token(key, msg.recipient_id)),
+        one_click: true,
+    }
+}
+
 /// Delivers until `shutdown` turns true; then finishes the message in flight, gives back the
 /// rest of its batch, and returns.
 pub async fn run(state: AppState, transport: Transport, mut shutdown: watch::Receiver<bool>) {
@@ -83,10 +106,7 @@ pub async fn run(state: AppState, transport: Transport, mut shutdown: watch::Rec
             return;
         }
     };
-    let links = Links {
-        public_url: state.config.public_url.clone(),
-    };
-    let unsubscribe = links.preferences();
+    let links = Links::of(&state.config);
     tracing::info!("mail worker started");
     while !*shutdown.borrow() {
         if let Err(e) = daily::run_if_due(&state).await {
@@ -117,7 +137,7 @@ pub async fn run(state: AppState, transport: Transport, mut shutdown: watch::Rec
                     transport
                         .send(
                             &from,
-                            &unsubscribe,
+                            &unsubscribe(&state, &links, &msg),
                             Outgoing {
                                 id: msg.id,
                                 to: to.clone(),

@@ -431,7 +431,7 @@ async fn allocate(
     record: InvolvementRecord,
 ) -> ServiceResult<Allocated> {
     let meta = meta.clone();
-    let links = Links::new(&state.config.public_url);
+    let links = Links::of(&state.config);
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let agency = reader.actor.agency_id;
@@ -762,7 +762,7 @@ pub async fn put_contact(
     record.contact.at = stored_instant(record.contact.at);
     contact::check_time(&record.contact, "at")?;
     let meta = meta.clone();
-    let links = Links::new(&state.config.public_url);
+    let links = Links::of(&state.config);
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let agency = reader.actor.agency_id;
@@ -820,7 +820,7 @@ pub async fn post_contact(
     contact.at = stored_instant(contact.at);
     contact::check_time(&contact, "at")?;
     let meta = meta.clone();
-    let links = Links::new(&state.config.public_url);
+    let links = Links::of(&state.config);
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let (field, key) = key;

@@ -117,7 +117,7 @@ pub async fn register_child(
     }
     invalid_unless_empty(input.validate(), extra)?;
     let meta = meta.clone();
-    let links = Links::new(&state.config.public_url);
+    let links = Links::of(&state.config);
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let actor = reader.actor;

@@ -51,7 +51,7 @@ pub async fn record_contact(
     };
     check_time(&contact, "at")?;
     let meta = meta.clone();
-    let links = Links::new(&state.config.public_url);
+    let links = Links::of(&state.config);
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             record_in(

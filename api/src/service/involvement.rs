@@ -103,7 +103,7 @@ pub async fn join_team(
     invalid_unless_empty(input.validate(), extra)?;
     let child_id = child_id.expect("checked above");
     let meta = meta.clone();
-    let links = Links::new(&state.config.public_url);
+    let links = Links::of(&state.config);
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             if !children::exists(conn, child_id, policy::child_joinable_sql(&reader))? {
@@ -219,7 +219,7 @@ pub async fn update_involvement(
     invalid_unless_empty(input.validate(), extra)?;
     let id = id.expect("checked above");
     let meta = meta.clone();
-    let links = Links::new(&state.config.public_url);
+    let links = Links::of(&state.config);
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let row = lock_for_change(conn, &reader, id, policy::may_change_involvement)?;
@@ -384,7 +384,7 @@ pub async fn end_involvement(
         ));
     }
     let meta = meta.clone();
-    let links = Links::new(&state.config.public_url);
+    let links = Links::of(&state.config);
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let row = lock_for_change(conn, &reader, id, policy::may_change_involvement)?;

@@ -55,7 +55,7 @@ pub async fn raise_attention(
         return Err(ServiceError::Invalid(fields));
     }
     let child = child.expect("checked above");
-    let links = Links::new(&state.config.public_url);
+    let links = Links::of(&state.config);
     let meta = meta.clone();
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
@@ -177,6 +177,49 @@ pub async fn update_preferences(
                 },
             )?;
             load_preferences(conn, &actor)
+        })
+    })
+    .await
+}
+
+/// One-click unsubscribe (RFC 8058): turns off every kind of mail the practitioner the token
+/// names may turn off (those that always arrive still do), audited as their own change. A
+/// token no key of this server signed, or that names nobody, is refused as `token`.
+pub async fn unsubscribe(state: &AppState, meta: &RequestMeta, token: &str) -> ServiceResult<()> {
+    use secrecy::ExposeSecret;
+    let keys: Vec<&[u8]> = std::iter::once(&state.config.jwt_secret)
+        .chain(state.config.jwt_accepted_secrets.iter())
+        .map(|k| k.expose_secret().as_bytes())
+        .collect();
+    let refused = || ServiceError::invalid("token", "is not a valid unsubscribe link");
+    let practitioner =
+        crate::auth::unsubscribe::verify(keys.iter().copied(), token).ok_or_else(refused)?;
+    let meta = meta.clone();
+    crate::db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let row = practitioners::by_ids(conn, &[practitioner])?
+                .pop()
+                .ok_or_else(refused)?;
+            let actor = Actor {
+                practitioner_id: row.id,
+                agency_id: row.agency_id,
+                role: row.role.parse().map_err(anyhow::Error::from)?,
+            };
+            for kind in kinds_for(&actor).filter(|k| !k.always_immediate()) {
+                notifications::set_preference(conn, actor.practitioner_id, kind, Delivery::Off)?;
+            }
+            audit::record(
+                conn,
+                Some(&actor),
+                &meta,
+                AuditEvent {
+                    subject_type: Some("practitioner"),
+                    subject_id: Some(actor.practitioner_id),
+                    reason: Some("one-click unsubscribe"),
+                    ..AuditEvent::of(AuditAction::NotificationPreferencesUpdated)
+                },
+            )?;
+            Ok(())
         })
     })
     .await

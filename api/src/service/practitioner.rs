@@ -89,7 +89,7 @@ pub async fn create_practitioner(
     };
 
     let meta = meta.clone();
-    let links = Links::new(&state.config.public_url);
+    let links = Links::of(&state.config);
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             if !agencies::exists(conn, agency_id)? {

@@ -182,7 +182,7 @@ pub async fn create_task(
     invalid_unless_empty(input.validate(), extra)?;
     let child_id = child_id.expect("checked above");
     let meta = meta.clone();
-    let links = Links::new(&state.config.public_url);
+    let links = Links::of(&state.config);
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let me = reader.actor.practitioner_id;
@@ -265,7 +265,7 @@ pub async fn update_task(
     invalid_unless_empty(input.validate(), extra)?;
     let id = id.expect("checked above");
     let meta = meta.clone();
-    let links = Links::new(&state.config.public_url);
+    let links = Links::of(&state.config);
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let row = tasks::lock(conn, id, policy::task_readable_sql(&reader, "tasks"))?
