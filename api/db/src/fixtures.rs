@@ -30,6 +30,8 @@ pub struct Town {
     pub children: Vec<ChildFixture>,
     #[serde(default)]
     pub child_links: Vec<ChildLinkFixture>,
+    #[serde(default)]
+    pub carers: Vec<CarerFixture>,
     pub involvements: Vec<InvolvementFixture>,
     #[serde(default)]
     pub contacts: Vec<ContactFixture>,
@@ -80,7 +82,19 @@ pub struct ChildFixture {
 pub struct ChildLinkFixture {
     pub child: String,
     pub related: String,
+    /// SIBLING, HALF_SIBLING or STEP_SIBLING.
     pub relationship: String,
+}
+
+/// A child's parent or carer: a name and a relationship.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CarerFixture {
+    pub key: String,
+    pub child: String,
+    pub relation: FamilyRelation,
+    pub name: String,
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -156,6 +170,7 @@ pub struct SeedReport {
     pub contacts: usize,
     pub tasks: usize,
     pub sharing_agreements: usize,
+    pub family_links: usize,
 }
 
 impl std::fmt::Display for SeedReport {
@@ -173,6 +188,7 @@ impl std::fmt::Display for SeedReport {
                 "sharing agreement",
                 "sharing agreements",
             ),
+            (self.family_links, "family link", "family links"),
         ]
         .into_iter()
         .filter(|(n, _, _)| *n > 0)
@@ -257,11 +273,43 @@ pub fn insert_town(
             .execute(conn)?;
     }
     for l in &town.child_links {
-        diesel::insert_into(child_links::table)
+        let (a, b) = (id(&l.child), id(&l.related));
+        let description = match l.relationship.as_str() {
+            "HALF_SIBLING" => Some("half-siblings"),
+            "STEP_SIBLING" => Some("step-siblings"),
+            _ => None,
+        };
+        // A pair is linked once, whoever linked it (a database migrated from the earlier
+        // child_links has these pairs under other ids).
+        let linked: bool = diesel::select(diesel::dsl::exists(
+            family_links::table
+                .filter(family_links::child_id.eq(a.min(b)))
+                .filter(family_links::sibling_id.eq(a.max(b)))
+                .filter(family_links::removed_at.is_null()),
+        ))
+        .get_result(conn)?;
+        if linked {
+            continue;
+        }
+        report.family_links += diesel::insert_into(family_links::table)
             .values((
-                child_links::child_id.eq(id(&l.child)),
-                child_links::related_id.eq(id(&l.related)),
-                child_links::relationship.eq(&l.relationship),
+                family_links::id.eq(id(&format!("family:{}:{}", l.child, l.related))),
+                family_links::child_id.eq(a.min(b)),
+                family_links::relation.eq(FamilyRelation::Sibling.as_str()),
+                family_links::sibling_id.eq(a.max(b)),
+                family_links::description.eq(description),
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)?;
+    }
+    for c in &town.carers {
+        report.family_links += diesel::insert_into(family_links::table)
+            .values((
+                family_links::id.eq(id(&c.key)),
+                family_links::child_id.eq(id(&c.child)),
+                family_links::relation.eq(c.relation.as_str()),
+                family_links::name.eq(&c.name),
+                family_links::description.eq(&c.description),
             ))
             .on_conflict_do_nothing()
             .execute(conn)?;

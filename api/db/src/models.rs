@@ -219,6 +219,7 @@ pub struct FamilyLinkRow {
     pub sibling_id: Option<Uuid>,
     pub name: Option<String>,
     pub description: Option<String>,
-    pub recorded_by: Uuid,
+    /// None for a link recorded before recorders were kept.
+    pub recorded_by: Option<Uuid>,
     pub recorded_at: DateTime<Utc>,
 }

@@ -106,15 +106,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    child_links (child_id, related_id) {
-        child_id -> Uuid,
-        related_id -> Uuid,
-        relationship -> Text,
-        created_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
     child_identities (id) {
         id -> Uuid,
         child_id -> Uuid,
@@ -338,7 +329,7 @@ diesel::table! {
         sibling_id -> Nullable<Uuid>,
         name -> Nullable<Text>,
         description -> Nullable<Text>,
-        recorded_by -> Uuid,
+        recorded_by -> Nullable<Uuid>,
         recorded_at -> Timestamptz,
         removed_at -> Nullable<Timestamptz>,
         removed_by -> Nullable<Uuid>,
@@ -435,7 +426,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     agency_involvements,
     api_clients,
     audit_events,
-    child_links,
     children,
     contacts,
     daily_runs,
