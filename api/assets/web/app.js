@@ -1037,7 +1037,8 @@ async function screenTeam(ctx) {
     sectionHeading('network-heading', 'Network around the child'),
     networkPicture(child.network, name));
 
-  ctx.mountRoot('team', name, summary, teamSection, tasksSection, raiseSection, contactSection, familySection, networkSection);
+  // The picture and the family first after the team: who is around the child, at a glance.
+  ctx.mountRoot('team', name, summary, teamSection, networkSection, familySection, tasksSection, raiseSection, contactSection);
 }
 
 function familyBlock(ctx, child, myChildren) {
