@@ -347,7 +347,21 @@ async fn the_picture_and_the_team_around_the_family_show_what_the_reader_may_see
         .await;
     assert!(idva_net.to_string().contains(IDVA_NAME));
 
-    // The team around the family: Ruby's team then Ollie's, as the teacher may see them.
+    // The team around the family: Ruby's team then Ollie's, as the teacher may see them;
+    // showing Ollie's team is a read of Ollie's record, audited as such.
+    let ollie_viewed = format!(
+        "action = 'CHILD_VIEWED' AND child_id = '{ollie}' AND actor_id = '{}'",
+        t.teacher.id
+    );
+    let views_before = t.app.count("audit_events", &ollie_viewed);
+    t.app
+        .gql_ok(
+            Some(&t.teacher.token),
+            "query($id: ID!) { child(id: $id) { familyTeam { role practitioner { id } } } }",
+            json!({ "id": ruby }),
+        )
+        .await;
+    assert_eq!(t.app.count("audit_events", &ollie_viewed), views_before + 1);
     let team = t
         .app
         .gql_ok(Some(&t.teacher.token), FAMILY_TEAM, json!({ "id": ruby }))

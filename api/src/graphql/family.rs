@@ -66,7 +66,7 @@ pub(crate) async fn family_team_of(
     child: uuid::Uuid,
 ) -> Result<Vec<TeamMember>> {
     let reader = reader(ctx)?;
-    Ok(service::family_team(ctx.state(), reader, child).await?)
+    Ok(service::family_team(ctx.state(), reader, ctx.meta(), child).await?)
 }
 
 pub(crate) async fn network_of(ctx: &Context<'_>, child: &ChildRow) -> Result<ChildNetwork> {

@@ -100,24 +100,33 @@ pub async fn family(
 
 /// The team around the family: the active team of `child` and of each sibling the reader
 /// sees, as the reader may see them; the child's own team first, then each sibling's in the
-/// order of [`family`].
+/// order of [`family`]. Showing a sibling's team reads the sibling's record: each is audited
+/// as a view.
 pub async fn family_team(
     state: &AppState,
     reader: Reader,
+    meta: &RequestMeta,
     child: Uuid,
 ) -> ServiceResult<Vec<TeamMember>> {
+    let meta = meta.clone();
     crate::db::run(&state.pool, move |conn| {
+        let siblings: Vec<Uuid> = family_on(conn, &reader, child)?
+            .iter()
+            .filter_map(|m| m.sibling)
+            .collect();
+        let read = if siblings.is_empty() {
+            HashMap::new()
+        } else {
+            child::children_read(conn, &reader, &meta, siblings.clone())?
+        };
         let mut children = vec![child];
-        children.extend(
-            family_on(conn, &reader, child)?
-                .iter()
-                .filter_map(|m| m.sibling),
-        );
+        children.extend(siblings.into_iter().filter(|s| read.contains_key(s)));
         let mut teams = involvement::teams_on(conn, &reader, children.clone(), false)?;
-        Ok(children
+        let members = children
             .iter()
             .flat_map(|c| teams.remove(c).unwrap_or_default())
-            .collect())
+            .collect();
+        Ok(members)
     })
     .await
 }
