@@ -252,29 +252,12 @@ async fn rendered(b: &Browser, app: &TestApp, st: &Story, other: &Story) -> (Str
 #[tokio::test]
 async fn the_team_screen_and_its_picture_look_the_same_with_or_without_a_hidden_service() {
     let app = spawn_app().await;
-    let admin = app.system_admin().await;
-    let school = app
-        .given_agency(&admin, "Gull Street Primary School", "EDUCATION", false)
-        .await;
-    let care = app
-        .given_agency(
-            &admin,
-            "Kestrel Bay Children's Services",
-            "SOCIAL_CARE",
-            false,
-        )
-        .await;
-    let da = app
-        .given_agency(
-            &admin,
-            patchwork_tests::world::DA_NAME,
-            "DOMESTIC_ABUSE",
-            true,
-        )
-        .await;
-    let teacher = person(&app, &admin, &school, "PRACTITIONER", "Grace Lin").await;
-    let social_worker = person(&app, &admin, &care, "PRACTITIONER", "Sol Weller").await;
-    let idva = person(&app, &admin, &da, "PRACTITIONER", IDVA_NAME).await;
+    let patchwork_tests::world::People {
+        teacher,
+        social_worker,
+        idva,
+        ..
+    } = patchwork_tests::world::people(&app).await;
     let people = [&teacher, &social_worker, &idva];
     let plain = story(&app, &people, ["Ruby", "Ollie"], "Hale", false).await;
     let hidden = story(&app, &people, ["Rosa", "Owen"], "Hart", true).await;

@@ -3,7 +3,7 @@
 //! and the picture and the team around the family show only what rule 3 lets the reader see.
 
 use patchwork_tests::serde_json::{json, Value};
-use patchwork_tests::world::{assert_bad, fingerprint, join, person, register, s, IDVA_NAME};
+use patchwork_tests::world::{assert_bad, fingerprint, join, register, s, IDVA_NAME};
 use patchwork_tests::*;
 
 const FAMILY: &str = "query($id: ID!) { child(id: $id) { \
@@ -28,34 +28,12 @@ struct Town {
 
 async fn town() -> Town {
     let app = spawn_app().await;
-    let admin = app.system_admin().await;
-    let school = app
-        .given_agency(&admin, "Gull Street Primary School", "EDUCATION", false)
-        .await;
-    let social_care = app
-        .given_agency(
-            &admin,
-            "Kestrel Bay Children's Services",
-            "SOCIAL_CARE",
-            false,
-        )
-        .await;
-    let da = app
-        .given_agency(
-            &admin,
-            patchwork_tests::world::DA_NAME,
-            "DOMESTIC_ABUSE",
-            true,
-        )
-        .await;
-    let youth = app
-        .given_agency(&admin, "Pier Road Youth Club", "YOUTH", false)
-        .await;
+    let p = patchwork_tests::world::people(&app).await;
     Town {
-        teacher: person(&app, &admin, &school, "PRACTITIONER", "Grace Lin").await,
-        social_worker: person(&app, &admin, &social_care, "PRACTITIONER", "Sol Weller").await,
-        idva: person(&app, &admin, &da, "PRACTITIONER", IDVA_NAME).await,
-        outsider: person(&app, &admin, &youth, "PRACTITIONER", "Yusuf Obi").await,
+        teacher: p.teacher,
+        social_worker: p.social_worker,
+        idva: p.idva,
+        outsider: p.outsider,
         app,
     }
 }

@@ -10,8 +10,8 @@ use patchwork_tests::*;
 use uuid::Uuid;
 
 use patchwork_tests::world::{
-    contact, day, fingerprint, join, pages, person, register, s, ts, update, CONTACT, CREATE_TASK,
-    END, IDVA_NAME, SEARCH, UPDATE, UPDATE_TASK,
+    contact, day, fingerprint, join, pages, person, register, s, ts, update, People, CONTACT,
+    CREATE_TASK, END, IDVA_NAME, SEARCH, UPDATE, UPDATE_TASK,
 };
 
 /// One string with ids, timestamps, dates and the given words replaced by placeholders.
@@ -137,13 +137,6 @@ fn my_tasks_query() -> String {
 const PAGE: &str = "query($id: ID!, $first: Int, $after: String) { child(id: $id) { \
      timeline(first: $first, after: $after) { edges { cursor node { at kind summary involvement { id } task { id } } } \
      pageInfo { hasNextPage endCursor } } } }";
-
-struct People {
-    teacher: User,
-    social_worker: User,
-    idva: User,
-    outsider: User,
-}
 
 /// One family: a teacher who registered the child, a social worker who leads, contacts and
 /// tasks; and, when `hidden`, the IDVA's restricted involvement woven in between.
@@ -278,35 +271,7 @@ async fn build_family(
 /// The app, its people, family A (no hidden service) and family B (with the IDVA).
 async fn two_families() -> (TestApp, People, Family, Family) {
     let app = spawn_app().await;
-    let admin = app.system_admin().await;
-    let school = app
-        .given_agency(&admin, "Gull Street Primary School", "EDUCATION", false)
-        .await;
-    let social_care = app
-        .given_agency(
-            &admin,
-            "Kestrel Bay Children's Services",
-            "SOCIAL_CARE",
-            false,
-        )
-        .await;
-    let da = app
-        .given_agency(
-            &admin,
-            patchwork_tests::world::DA_NAME,
-            "DOMESTIC_ABUSE",
-            true,
-        )
-        .await;
-    let youth = app
-        .given_agency(&admin, "Pier Road Youth Club", "YOUTH", false)
-        .await;
-    let people = People {
-        teacher: person(&app, &admin, &school, "PRACTITIONER", "Grace Lin").await,
-        social_worker: person(&app, &admin, &social_care, "PRACTITIONER", "Sol Weller").await,
-        idva: person(&app, &admin, &da, "PRACTITIONER", IDVA_NAME).await,
-        outsider: person(&app, &admin, &youth, "PRACTITIONER", "Yusuf Obi").await,
-    };
+    let people = patchwork_tests::world::people(&app).await;
     // Same initials and name lengths, so that nothing but the names themselves differ.
     let a = build_family(&app, &people, "Ruby", "Hale", "2014-03-09", false).await;
     let b = build_family(&app, &people, "Rosa", "Hart", "2014-08-21", true).await;

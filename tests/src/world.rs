@@ -137,6 +137,44 @@ pub fn fingerprint(app: &TestApp) -> Vec<(&'static str, String)> {
     .collect()
 }
 
+/// The people of the differential tests: a teacher, a social worker, an IDVA of the sensitive
+/// domestic-abuse service, and a youth worker outside every team.
+pub struct People {
+    pub teacher: User,
+    pub social_worker: User,
+    pub idva: User,
+    pub outsider: User,
+}
+
+/// Four agencies (a school, social care, the domestic-abuse service, a youth club) and one
+/// practitioner in each.
+pub async fn people(app: &TestApp) -> People {
+    let admin = app.system_admin().await;
+    let school = app
+        .given_agency(&admin, "Gull Street Primary School", "EDUCATION", false)
+        .await;
+    let social_care = app
+        .given_agency(
+            &admin,
+            "Kestrel Bay Children's Services",
+            "SOCIAL_CARE",
+            false,
+        )
+        .await;
+    let da = app
+        .given_agency(&admin, DA_NAME, "DOMESTIC_ABUSE", true)
+        .await;
+    let youth = app
+        .given_agency(&admin, "Pier Road Youth Club", "YOUTH", false)
+        .await;
+    People {
+        teacher: person(app, &admin, &school, "PRACTITIONER", "Grace Lin").await,
+        social_worker: person(app, &admin, &social_care, "PRACTITIONER", "Sol Weller").await,
+        idva: person(app, &admin, &da, "PRACTITIONER", IDVA_NAME).await,
+        outsider: person(app, &admin, &youth, "PRACTITIONER", "Yusuf Obi").await,
+    }
+}
+
 /// Creates a practitioner with a chosen display name (as `by`) and signs them in.
 pub async fn person(app: &TestApp, by: &User, agency: &str, role: &str, name: &str) -> User {
     let first = name.split_whitespace().next().unwrap().to_lowercase();

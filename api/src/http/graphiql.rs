@@ -10,7 +10,7 @@
 use std::sync::LazyLock;
 
 use actix_web::http::header::{self, ContentType, EntityTag};
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine as _;
 use rand::RngCore as _;
 use sha2::{Digest, Sha256};
@@ -144,24 +144,13 @@ pub async fn asset(
     else {
         return HttpResponse::NotFound().finish();
     };
-    let etag = found.etag();
-    let cache = (header::CACHE_CONTROL, "public, max-age=31536000, immutable");
-    let unchanged = match req.get_header::<header::IfNoneMatch>() {
-        Some(header::IfNoneMatch::Any) => true,
-        Some(header::IfNoneMatch::Items(tags)) => tags.iter().any(|t| t.weak_eq(&etag)),
-        None => false,
-    };
-    if unchanged {
-        return HttpResponse::NotModified()
-            .insert_header(header::ETag(etag))
-            .insert_header(cache)
-            .finish();
-    }
-    HttpResponse::Ok()
-        .content_type(found.asset.content_type)
-        .insert_header(header::ETag(etag))
-        .insert_header(cache)
-        .body(web::Bytes::from_static(found.asset.bytes))
+    super::embedded_file(
+        &req,
+        found.asset.content_type,
+        found.asset.bytes,
+        found.etag(),
+        "public, max-age=31536000, immutable",
+    )
 }
 
 #[cfg(test)]

@@ -85,6 +85,36 @@ pub fn default_headers() -> middleware::DefaultHeaders {
         .add(("Cache-Control", "no-store"))
 }
 
+/// A file embedded in the binary, answered with its strong `etag` and `cache_control`, or 304
+/// when the request's `If-None-Match` already names it.
+pub fn embedded_file(
+    req: &actix_web::HttpRequest,
+    content_type: &'static str,
+    bytes: &'static [u8],
+    etag: actix_web::http::header::EntityTag,
+    cache_control: &'static str,
+) -> actix_web::HttpResponse {
+    use actix_web::http::header;
+    use actix_web::HttpMessage as _;
+    let cache = (header::CACHE_CONTROL, cache_control);
+    let unchanged = match req.get_header::<header::IfNoneMatch>() {
+        Some(header::IfNoneMatch::Any) => true,
+        Some(header::IfNoneMatch::Items(tags)) => tags.iter().any(|t| t.weak_eq(&etag)),
+        None => false,
+    };
+    if unchanged {
+        return actix_web::HttpResponse::NotModified()
+            .insert_header(header::ETag(etag))
+            .insert_header(cache)
+            .finish();
+    }
+    actix_web::HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header(header::ETag(etag))
+        .insert_header(cache)
+        .body(web::Bytes::from_static(bytes))
+}
+
 /// The published schema, for clients and code generators (introspection may be off).
 async fn schema_sdl(schema: web::Data<PatchworkSchema>) -> actix_web::HttpResponse {
     actix_web::HttpResponse::Ok()

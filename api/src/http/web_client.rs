@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 
 use actix_web::http::header::{self, ContentType, EntityTag};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -106,26 +106,11 @@ async fn shell() -> HttpResponse {
         .body(SHELL)
 }
 
+/// Revalidated on each use: a new build's client is picked up at once.
 fn serve(req: &HttpRequest, index: usize) -> HttpResponse {
-    let (found, etag) = (&ASSETS[index], EntityTag::new_strong(ETAGS[index].clone()));
-    // Revalidated on each use: a new build's client is picked up at once.
-    let cache = (header::CACHE_CONTROL, "no-cache");
-    let unchanged = match req.get_header::<header::IfNoneMatch>() {
-        Some(header::IfNoneMatch::Any) => true,
-        Some(header::IfNoneMatch::Items(tags)) => tags.iter().any(|t| t.weak_eq(&etag)),
-        None => false,
-    };
-    if unchanged {
-        return HttpResponse::NotModified()
-            .insert_header(header::ETag(etag))
-            .insert_header(cache)
-            .finish();
-    }
-    HttpResponse::Ok()
-        .content_type(found.content_type)
-        .insert_header(header::ETag(etag))
-        .insert_header(cache)
-        .body(found.bytes)
+    let found = &ASSETS[index];
+    let etag = EntityTag::new_strong(ETAGS[index].clone());
+    super::embedded_file(req, found.content_type, found.bytes, etag, "no-cache")
 }
 
 /// `GET /web/{name}`: one of the client's files (the service worker lives at `/sw.js`).
