@@ -8,7 +8,7 @@ BIN_DIR := $(if $(filter release,$(PROFILE)),target/release,target/debug)
 DEV_DB ?= patchwork_dev
 RUN_DIR := var
 
-.PHONY: run reset test audit fuzz bench scale-test build schema fmt lint ci toolchain
+.PHONY: run reset test audit fuzz bench scale-test build schema fmt lint ci toolchain screenshots
 
 toolchain:
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs"; exit 1; }
@@ -60,6 +60,15 @@ test: toolchain
 	scripts/browser.sh >/dev/null; \
 	$(CARGO) build --bin patchwork; \
 	TEST_DATABASE_URL="$$admin" $(CARGO) test --workspace --no-fail-fast
+
+## Screenshots of the web client's screens, as the browser tests take them, into
+## docs/screenshots/ (the README links them).
+screenshots: toolchain
+	@set -euo pipefail; \
+	admin=$$(scripts/postgres.sh); \
+	scripts/browser.sh >/dev/null; \
+	PATCHWORK_SCREENSHOTS="$(CURDIR)/docs/screenshots" TEST_DATABASE_URL="$$admin" \
+	  $(CARGO) test -p patchwork-tests --test api browser::
 
 ## The external attack suite: schemathesis (from PyPI, into target/audit-venv) against the
 ## GraphQL API with a valid token (any INTERNAL or uncoded error fails) and against the vendor

@@ -4,7 +4,8 @@
 //! show what the reader may see and look the same with or without a hidden service; the
 //! unsubscribe link from a mail's header works; axe-core finds no serious accessibility
 //! violation on any screen. Screenshots of the main screens, at phone and desktop widths, go
-//! to `docs/screenshots/` (linked from the README).
+//! to `target/browser/screenshots/` (`make screenshots` refreshes those the README links, in
+//! `docs/screenshots/`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,10 +20,14 @@ use patchwork_tests::*;
 const PHONE: (u32, u32) = (390, 844);
 const DESKTOP: (u32, u32) = (1280, 800);
 
+/// Where a screen's picture goes: `target/browser/screenshots/`, or the folder
+/// `PATCHWORK_SCREENSHOTS` names (`make screenshots` refreshes `docs/screenshots/` so).
 fn screenshot(name: &str, (width, _): (u32, u32)) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../docs/screenshots")
-        .join(format!("{name}-{width}.png"))
+    let file = format!("{name}-{width}.png");
+    match std::env::var_os("PATCHWORK_SCREENSHOTS") {
+        Some(dir) => PathBuf::from(dir).join(file),
+        None => patchwork_tests::browser::screenshot_path(&file),
+    }
 }
 
 async fn open(size: (u32, u32)) -> Browser {
@@ -365,6 +370,23 @@ async fn every_screen_passes_axe_core_at_phone_and_desktop_widths() {
     )
     .await;
     let child = s(&inv["child"]["id"]);
+    // A brother, so that the family and the team around it have something to show.
+    let ollie = register(
+        &app,
+        &teacher,
+        "Ollie",
+        "Hale",
+        "2016-05-01",
+        Some("LS6 2AB"),
+        "Class teacher",
+    )
+    .await;
+    app.gql_ok(
+        Some(&teacher.token),
+        "mutation($i: LinkSiblingsInput!) { linkSiblings(input: $i) { id } }",
+        json!({ "i": { "childId": child, "siblingId": s(&ollie["child"]["id"]), "description": "brother" } }),
+    )
+    .await;
     patchwork_tests::world::task(
         &app,
         &teacher,

@@ -50,11 +50,13 @@ pub struct NewInvolvement<'a> {
 pub const ONE_ACTIVE_PER_PRACTITIONER: &str = "involvements_one_active_per_practitioner";
 
 /// Inserts an involvement; a second active one of the same practitioner with the same child
-/// violates [`ONE_ACTIVE_PER_PRACTITIONER`].
+/// violates [`ONE_ACTIVE_PER_PRACTITIONER`]. Its id is time-ordered, so that members who
+/// started on the same day stand in the order they joined (a team is ordered by lead, start
+/// date, then id).
 pub fn insert(conn: &mut PgConnection, new: NewInvolvement<'_>) -> QueryResult<InvolvementRow> {
     diesel::insert_into(involvements::table)
         .values((
-            involvements::id.eq(Uuid::new_v4()),
+            involvements::id.eq(Uuid::now_v7()),
             involvements::child_id.eq(new.child),
             involvements::practitioner_id.eq(new.practitioner),
             involvements::agency_id.eq(new.agency),
