@@ -188,6 +188,19 @@ fn record(
     Ok(())
 }
 
+/// Inserts a link with its audit events, and answers it as seen from `new.child`.
+fn insert_recorded(
+    conn: &mut PgConnection,
+    reader: &Reader,
+    meta: &RequestMeta,
+    new: NewFamilyLink<'_>,
+) -> ServiceResult<FamilyMember> {
+    let child = new.child;
+    let link = family_links::insert(conn, new)?;
+    record(conn, reader, meta, AuditAction::FamilyLinkRecorded, &link)?;
+    FamilyMember::of(link, child)
+}
+
 /// Records two children the caller may both read as siblings, and answers the link as seen
 /// from `childId`. A pair the caller already sees linked answers that link again.
 pub async fn link_siblings(
@@ -227,19 +240,15 @@ pub async fn link_siblings(
             {
                 return FamilyMember::of(link, child);
             }
-            let link = family_links::insert(
-                conn,
-                NewFamilyLink {
-                    child,
-                    relation: FamilyRelation::Sibling,
-                    sibling: Some(sibling),
-                    name: None,
-                    description: trimmed(input.description.as_deref()),
-                    recorded_by: reader.actor.practitioner_id,
-                },
-            )?;
-            record(conn, &reader, &meta, AuditAction::FamilyLinkRecorded, &link)?;
-            FamilyMember::of(link, child)
+            let new = NewFamilyLink {
+                child,
+                relation: FamilyRelation::Sibling,
+                sibling: Some(sibling),
+                name: None,
+                description: trimmed(input.description.as_deref()),
+                recorded_by: reader.actor.practitioner_id,
+            };
+            insert_recorded(conn, &reader, &meta, new)
         })
     })
     .await
@@ -270,19 +279,15 @@ pub async fn add_carer(
             if !child::may_read(conn, &reader, child)? {
                 return Err(ServiceError::NotFound);
             }
-            let link = family_links::insert(
-                conn,
-                NewFamilyLink {
-                    child,
-                    relation: input.relation,
-                    sibling: None,
-                    name: Some(input.name.trim()),
-                    description: trimmed(input.description.as_deref()),
-                    recorded_by: reader.actor.practitioner_id,
-                },
-            )?;
-            record(conn, &reader, &meta, AuditAction::FamilyLinkRecorded, &link)?;
-            FamilyMember::of(link, child)
+            let new = NewFamilyLink {
+                child,
+                relation: input.relation,
+                sibling: None,
+                name: Some(input.name.trim()),
+                description: trimmed(input.description.as_deref()),
+                recorded_by: reader.actor.practitioner_id,
+            };
+            insert_recorded(conn, &reader, &meta, new)
         })
     })
     .await
