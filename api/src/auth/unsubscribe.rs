@@ -4,8 +4,11 @@
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
+use secrecy::ExposeSecret;
 use sha2::Sha256;
 use uuid::Uuid;
+
+use crate::config::Config;
 
 /// Bytes of the signature kept in a token: 128 bits.
 const TAG_BYTES: usize = 16;
@@ -23,6 +26,20 @@ fn tag(key: &[u8], practitioner: Uuid) -> [u8; TAG_BYTES] {
     out
 }
 
+/// The token for `practitioner` under the server's signing key.
+pub fn token_for(config: &Config, practitioner: Uuid) -> String {
+    token(config.jwt_secret.expose_secret().as_bytes(), practitioner)
+}
+
+/// The practitioner a token names, when the server's signing key or a key still accepted
+/// during a rotation signed it.
+pub fn verify(config: &Config, token: &str) -> Option<Uuid> {
+    let keys = std::iter::once(&config.jwt_secret)
+        .chain(config.jwt_accepted_secrets.iter())
+        .map(|k| k.expose_secret().as_bytes());
+    verify_with(keys, token)
+}
+
 /// The token for `practitioner`: their id and the signature, in URL-safe base64.
 pub fn token(key: &[u8], practitioner: Uuid) -> String {
     let mut bytes = practitioner.as_bytes().to_vec();
@@ -31,7 +48,7 @@ pub fn token(key: &[u8], practitioner: Uuid) -> String {
 }
 
 /// The practitioner a token names, when one of `keys` signed it.
-pub fn verify<'a>(keys: impl IntoIterator<Item = &'a [u8]>, token: &str) -> Option<Uuid> {
+fn verify_with<'a>(keys: impl IntoIterator<Item = &'a [u8]>, token: &str) -> Option<Uuid> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(token.trim())
         .ok()?;
@@ -56,17 +73,17 @@ mod tests {
     fn a_token_names_its_practitioner_and_nothing_else_passes() {
         let p = Uuid::now_v7();
         let t = token(b"key one", p);
-        assert_eq!(verify([&b"key one"[..]], &t), Some(p));
-        assert_eq!(verify([&b"old"[..], &b"key one"[..]], &t), Some(p));
-        assert_eq!(verify([&b"key two"[..]], &t), None);
+        assert_eq!(verify_with([&b"key one"[..]], &t), Some(p));
+        assert_eq!(verify_with([&b"old"[..], &b"key one"[..]], &t), Some(p));
+        assert_eq!(verify_with([&b"key two"[..]], &t), None);
         // Another practitioner's id with this signature fails.
         let mut bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(&t)
             .unwrap();
         bytes[0] ^= 1;
         let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-        assert_eq!(verify([&b"key one"[..]], &forged), None);
-        assert_eq!(verify([&b"key one"[..]], "not a token"), None);
-        assert_eq!(verify([&b"key one"[..]], &t[..t.len() - 2]), None);
+        assert_eq!(verify_with([&b"key one"[..]], &forged), None);
+        assert_eq!(verify_with([&b"key one"[..]], "not a token"), None);
+        assert_eq!(verify_with([&b"key one"[..]], &t[..t.len() - 2]), None);
     }
 }

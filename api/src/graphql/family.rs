@@ -1,10 +1,12 @@
 //! The family around a child and the picture of its network (rule 11).
 
+use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, ID};
 
 use crate::db::models::ChildRow;
 use crate::graphql::context::{reader, ContextExt};
 use crate::graphql::enums::FamilyRelation;
+use crate::graphql::loaders::{loader_error, ChildLoader};
 use crate::graphql::scalars::Timestamp;
 use crate::graphql::team::Child;
 use crate::service::family::{self as service, EdgeKind, NodeKind};
@@ -36,12 +38,13 @@ impl FamilyMember {
         let Some(sibling) = self.0.sibling else {
             return Ok(None);
         };
-        let reader = reader(ctx)?;
-        Ok(
-            crate::service::child::get_child(ctx.state(), reader, ctx.meta(), sibling)
-                .await?
-                .map(Child),
-        )
+        // Through the request's loader: a family of several siblings is read in one statement.
+        Ok(ctx
+            .data_unchecked::<DataLoader<ChildLoader>>()
+            .load_one(sibling)
+            .await
+            .map_err(loader_error)?
+            .map(Child))
     }
     /// The parent's or carer's name, for PARENT and CARER.
     async fn name(&self) -> Option<&str> {

@@ -84,14 +84,15 @@ fn unsubscribe(state: &AppState, links: &Links, msg: &Claimed) -> Unsubscribe {
         .unwrap_or(msg.kind == notifications::DIGEST_KIND);
     if !optional {
         return Unsubscribe {
-            url: format!("{}/preferences", links.public_url),
+            url: links.preferences(),
             one_click: false,
         };
     }
-    use secrecy::ExposeSecret;
-    let key = state.config.jwt_secret.expose_secret().as_bytes();
     Unsubscribe {
-        url: links.unsubscribe(&crate::auth::unsubscribe::token(key, msg.recipient_id)),
+        url: links.unsubscribe(&crate::auth::unsubscribe::token_for(
+            &state.config,
+            msg.recipient_id,
+        )),
         one_click: true,
     }
 }

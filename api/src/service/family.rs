@@ -89,6 +89,24 @@ fn family_on(
     Ok(out)
 }
 
+/// The family of `child` as the reader sees it, with each sibling's record read (and audited
+/// as a view).
+fn family_read(
+    conn: &mut PgConnection,
+    reader: &Reader,
+    meta: &RequestMeta,
+    child: Uuid,
+) -> ServiceResult<(Vec<FamilyMember>, HashMap<Uuid, ChildRow>)> {
+    let family = family_on(conn, reader, child)?;
+    let ids: Vec<Uuid> = family.iter().filter_map(|m| m.sibling).collect();
+    let siblings = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        child::children_read(conn, reader, meta, ids)?
+    };
+    Ok((family, siblings))
+}
+
 /// The family of `child` as the reader sees it.
 pub async fn family(
     state: &AppState,
@@ -110,17 +128,14 @@ pub async fn family_team(
 ) -> ServiceResult<Vec<TeamMember>> {
     let meta = meta.clone();
     crate::db::run(&state.pool, move |conn| {
-        let siblings: Vec<Uuid> = family_on(conn, &reader, child)?
-            .iter()
-            .filter_map(|m| m.sibling)
-            .collect();
-        let read = if siblings.is_empty() {
-            HashMap::new()
-        } else {
-            child::children_read(conn, &reader, &meta, siblings.clone())?
-        };
+        let (family, read) = family_read(conn, &reader, &meta, child)?;
         let mut children = vec![child];
-        children.extend(siblings.into_iter().filter(|s| read.contains_key(s)));
+        children.extend(
+            family
+                .iter()
+                .filter_map(|m| m.sibling)
+                .filter(|s| read.contains_key(s)),
+        );
         let mut teams = involvement::teams_on(conn, &reader, children.clone(), false)?;
         let members = children
             .iter()
@@ -148,13 +163,7 @@ pub async fn network_parts(
 ) -> ServiceResult<NetworkParts> {
     let meta = meta.clone();
     crate::db::run(&state.pool, move |conn| {
-        let family = family_on(conn, &reader, child)?;
-        let ids: Vec<Uuid> = family.iter().filter_map(|m| m.sibling).collect();
-        let siblings = if ids.is_empty() {
-            HashMap::new()
-        } else {
-            child::children_read(conn, &reader, &meta, ids)?
-        };
+        let (family, siblings) = family_read(conn, &reader, &meta, child)?;
         let mut teams = involvement::teams_on(conn, &reader, vec![child], false)?;
         Ok(NetworkParts {
             team: teams.remove(&child).unwrap_or_default(),

@@ -163,63 +163,59 @@ pub async fn update_preferences(
     let meta = meta.clone();
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            for p in input.iter().filter(|p| !p.kind.always_immediate()) {
-                notifications::set_preference(conn, actor.practitioner_id, p.kind, p.delivery)?;
-            }
-            audit::record(
-                conn,
-                Some(&actor),
-                &meta,
-                AuditEvent {
-                    subject_type: Some("practitioner"),
-                    subject_id: Some(actor.practitioner_id),
-                    ..AuditEvent::of(AuditAction::NotificationPreferencesUpdated)
-                },
-            )?;
+            let changes = input
+                .iter()
+                .filter(|p| !p.kind.always_immediate())
+                .map(|p| (p.kind, p.delivery));
+            set_preferences(conn, &actor, &meta, changes, None)?;
             load_preferences(conn, &actor)
         })
     })
     .await
 }
 
+/// Records the practitioner's choices of delivery, with their audit event.
+fn set_preferences(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    meta: &RequestMeta,
+    changes: impl Iterator<Item = (NotificationKind, Delivery)>,
+    reason: Option<&str>,
+) -> ServiceResult<()> {
+    for (kind, delivery) in changes {
+        notifications::set_preference(conn, actor.practitioner_id, kind, delivery)?;
+    }
+    audit::record(
+        conn,
+        Some(actor),
+        meta,
+        AuditEvent {
+            subject_type: Some("practitioner"),
+            subject_id: Some(actor.practitioner_id),
+            reason,
+            ..AuditEvent::of(AuditAction::NotificationPreferencesUpdated)
+        },
+    )
+}
+
 /// One-click unsubscribe (RFC 8058): turns off every kind of mail the practitioner the token
 /// names may turn off (those that always arrive still do), audited as their own change. A
 /// token no key of this server signed, or that names nobody, is refused as `token`.
 pub async fn unsubscribe(state: &AppState, meta: &RequestMeta, token: &str) -> ServiceResult<()> {
-    use secrecy::ExposeSecret;
-    let keys: Vec<&[u8]> = std::iter::once(&state.config.jwt_secret)
-        .chain(state.config.jwt_accepted_secrets.iter())
-        .map(|k| k.expose_secret().as_bytes())
-        .collect();
     let refused = || ServiceError::invalid("token", "is not a valid unsubscribe link");
     let practitioner =
-        crate::auth::unsubscribe::verify(keys.iter().copied(), token).ok_or_else(refused)?;
+        crate::auth::unsubscribe::verify(&state.config, token).ok_or_else(refused)?;
     let meta = meta.clone();
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let row = practitioners::by_ids(conn, &[practitioner])?
                 .pop()
                 .ok_or_else(refused)?;
-            let actor = Actor {
-                practitioner_id: row.id,
-                agency_id: row.agency_id,
-                role: row.role.parse().map_err(anyhow::Error::from)?,
-            };
-            for kind in kinds_for(&actor).filter(|k| !k.always_immediate()) {
-                notifications::set_preference(conn, actor.practitioner_id, kind, Delivery::Off)?;
-            }
-            audit::record(
-                conn,
-                Some(&actor),
-                &meta,
-                AuditEvent {
-                    subject_type: Some("practitioner"),
-                    subject_id: Some(actor.practitioner_id),
-                    reason: Some("one-click unsubscribe"),
-                    ..AuditEvent::of(AuditAction::NotificationPreferencesUpdated)
-                },
-            )?;
-            Ok(())
+            let actor = session::actor_of(&row)?;
+            let changes = kinds_for(&actor)
+                .filter(|k| !k.always_immediate())
+                .map(|k| (k, Delivery::Off));
+            set_preferences(conn, &actor, &meta, changes, Some("one-click unsubscribe"))
         })
     })
     .await

@@ -167,7 +167,8 @@ pub async fn login(
     }
 }
 
-fn actor_of(row: &PractitionerRow) -> ServiceResult<Actor> {
+/// The actor a practitioner's row stands for.
+pub(crate) fn actor_of(row: &PractitionerRow) -> ServiceResult<Actor> {
     Ok(Actor {
         practitioner_id: row.id,
         agency_id: row.agency_id,
