@@ -6,9 +6,13 @@ use diesel::prelude::*;
 use diesel::PgConnection;
 use uuid::Uuid;
 
+use diesel::expression::Expression;
+use diesel::pg::Pg;
+use diesel::sql_types::{Array, Nullable, Record};
+
 use crate::bound::BoundSql;
 use crate::functions::lower;
-use crate::models::ChildRow;
+use crate::models::{AgencyRow, ChildRow, InvolvementRow, PractitionerRow, TaskRow};
 use crate::paging::Slice;
 use crate::schema::{child_identities, children};
 
@@ -262,4 +266,213 @@ pub fn with_nhs_number_seen(
             .query()
             .load(conn)?;
     Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+// The columns of `InvolvementRow`, `PractitionerRow`, `AgencyRow` and `TaskRow` in their
+// fields' order, over the tables' own names: a record built from them decodes into the row
+// (checked against the rows' `Selectable` columns by a test below).
+macro_rules! involvement_columns {
+    () => {
+        "involvements.id, involvements.child_id, involvements.practitioner_id, \
+         involvements.agency_id, involvements.role, involvements.sensitivity, \
+         involvements.consent, involvements.lawful_basis, involvements.is_lead, \
+         involvements.started_on, involvements.ended_on, involvements.last_contact_at, \
+         involvements.next_contact_at, involvements.version, involvements.created_at"
+    };
+}
+macro_rules! practitioner_columns {
+    () => {
+        "practitioners.id, practitioners.agency_id, practitioners.display_name, \
+         practitioners.email, practitioners.job_title, practitioners.phone, \
+         practitioners.mobile, practitioners.role, practitioners.active, practitioners.version"
+    };
+}
+macro_rules! agency_columns {
+    () => {
+        "agencies.id, agencies.name, agencies.kind, agencies.sensitive, agencies.email, \
+         agencies.phone, agencies.version"
+    };
+}
+macro_rules! task_columns {
+    () => {
+        "tasks.id, tasks.child_id, tasks.title, tasks.description, tasks.assignee_id, \
+         tasks.created_by, tasks.due_on, tasks.status, tasks.version, tasks.created_at"
+    };
+}
+
+/// The child's active team (see [`crate::involvements::teams`] for the order) as an array of
+/// (involvement, practitioner, agency) records; the visibility filter and `)` follow.
+const TEAM_OF_C: &str = concat!(
+    "(SELECT array_agg(ROW(ROW(",
+    involvement_columns!(),
+    "), ROW(",
+    practitioner_columns!(),
+    "), ROW(",
+    agency_columns!(),
+    ")) ORDER BY involvements.is_lead DESC, involvements.started_on, involvements.id) \
+     FROM involvements \
+     JOIN practitioners ON practitioners.id = involvements.practitioner_id \
+     JOIN agencies ON agencies.id = involvements.agency_id \
+     WHERE involvements.child_id = c.id AND involvements.ended_on IS NULL AND "
+);
+
+/// The child's tasks (see [`crate::tasks::of_children`] for the order) as an array of (task,
+/// assignee or NULL) records; the visibility filter and `)` follow.
+const TASKS_OF_C: &str = concat!(
+    "(SELECT array_agg(ROW(ROW(",
+    task_columns!(),
+    "), CASE WHEN practitioners.id IS NULL THEN NULL ELSE ROW(",
+    practitioner_columns!(),
+    ") END) ORDER BY tasks.due_on NULLS LAST, tasks.created_at, tasks.id) \
+     FROM tasks LEFT JOIN practitioners ON practitioners.id = tasks.assignee_id \
+     WHERE tasks.child_id = c.id AND "
+);
+
+type SqlTypeOf<Row> = <<Row as Selectable<Pg>>::SelectExpression as Expression>::SqlType;
+type TupleOf<Row> = <Row as Queryable<SqlTypeOf<Row>, Pg>>::Row;
+type MemberRecord = (
+    TupleOf<InvolvementRow>,
+    TupleOf<PractitionerRow>,
+    TupleOf<AgencyRow>,
+);
+type TaskRecord = (TupleOf<TaskRow>, Option<TupleOf<PractitionerRow>>);
+
+/// A row from its columns decoded as a record.
+fn build<Row>(columns: TupleOf<Row>) -> diesel::deserialize::Result<Row>
+where
+    Row: Selectable<Pg> + Queryable<SqlTypeOf<Row>, Pg>,
+{
+    <Row as Queryable<SqlTypeOf<Row>, Pg>>::build(columns)
+}
+
+/// One team screen as one row: the child, its team and its tasks as arrays of records, decoded
+/// from PostgreSQL's binary format (no text or JSON in between).
+#[derive(QueryableByName)]
+struct TeamScreenRow {
+    #[diesel(embed)]
+    child: ChildRow,
+    #[diesel(sql_type = Nullable<Array<Record<(
+        Record<SqlTypeOf<InvolvementRow>>,
+        Record<SqlTypeOf<PractitionerRow>>,
+        Record<SqlTypeOf<AgencyRow>>,
+    )>>>)]
+    team: Option<Vec<MemberRecord>>,
+    #[diesel(sql_type = Nullable<Array<Record<(
+        Record<SqlTypeOf<TaskRow>>,
+        Nullable<Record<SqlTypeOf<PractitionerRow>>>,
+    )>>>)]
+    tasks: Option<Vec<TaskRecord>>,
+}
+
+/// A child with, where asked for, its active team (each member with the practitioner and
+/// agency) and its tasks (each with its assignee).
+#[derive(Debug)]
+pub struct TeamScreen {
+    pub child: ChildRow,
+    pub team: Option<Vec<(InvolvementRow, PractitionerRow, AgencyRow)>>,
+    pub tasks: Option<Vec<(TaskRow, Option<PractitionerRow>)>>,
+}
+
+/// The team screen in one statement: the child `id` as `seen` shows it (a query over
+/// `children`) if it passes `filter` (over `children`), with `record` run over the row `c`
+/// (the read's audit); and for that child only, its active involvements passing `team` (over
+/// `involvements`) and its tasks passing `tasks` (over `tasks`), in the orders of
+/// [`crate::involvements::teams`] and [`crate::tasks::of_children`]. A `None` filter leaves
+/// that part out. Nothing is read beyond a child that does not pass.
+pub fn team_screen(
+    conn: &mut PgConnection,
+    seen: BoundSql,
+    id: Uuid,
+    filter: BoundSql,
+    record: BoundSql,
+    team: Option<BoundSql>,
+    tasks: Option<BoundSql>,
+) -> QueryResult<Option<TeamScreen>> {
+    let (with_team, with_tasks) = (team.is_some(), tasks.is_some());
+    let mut query = BoundSql::new("WITH c AS (")
+        .append(seen)
+        .sql(" WHERE children.id = ")
+        .uuid(id)
+        .sql(" AND ")
+        .append(filter)
+        .sql("), recorded AS (")
+        .append(record)
+        .sql(") SELECT c.*, ");
+    query = match team {
+        None => query.sql("NULL AS team, "),
+        Some(visible) => query.sql(TEAM_OF_C).append(visible).sql(") AS team, "),
+    };
+    query = match tasks {
+        None => query.sql("NULL AS tasks"),
+        Some(visible) => query.sql(TASKS_OF_C).append(visible).sql(") AS tasks"),
+    };
+    let Some(row) = query
+        .sql(" FROM c")
+        .query()
+        .get_result::<TeamScreenRow>(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let decode = diesel::result::Error::DeserializationError;
+    let team = with_team
+        .then(|| {
+            row.team
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(i, p, a)| Ok((build(i)?, build(p)?, build(a)?)))
+                .collect::<diesel::deserialize::Result<Vec<_>>>()
+        })
+        .transpose()
+        .map_err(decode)?;
+    let tasks = with_tasks
+        .then(|| {
+            row.tasks
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(t, p)| Ok((build(t)?, p.map(build).transpose()?)))
+                .collect::<diesel::deserialize::Result<Vec<_>>>()
+        })
+        .transpose()
+        .map_err(decode)?;
+    Ok(Some(TeamScreen {
+        child: row.child,
+        team,
+        tasks,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{agencies, involvements, practitioners, tasks};
+
+    /// The columns `Selectable` reads for a row, as `table.column, ...`.
+    fn selected<Q: diesel::query_builder::QueryFragment<Pg>>(query: Q) -> String {
+        let text = diesel::debug_query::<Pg, _>(&query)
+            .to_string()
+            .replace('"', "");
+        let columns = text.strip_prefix("SELECT ").expect("a SELECT");
+        columns[..columns.find(" FROM ").expect("a FROM")].to_owned()
+    }
+
+    #[test]
+    fn the_records_hold_the_rows_columns_in_their_order() {
+        assert_eq!(
+            involvement_columns!(),
+            selected(involvements::table.select(InvolvementRow::as_select()))
+        );
+        assert_eq!(
+            practitioner_columns!(),
+            selected(practitioners::table.select(PractitionerRow::as_select()))
+        );
+        assert_eq!(
+            agency_columns!(),
+            selected(agencies::table.select(AgencyRow::as_select()))
+        );
+        assert_eq!(
+            task_columns!(),
+            selected(tasks::table.select(TaskRow::as_select()))
+        );
+    }
 }

@@ -23,9 +23,11 @@ use crate::service::error::{
     from_validation, validate_not_blank, FieldError, ServiceError, ServiceResult,
 };
 use crate::service::events;
+use crate::service::involvement::TeamMember;
 use crate::service::page::{self, Page, PageRequest, Slice};
 use crate::service::rate;
 use crate::service::search;
+use crate::service::task::TaskWithAssignee;
 use crate::service::trimmed;
 use crate::state::AppState;
 
@@ -271,14 +273,15 @@ pub(crate) fn children_read(
 #[derive(Debug)]
 pub struct TeamScreen {
     pub child: ChildRow,
-    pub team: Option<Vec<crate::service::involvement::TeamMember>>,
-    pub tasks: Option<Vec<crate::service::task::TaskWithAssignee>>,
+    pub team: Option<Vec<TeamMember>>,
+    pub tasks: Option<Vec<TaskWithAssignee>>,
 }
 
-/// The team screen in one trip to the database: the statements of [`get_child`],
-/// [`crate::service::involvement::teams`] and [`crate::service::task::tasks_of`] on one
-/// connection, so a request waits on one hand-off instead of three. Nothing more is read
-/// for a child the reader may not read.
+/// The team screen in one statement: the child (read and audited as [`get_child`]), and
+/// when it is readable, its active team as [`crate::service::involvement::teams`] shows it
+/// and its tasks as [`crate::service::task::tasks_of`] shows them, each only if wanted. The
+/// rules are those of the three reads; the child's readability is decided once, and nothing
+/// more is read for a child the reader may not read.
 pub async fn team_screen(
     state: &AppState,
     reader: Reader,
@@ -287,26 +290,46 @@ pub async fn team_screen(
     with_team: bool,
     with_tasks: bool,
 ) -> ServiceResult<Option<TeamScreen>> {
-    let meta = meta.clone();
-    crate::db::run(&state.pool, move |conn| {
-        let Some(child) = children_read(conn, &reader, &meta, vec![id])?.remove(&id) else {
-            return Ok(None);
-        };
-        let team = if with_team {
-            let mut teams = crate::service::involvement::teams_on(conn, &reader, vec![id], false)?;
-            Some(teams.remove(&id).unwrap_or_default())
-        } else {
-            None
-        };
-        let tasks = if with_tasks {
-            let mut tasks = crate::service::task::tasks_on(conn, &reader, vec![id])?;
-            Some(tasks.remove(&id).unwrap_or_default())
-        } else {
-            None
-        };
-        Ok(Some(TeamScreen { child, team, tasks }))
+    let seen = policy::child_as_seen_sql(&reader);
+    let readable = policy::child_readable_sql(&reader, "children.id");
+    let viewed = audit::record_per_row_sql(
+        &reader.actor,
+        meta,
+        AuditAction::ChildViewed,
+        "child",
+        audit::PerRow {
+            source: "c",
+            child: "id",
+            subject: "id",
+        },
+    );
+    let team = with_team.then(|| policy::involvement_visible_sql(&reader, "involvements"));
+    let tasks = with_tasks.then(|| policy::task_visible_sql(&reader, "tasks"));
+    let screen = crate::db::run(&state.pool, move |conn| -> ServiceResult<_> {
+        Ok(children::team_screen(
+            conn, seen, id, readable, viewed, team, tasks,
+        )?)
     })
-    .await
+    .await?;
+    Ok(screen.map(|s| TeamScreen {
+        child: s.child,
+        team: s.team.map(|members| {
+            members
+                .into_iter()
+                .map(|(involvement, practitioner, agency)| TeamMember {
+                    involvement,
+                    practitioner,
+                    agency,
+                })
+                .collect()
+        }),
+        tasks: s.tasks.map(|tasks| {
+            tasks
+                .into_iter()
+                .map(|(task, assignee)| TaskWithAssignee { task, assignee })
+                .collect()
+        }),
+    }))
 }
 
 /// Children the caller has an active involvement with, by family name, given name and id.
