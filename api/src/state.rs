@@ -11,7 +11,8 @@ use crate::metrics::Metrics;
 #[derive(Clone)]
 pub struct AppState {
     pub pool: Pool,
-    pub tokens: TokenKeys,
+    /// Shared, not copied: every request clones the state for its loaders.
+    pub tokens: Arc<TokenKeys>,
     pub config: Arc<Config>,
     /// SQL statements sent by this process so far.
     pub statements: db::StatementCounter,
@@ -20,6 +21,8 @@ pub struct AppState {
     pub live: crate::service::live::SharedBus,
     /// Callers kept between requests, forgotten at PostgreSQL's notice of a change.
     pub callers: crate::service::callers::SharedCallers,
+    /// Read events committed together (group commit).
+    pub audit: crate::service::audit_batch::SharedAppender,
 }
 
 impl AppState {
@@ -32,13 +35,14 @@ impl AppState {
             config.db_pool_timeout,
             statements.clone(),
         );
-        let tokens = TokenKeys::new(
+        let tokens = Arc::new(TokenKeys::new(
             &config.jwt_secret,
             &config.jwt_accepted_secrets,
             &config.public_url,
             config.access_token_ttl,
-        );
+        ));
         AppState {
+            audit: crate::service::audit_batch::Appender::start(pool.clone()),
             pool,
             tokens,
             config: Arc::new(config),

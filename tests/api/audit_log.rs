@@ -385,6 +385,95 @@ async fn a_read_whose_audit_event_cannot_be_written_fails_closed() {
     assert!(!body.to_string().contains(&sc.child), "{body}");
 }
 
+const TEAM_SCREEN: &str =
+    "query($id: ID!) { child(id: $id) { givenName team { practitioner { displayName } } } }";
+
+/// `CHILD_VIEWED` events of `child` by `actor` so far.
+fn views_by(app: &TestApp, actor: &str, child: &str) -> i64 {
+    use diesel::prelude::*;
+    diesel::sql_query(
+        "SELECT count(*) AS n FROM audit_events WHERE action = 'CHILD_VIEWED' \
+         AND actor_id = $1::uuid AND child_id = $2::uuid",
+    )
+    .bind::<diesel::sql_types::Text, _>(actor)
+    .bind::<diesel::sql_types::Text, _>(child)
+    .get_result::<Count>(&mut app.db())
+    .expect("count views")
+    .n
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+#[tokio::test]
+async fn team_screens_read_at_once_are_each_recorded_once() {
+    let sc = scene(spawn_app().await).await;
+    let app = &sc.app;
+    let before = (
+        views_by(app, &sc.teacher.id, &sc.child),
+        views_by(app, &sc.officer.id, &sc.child),
+    );
+    // Concurrent screens share the appender's commits; each is recorded, and only once.
+    let screens = (0..24).map(|i| {
+        let who = if i % 2 == 0 { &sc.teacher } else { &sc.officer };
+        app.gql_ok(Some(&who.token), TEAM_SCREEN, json!({ "id": sc.child }))
+    });
+    for data in futures_util::future::join_all(screens).await {
+        assert_eq!(data["child"]["givenName"], "Leo", "{data}");
+    }
+    assert_eq!(views_by(app, &sc.teacher.id, &sc.child), before.0 + 12);
+    assert_eq!(views_by(app, &sc.officer.id, &sc.child), before.1 + 12);
+}
+
+#[tokio::test]
+async fn an_event_the_database_refuses_fails_only_its_own_read() {
+    let sc = scene(spawn_app().await).await;
+    let app = &sc.app;
+    // The officer's events are refused; the teacher's are not. Read at once, they may share
+    // a batch: the officer's read fails closed, the teacher's answers and is recorded.
+    {
+        use diesel::connection::SimpleConnection;
+        app.db()
+            .batch_execute(&format!(
+                "CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN IF NEW.actor_id = '{}' THEN RAISE EXCEPTION 'refused'; END IF; \
+                 RETURN NEW; END; $$; \
+                 CREATE TRIGGER refuse_one BEFORE INSERT ON audit_events \
+                 FOR EACH ROW EXECUTE FUNCTION refuse_one();",
+                sc.officer.id
+            ))
+            .unwrap();
+    }
+    let before = (
+        views_by(app, &sc.teacher.id, &sc.child),
+        views_by(app, &sc.officer.id, &sc.child),
+    );
+    let child = &sc.child;
+    let screens = (0..16).map(|i| {
+        let who = if i % 2 == 0 { &sc.teacher } else { &sc.officer };
+        async move {
+            (
+                who.id.clone(),
+                app.gql(Some(&who.token), TEAM_SCREEN, json!({ "id": child }))
+                    .await,
+            )
+        }
+    });
+    for (who, body) in futures_util::future::join_all(screens).await {
+        if who == sc.officer.id {
+            assert_eq!(error_code(&body), Some("INTERNAL"), "{body}");
+            assert!(!body.to_string().contains("Leo"), "{body}");
+        } else {
+            assert_eq!(body["data"]["child"]["givenName"], "Leo", "{body}");
+        }
+    }
+    assert_eq!(views_by(app, &sc.teacher.id, &sc.child), before.0 + 8);
+    assert_eq!(views_by(app, &sc.officer.id, &sc.child), before.1);
+}
+
 #[tokio::test]
 async fn listing_my_children_records_exactly_the_children_shown() {
     let sc = scene(spawn_app().await).await;

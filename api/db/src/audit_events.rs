@@ -30,6 +30,14 @@ pub fn insert(conn: &mut PgConnection, row: NewAuditEventRow<'_>) -> QueryResult
     Ok(())
 }
 
+/// Appends many events in one statement.
+pub fn insert_many(conn: &mut PgConnection, rows: &[NewAuditEventRow<'_>]) -> QueryResult<()> {
+    diesel::insert_into(audit_events::table)
+        .values(rows)
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Where a read's audit events come from: one per row of `source`, a name in the statement's
 /// `WITH` list, whose columns `child` and `subject` name the child and the subject.
 pub struct PerRow<'a> {

@@ -374,8 +374,7 @@ pub struct TeamScreen {
 }
 
 /// The team screen in one statement: the child `id` as `seen` shows it (a query over
-/// `children`) if it passes `filter` (over `children`), with `record` run over the row `c`
-/// (the read's audit); and for that child only, its active involvements passing `team` (over
+/// `children`) if it passes `filter` (over `children`); and for that child only, its active involvements passing `team` (over
 /// `involvements`) and its tasks passing `tasks` (over `tasks`), in the orders of
 /// [`crate::involvements::teams`] and [`crate::tasks::of_children`]. A `None` filter leaves
 /// that part out. Nothing is read beyond a child that does not pass.
@@ -384,7 +383,6 @@ pub fn team_screen(
     seen: BoundSql,
     id: Uuid,
     filter: BoundSql,
-    record: BoundSql,
     team: Option<BoundSql>,
     tasks: Option<BoundSql>,
 ) -> QueryResult<Option<TeamScreen>> {
@@ -395,8 +393,6 @@ pub fn team_screen(
         .uuid(id)
         .sql(" AND ")
         .append(filter)
-        .sql("), recorded AS (")
-        .append(record)
         .sql(") SELECT c.*, ");
     query = match team {
         None => query.sql("NULL AS team, "),

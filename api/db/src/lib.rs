@@ -200,20 +200,27 @@ where
     E: RunError,
 {
     let pool = pool.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut conn = pool.get().map_err(DbUnavailable)?;
-        let result = work(&mut conn);
-        // After a failure, make sure the connection itself still works (the database may have
-        // restarted); a dead one is dropped, and the next request gets a fresh one.
-        if result.as_ref().is_err_and(E::may_be_connection_failure)
-            && conn.inner.batch_execute("SELECT 1").is_err()
-        {
-            conn.dead = true;
-        }
-        result
-    })
-    .await
-    .map_err(|e| DbTaskFailed(e.to_string()))?
+    tokio::task::spawn_blocking(move || run_here(&pool, work))
+        .await
+        .map_err(|e| DbTaskFailed(e.to_string()))?
+}
+
+/// [`run`] on the calling thread, for threads of their own that may block.
+pub fn run_here<T, E, F>(pool: &Pool, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut PgConnection) -> Result<T, E>,
+    E: RunError,
+{
+    let mut conn = pool.get().map_err(DbUnavailable)?;
+    let result = work(&mut conn);
+    // After a failure, make sure the connection itself still works (the database may have
+    // restarted); a dead one is dropped, and the next request gets a fresh one.
+    if result.as_ref().is_err_and(E::may_be_connection_failure)
+        && conn.inner.batch_execute("SELECT 1").is_err()
+    {
+        conn.dead = true;
+    }
+    result
 }
 
 /// Applies every pending migration; returns the versions applied.

@@ -19,6 +19,7 @@ use crate::mail::compose::Links;
 use crate::mail::notify;
 use crate::policy::{self, Reader};
 use crate::service::audit::{self, AuditEvent};
+use crate::service::audit_batch::ReadEvent;
 use crate::service::error::{
     from_validation, validate_not_blank, FieldError, ServiceError, ServiceResult,
 };
@@ -277,11 +278,13 @@ pub struct TeamScreen {
     pub tasks: Option<Vec<TaskWithAssignee>>,
 }
 
-/// The team screen in one statement: the child (read and audited as [`get_child`]), and
-/// when it is readable, its active team as [`crate::service::involvement::teams`] shows it
-/// and its tasks as [`crate::service::task::tasks_of`] shows them, each only if wanted. The
-/// rules are those of the three reads; the child's readability is decided once, and nothing
-/// more is read for a child the reader may not read.
+/// The team screen in one statement: the child (read as [`get_child`] reads it), and when it
+/// is readable, its active team as [`crate::service::involvement::teams`] shows it and its
+/// tasks as [`crate::service::task::tasks_of`] shows them, each only if wanted. The rules are
+/// those of the three reads; the child's readability is decided once, and nothing more is read
+/// for a child the reader may not read. The read is recorded (`CHILD_VIEWED`) through the
+/// process's appender, with other reads of the moment in one commit, and the screen returned
+/// only once its event is committed.
 pub async fn team_screen(
     state: &AppState,
     reader: Reader,
@@ -292,25 +295,28 @@ pub async fn team_screen(
 ) -> ServiceResult<Option<TeamScreen>> {
     let seen = policy::child_as_seen_sql(&reader);
     let readable = policy::child_readable_sql(&reader, "children.id");
-    let viewed = audit::record_per_row_sql(
-        &reader.actor,
-        meta,
-        AuditAction::ChildViewed,
-        "child",
-        audit::PerRow {
-            source: "c",
-            child: "id",
-            subject: "id",
-        },
-    );
     let team = with_team.then(|| policy::involvement_visible_sql(&reader, "involvements"));
     let tasks = with_tasks.then(|| policy::task_visible_sql(&reader, "tasks"));
     let screen = crate::db::run(&state.pool, move |conn| -> ServiceResult<_> {
         Ok(children::team_screen(
-            conn, seen, id, readable, viewed, team, tasks,
+            conn, seen, id, readable, team, tasks,
         )?)
     })
     .await?;
+    let Some(screen) = screen else {
+        return Ok(None);
+    };
+    state
+        .audit
+        .record(ReadEvent {
+            stamp: audit::stamp(&reader.actor, meta),
+            action: AuditAction::ChildViewed,
+            subject_type: "child",
+            child_id: id,
+            subject_id: id,
+        })
+        .await?;
+    let screen = Some(screen);
     Ok(screen.map(|s| TeamScreen {
         child: s.child,
         team: s.team.map(|members| {

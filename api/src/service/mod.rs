@@ -4,6 +4,7 @@
 pub mod agency;
 pub mod api_client;
 pub mod audit;
+pub mod audit_batch;
 pub mod audit_log;
 pub mod audit_seal;
 pub mod by_reference;
