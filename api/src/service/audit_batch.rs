@@ -37,7 +37,24 @@ pub struct ReadEvent {
 
 struct Waiting {
     event: ReadEvent,
-    done: oneshot::Sender<Result<(), String>>,
+    done: oneshot::Sender<Result<(), Failure>>,
+}
+
+/// Why an insert failed, as the read waiting for it reports it.
+#[derive(Clone, Debug)]
+struct Failure {
+    /// No connection could be had in time (the read answers "busy", not "internal").
+    unavailable: bool,
+    cause: String,
+}
+
+impl From<ServiceError> for Failure {
+    fn from(err: ServiceError) -> Failure {
+        Failure {
+            unavailable: matches!(err, ServiceError::Unavailable(_)),
+            cause: format!("{err:?}"),
+        }
+    }
 }
 
 /// The process's way in to its appender threads; cheap to share.
@@ -72,9 +89,14 @@ impl Appender {
             .map_err(|_| ServiceError::Internal(anyhow::anyhow!("audit: no appender running")))?;
         match committed.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(cause)) => Err(ServiceError::Internal(anyhow::anyhow!(
-                "audit: the event could not be written: {cause}"
-            ))),
+            Ok(Err(Failure { unavailable, cause })) => {
+                let cause = anyhow::anyhow!("audit: the event could not be written: {cause}");
+                Err(if unavailable {
+                    ServiceError::Unavailable(cause)
+                } else {
+                    ServiceError::Internal(cause)
+                })
+            }
             Err(_) => Err(ServiceError::Internal(anyhow::anyhow!(
                 "audit: the appender stopped before the event was written"
             ))),
@@ -102,7 +124,7 @@ fn append(waiting: &Mutex<Receiver<Waiting>>, pool: &Pool) {
             Ok(()) => answer(batch, Ok(())),
             // Without a connection, one at a time would fare no better.
             Err(e) if batch.len() == 1 || matches!(e, ServiceError::Unavailable(_)) => {
-                answer(batch, Err(format!("{e:?}")))
+                answer(batch, Err(e.into()))
             }
             Err(e) => {
                 tracing::warn!(
@@ -111,8 +133,7 @@ fn append(waiting: &Mutex<Receiver<Waiting>>, pool: &Pool) {
                     "audit: a batch failed; retrying its events one by one"
                 );
                 for one in batch {
-                    let outcome =
-                        insert(pool, std::slice::from_ref(&one)).map_err(|e| format!("{e:?}"));
+                    let outcome = insert(pool, std::slice::from_ref(&one)).map_err(Failure::from);
                     answer(vec![one], outcome);
                 }
             }
@@ -120,7 +141,7 @@ fn append(waiting: &Mutex<Receiver<Waiting>>, pool: &Pool) {
     }
 }
 
-fn answer(batch: Vec<Waiting>, outcome: Result<(), String>) {
+fn answer(batch: Vec<Waiting>, outcome: Result<(), Failure>) {
     for waiting in batch {
         // A read whose caller has gone is not waited for.
         let _ = waiting.done.send(outcome.clone());
