@@ -2,13 +2,12 @@
 //! child's identity is in `child_identities`.
 
 use chrono::NaiveDate;
-use diesel::prelude::*;
-use diesel::PgConnection;
-use uuid::Uuid;
-
 use diesel::expression::Expression;
 use diesel::pg::Pg;
+use diesel::prelude::*;
 use diesel::sql_types::{Array, Nullable, Record};
+use diesel::PgConnection;
+use uuid::Uuid;
 
 use crate::bound::BoundSql;
 use crate::functions::lower;
@@ -345,6 +344,19 @@ where
     <Row as Queryable<SqlTypeOf<Row>, Pg>>::build(columns)
 }
 
+/// The rows of an array of records when it was `asked` for (NULL is the empty array), else
+/// None.
+fn rows_of<R, T>(
+    asked: bool,
+    records: Option<Vec<R>>,
+    build: impl Fn(R) -> diesel::deserialize::Result<T>,
+) -> QueryResult<Option<Vec<T>>> {
+    asked
+        .then(|| records.unwrap_or_default().into_iter().map(build).collect())
+        .transpose()
+        .map_err(diesel::result::Error::DeserializationError)
+}
+
 /// One team screen as one row: the child, its team and its tasks as arrays of records, decoded
 /// from PostgreSQL's binary format (no text or JSON in between).
 #[derive(QueryableByName)]
@@ -374,8 +386,8 @@ pub struct TeamScreen {
 }
 
 /// The team screen in one statement: the child `id` as `seen` shows it (a query over
-/// `children`) if it passes `filter` (over `children`); and for that child only, its active involvements passing `team` (over
-/// `involvements`) and its tasks passing `tasks` (over `tasks`), in the orders of
+/// `children`) if it passes `filter` (over `children`); and for that child only, its active
+/// involvements passing `team` (over `involvements`) and its tasks passing `tasks` (over `tasks`), in the orders of
 /// [`crate::involvements::teams`] and [`crate::tasks::of_children`]. A `None` filter leaves
 /// that part out. Nothing is read beyond a child that does not pass.
 pub fn team_screen(
@@ -410,31 +422,14 @@ pub fn team_screen(
     else {
         return Ok(None);
     };
-    let decode = diesel::result::Error::DeserializationError;
-    let team = with_team
-        .then(|| {
-            row.team
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(i, p, a)| Ok((build(i)?, build(p)?, build(a)?)))
-                .collect::<diesel::deserialize::Result<Vec<_>>>()
-        })
-        .transpose()
-        .map_err(decode)?;
-    let tasks = with_tasks
-        .then(|| {
-            row.tasks
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(t, p)| Ok((build(t)?, p.map(build).transpose()?)))
-                .collect::<diesel::deserialize::Result<Vec<_>>>()
-        })
-        .transpose()
-        .map_err(decode)?;
     Ok(Some(TeamScreen {
         child: row.child,
-        team,
-        tasks,
+        team: rows_of(with_team, row.team, |(i, p, a)| {
+            Ok((build(i)?, build(p)?, build(a)?))
+        })?,
+        tasks: rows_of(with_tasks, row.tasks, |(t, p)| {
+            Ok((build(t)?, p.map(build).transpose()?))
+        })?,
     }))
 }
 

@@ -316,25 +316,14 @@ pub async fn team_screen(
             subject_id: id,
         })
         .await?;
-    let screen = Some(screen);
-    Ok(screen.map(|s| TeamScreen {
-        child: s.child,
-        team: s.team.map(|members| {
-            members
-                .into_iter()
-                .map(|(involvement, practitioner, agency)| TeamMember {
-                    involvement,
-                    practitioner,
-                    agency,
-                })
-                .collect()
-        }),
-        tasks: s.tasks.map(|tasks| {
-            tasks
-                .into_iter()
-                .map(|(task, assignee)| TaskWithAssignee { task, assignee })
-                .collect()
-        }),
+    Ok(Some(TeamScreen {
+        child: screen.child,
+        team: screen
+            .team
+            .map(|members| members.into_iter().map(TeamMember::from).collect()),
+        tasks: screen
+            .tasks
+            .map(|tasks| tasks.into_iter().map(TaskWithAssignee::from).collect()),
     }))
 }
 

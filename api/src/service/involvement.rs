@@ -443,6 +443,18 @@ pub struct TeamMember {
     pub agency: AgencyRow,
 }
 
+impl From<(InvolvementRow, PractitionerRow, AgencyRow)> for TeamMember {
+    fn from(
+        (involvement, practitioner, agency): (InvolvementRow, PractitionerRow, AgencyRow),
+    ) -> Self {
+        TeamMember {
+            involvement,
+            practitioner,
+            agency,
+        }
+    }
+}
+
 /// The teams of many children at once, as the reader may see them: only children whose record
 /// they may read, only involvements rule 3 lets them see. Lead first, then start date, then id.
 /// One statement, profiles and agencies included.
@@ -470,14 +482,8 @@ pub fn teams_on(
         .append(policy::involvement_visible_sql(reader, "involvements"));
     let rows = involvements::teams(conn, &child_ids, visible, include_ended)?;
     let mut out: HashMap<Uuid, Vec<TeamMember>> = HashMap::new();
-    for (involvement, practitioner, agency) in rows {
-        out.entry(involvement.child_id)
-            .or_default()
-            .push(TeamMember {
-                involvement,
-                practitioner,
-                agency,
-            });
+    for row in rows {
+        out.entry(row.0.child_id).or_default().push(row.into());
     }
     Ok(out)
 }

@@ -369,6 +369,12 @@ pub struct TaskWithAssignee {
     pub assignee: Option<PractitionerRow>,
 }
 
+impl From<(TaskRow, Option<PractitionerRow>)> for TaskWithAssignee {
+    fn from((task, assignee): (TaskRow, Option<PractitionerRow>)) -> Self {
+        TaskWithAssignee { task, assignee }
+    }
+}
+
 /// Visible tasks of many children at once, assignees included: dueOn (none last), then
 /// creation. One statement.
 pub async fn tasks_of(
@@ -387,10 +393,8 @@ pub fn tasks_on(
 ) -> ServiceResult<HashMap<Uuid, Vec<TaskWithAssignee>>> {
     let rows = tasks::of_children(conn, &child_ids, policy::task_readable_sql(reader, "tasks"))?;
     let mut out: HashMap<Uuid, Vec<TaskWithAssignee>> = HashMap::new();
-    for (task, assignee) in rows {
-        out.entry(task.child_id)
-            .or_default()
-            .push(TaskWithAssignee { task, assignee });
+    for row in rows {
+        out.entry(row.0.child_id).or_default().push(row.into());
     }
     Ok(out)
 }
