@@ -1,9 +1,10 @@
 //! Sign-in and administration: `me`, `practitioner`, `agencies`, `login`, `refresh`,
 //! `logout`, `createAgency`, `createPractitioner`, `deactivatePractitioner`.
 
-use async_graphql::{Context, Object, Result, ID};
+use async_graphql::{Context, Object, ID};
 
 use crate::graphql::context::ContextExt;
+use crate::graphql::error::Result;
 use crate::graphql::inputs::{CreateAgencyInput, CreatePractitionerInput};
 use crate::graphql::types::{Agency, AuthPayload, Practitioner};
 use crate::service::agency;

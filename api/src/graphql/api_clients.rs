@@ -1,11 +1,12 @@
 //! API clients: an agency admin registers, lists and revokes the vendor systems that act as
 //! their agency (rule 10).
 
-use async_graphql::{Context, InputObject, Object, Result, ID};
+use async_graphql::{Context, InputObject, Object, ID};
 
 use crate::db::api_clients::ApiClientRow;
 use crate::graphql::context::ContextExt;
 use crate::graphql::enums::ApiScope;
+use crate::graphql::error::Result;
 use crate::graphql::loaders::{loader_error, Agencies};
 use crate::graphql::scalars::Timestamp;
 use crate::graphql::types::Agency;

@@ -1,9 +1,10 @@
 //! The audit log for admins, and who recently opened a child's record.
 
-use async_graphql::{Context, Json, Object, Result, SimpleObject, ID};
+use async_graphql::{Context, Json, Object, SimpleObject, ID};
 
 use crate::db::models::AuditEventRow;
 use crate::graphql::context::ContextExt;
+use crate::graphql::error::Result;
 use crate::graphql::loaders::{loader_error, Agencies, Practitioners};
 use crate::graphql::scalars::Timestamp;
 use crate::graphql::types::{Agency, Practitioner};

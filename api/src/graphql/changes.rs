@@ -1,9 +1,10 @@
 //! The change feed for apps that sync: the changes to teams the caller may see, in commit
 //! order, each described as a webhook describes it.
 
-use async_graphql::{Context, Json, Object, Result, SimpleObject, ID};
+use async_graphql::{Context, Json, Object, SimpleObject, ID};
 
 use crate::graphql::context::{reader, ContextExt};
+use crate::graphql::error::Result;
 use crate::graphql::scalars::Timestamp;
 use crate::service::events::{self, Event};
 

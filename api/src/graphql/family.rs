@@ -1,11 +1,12 @@
 //! The family around a child and the picture of its network (rule 11).
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, ID};
+use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, ID};
 
 use crate::db::models::ChildRow;
 use crate::graphql::context::{reader, ContextExt};
 use crate::graphql::enums::FamilyRelation;
+use crate::graphql::error::Result;
 use crate::graphql::loaders::{loader_error, ChildLoader};
 use crate::graphql::scalars::Timestamp;
 use crate::graphql::team::Child;

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::db::activity::FeedPosition;
 use crate::graphql::changes::ChangeEvent;
 use crate::graphql::context::{Auth, ContextExt, RequestReader};
+use crate::graphql::error::refusal;
 use crate::service::error::ServiceError;
 use crate::service::events::Event;
 use crate::service::{live, parse_id, session};
@@ -146,7 +147,7 @@ impl Follow {
                 Err(e) => {
                     self.ended = true;
                     self.session.ended_by(&e);
-                    return Some((Err(e.into()), self));
+                    return Some((Err(refusal(e)), self));
                 }
             }
         }
@@ -226,7 +227,7 @@ impl Inbox {
             if let Err(e) = self.read().await {
                 self.ended = true;
                 self.session.ended_by(&e);
-                return Some((Err(e.into()), self));
+                return Some((Err(refusal(e)), self));
             }
         }
     }
@@ -265,17 +266,21 @@ impl SubscriptionRoot {
         child_id: ID,
     ) -> Result<impl Stream<Item = Result<ChangeEvent>>> {
         let state = ctx.state().clone();
-        let reader = crate::graphql::context::reader(ctx)?;
+        let reader = crate::graphql::context::reader(ctx).map_err(refusal)?;
         let session = ctx
             .data_opt::<Session>()
-            .ok_or(ServiceError::Unauthenticated)?
+            .ok_or(ServiceError::Unauthenticated)
+            .map_err(refusal)?
             .clone();
-        let child = parse_id("childId", &child_id)?;
-        if !live::may_read(&state, reader, child).await? {
-            return Err(ServiceError::NotFound.into());
+        let child = parse_id("childId", &child_id).map_err(refusal)?;
+        if !live::may_read(&state, reader, child)
+            .await
+            .map_err(refusal)?
+        {
+            return Err(refusal(ServiceError::NotFound));
         }
         let news = state.live.subscribe(&state);
-        let place = live::start(&state).await?;
+        let place = live::start(&state).await.map_err(refusal)?;
         let follow = Follow {
             state,
             session,
@@ -297,13 +302,15 @@ impl SubscriptionRoot {
         let state = ctx.state().clone();
         let session = ctx
             .data_opt::<Session>()
-            .ok_or(ServiceError::Unauthenticated)?
+            .ok_or(ServiceError::Unauthenticated)
+            .map_err(refusal)?
             .clone();
         let news = state.live.subscribe(&state);
         let now = chrono::Utc::now();
         // What was queued before now is not news.
         let sent = live::messages_since(&state, session.practitioner, now - LOOK_BACK)
-            .await?
+            .await
+            .map_err(refusal)?
             .into_iter()
             .map(|m| (m.id, m.created_at))
             .collect();

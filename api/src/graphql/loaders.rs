@@ -8,6 +8,7 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use uuid::Uuid;
 
 use crate::db::models::{AgencyRow, PractitionerRow};
+use crate::graphql::error::refusal;
 use crate::service::{agency, error::ServiceError, practitioner};
 use crate::state::AppState;
 
@@ -42,8 +43,8 @@ impl Loader<Uuid> for PractitionerLoader {
 /// Turns a loader's shared error back into a GraphQL error.
 pub fn loader_error(err: Arc<ServiceError>) -> async_graphql::Error {
     match Arc::try_unwrap(err) {
-        Ok(e) => e.into(),
-        Err(shared) => ServiceError::Internal(anyhow::anyhow!("{shared:?}")).into(),
+        Ok(e) => refusal(e),
+        Err(shared) => refusal(ServiceError::Internal(anyhow::anyhow!("{shared:?}"))),
     }
 }
 

@@ -1,8 +1,9 @@
 //! Relay's `Node` interface and `node(id:)`.
 
-use async_graphql::{Context, Interface, Object, Result, ID};
+use async_graphql::{Context, Interface, Object, ID};
 
 use crate::graphql::context::{reader, ContextExt};
+use crate::graphql::error::Result;
 use crate::graphql::team::{Child, Involvement, Task};
 use crate::graphql::types::{Agency, Practitioner};
 use crate::service::node::{self, Node as Found};

@@ -1,9 +1,10 @@
 //! Notifications: raising attention, preferences, first passwords and failed deliveries.
 
-use async_graphql::{Context, Object, Result, SimpleObject, ID};
+use async_graphql::{Context, Object, SimpleObject, ID};
 
 use crate::graphql::context::{reader, ContextExt};
 use crate::graphql::enums::{Delivery, NotificationKind};
+use crate::graphql::error::Result;
 use crate::graphql::inputs::PreferenceInput;
 use crate::graphql::loaders::{loader_error, Practitioners};
 use crate::graphql::scalars::Timestamp;

@@ -2,7 +2,7 @@
 //! sharing agreements.
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, Object, Result, SimpleObject, ID};
+use async_graphql::{Context, Object, SimpleObject, ID};
 
 use crate::db::models::{
     ActivityRow, ChildRow, ContactRow, InvolvementRow, SharingAgreementRow, TaskRow,
@@ -12,6 +12,7 @@ use crate::graphql::context::{reader, ContextExt};
 use crate::graphql::enums::{
     ConsentStatus, ContactKind, ContactOutcome, LawfulBasis, Sensitivity, TaskStatus,
 };
+use crate::graphql::error::{ResolverError, Result};
 use crate::graphql::family;
 use crate::graphql::inputs;
 use crate::graphql::loaders::*;
@@ -25,7 +26,7 @@ fn id(uuid: uuid::Uuid) -> ID {
     ID(uuid.to_string())
 }
 
-fn missing(what: &str) -> async_graphql::Error {
+fn missing(what: &str) -> ResolverError {
     ServiceError::Internal(anyhow::anyhow!("{what} vanished")).into()
 }
 

@@ -1,9 +1,10 @@
 //! GraphQL output types for agencies, practitioners and sessions.
 
-use async_graphql::{Context, Object, Result, ID};
+use async_graphql::{Context, Object, ID};
 
 use crate::db::models::{AgencyRow, PractitionerRow};
 use crate::graphql::enums::{AgencyKind, Role};
+use crate::graphql::error::Result;
 use crate::graphql::loaders::{loader_error, Agencies};
 use crate::graphql::scalars::Timestamp;
 use crate::service::error::ServiceError;

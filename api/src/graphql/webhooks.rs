@@ -1,10 +1,11 @@
 //! Webhooks: an agency admin subscribes the agency's HTTPS endpoints to events about the teams
 //! it may see, and pauses, resumes, rotates, deletes and replays (rule 10).
 
-use async_graphql::{Context, InputObject, Object, Result, ID};
+use async_graphql::{Context, InputObject, Object, ID};
 
 use crate::db::webhooks::{DeliveryRow, SubscriptionRow};
 use crate::graphql::context::ContextExt;
+use crate::graphql::error::Result;
 use crate::graphql::scalars::Timestamp;
 use crate::service::webhook::{self, Change, NewWebhook};
 

@@ -75,20 +75,6 @@ fn forwarded_for(header: &str) -> Vec<IpAddr> {
     out
 }
 
-/// Parses `TRUSTED_PROXIES`: comma-separated CIDRs or single addresses.
-pub fn parse_trusted(value: &str) -> Result<Vec<IpNet>, String> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse::<IpNet>()
-                .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
-                .map_err(|_| format!("'{s}' is not an address or a CIDR such as 10.0.0.0/8"))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,7 +85,7 @@ mod tests {
 
     #[test]
     fn only_a_trusted_peer_is_believed() {
-        let trusted = parse_trusted("10.0.0.0/8, 127.0.0.1").unwrap();
+        let trusted = crate::config::parse_networks("10.0.0.0/8, 127.0.0.1").unwrap();
         let chain = || Some(vec![ip("198.51.100.7"), ip("10.1.2.3")]);
         assert_eq!(choose(ip("127.0.0.1"), &trusted, chain), ip("198.51.100.7"));
         assert_eq!(
@@ -125,7 +111,7 @@ mod tests {
             forwarded_for("for=unknown, for=192.0.2.1"),
             vec![ip("192.0.2.1")]
         );
-        assert!(parse_trusted("10.0.0.0/33").is_err());
-        assert!(parse_trusted("proxy.example").is_err());
+        assert!(crate::config::parse_networks("10.0.0.0/33").is_err());
+        assert!(crate::config::parse_networks("proxy.example").is_err());
     }
 }

@@ -6,6 +6,7 @@ pub mod graphiql;
 pub mod graphql;
 pub mod health;
 pub mod live;
+pub mod metrics;
 pub mod oauth;
 pub mod request_id;
 pub mod rest;
@@ -30,7 +31,7 @@ pub fn configure(state: AppState, schema: PatchworkSchema) -> impl FnOnce(&mut w
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
             .route("/schema.graphql", web::get().to(schema_sdl))
-            .route("/metrics", web::get().to(crate::metrics::endpoint))
+            .route("/metrics", web::get().to(metrics::endpoint))
             .route("/graphiql/{hash}/{name}", web::get().to(graphiql::asset))
             .configure(rest::configure)
             .configure(fhir::configure)

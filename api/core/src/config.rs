@@ -3,10 +3,11 @@
 //! Every problem names the variable at fault, so a misconfigured deployment fails with one
 //! clear line instead of at the first request.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use chrono_tz::Tz;
+use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 
 /// Where the service runs: production hides development aids (GraphiQL, introspection).
@@ -423,8 +424,7 @@ impl Config {
 
         let trusted_proxies = match env.get("TRUSTED_PROXIES") {
             None => Vec::new(),
-            Some(v) => crate::http::client_addr::parse_trusted(&v)
-                .or_else(|problem| fail("TRUSTED_PROXIES", problem))?,
+            Some(v) => parse_networks(&v).or_else(|problem| fail("TRUSTED_PROXIES", problem))?,
         };
 
         let smtp_url = match env.get("SMTP_URL") {
@@ -538,7 +538,7 @@ impl Config {
             webhooks: WebhookSettings {
                 allowed_networks: match env.get("WEBHOOK_ALLOWED_NETWORKS") {
                     None => Vec::new(),
-                    Some(v) => crate::http::client_addr::parse_trusted(&v)
+                    Some(v) => parse_networks(&v)
                         .or_else(|problem| fail("WEBHOOK_ALLOWED_NETWORKS", problem))?,
                 },
                 timeout: duration_var(env, "WEBHOOK_TIMEOUT", Duration::from_secs(10))?,
@@ -577,6 +577,21 @@ impl Config {
     pub fn is_development(&self) -> bool {
         self.environment == Environment::Development
     }
+}
+
+/// Parses a list of networks (`TRUSTED_PROXIES`, `WEBHOOK_ALLOWED_NETWORKS`): comma-separated
+/// CIDRs or single addresses.
+pub fn parse_networks(value: &str) -> Result<Vec<IpNet>, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| format!("'{s}' is not an address or a CIDR such as 10.0.0.0/8"))
+        })
+        .collect()
 }
 
 #[cfg(test)]
