@@ -9,6 +9,7 @@ use crate::graphql::inputs::{CreateAgencyInput, CreatePractitionerInput};
 use crate::graphql::types::{Agency, AuthPayload, Practitioner};
 use crate::service::agency;
 use crate::service::error::ServiceError;
+use crate::service::parse_id;
 use crate::service::practitioner;
 use crate::service::session;
 
@@ -20,8 +21,7 @@ impl AccountQuery {
     /// The signed-in practitioner.
     async fn me(&self, ctx: &Context<'_>) -> Result<Practitioner> {
         let actor = ctx.actor()?;
-        let id = actor.practitioner_id.to_string();
-        practitioner::get_practitioner(ctx.state(), actor, &id)
+        practitioner::get_practitioner(ctx.state(), actor, actor.practitioner_id)
             .await?
             .map(Practitioner)
             .ok_or_else(|| ServiceError::Unauthenticated.into())
@@ -30,9 +30,11 @@ impl AccountQuery {
     /// A practitioner's work profile; null when there is no such practitioner.
     async fn practitioner(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Practitioner>> {
         let actor = ctx.actor()?;
-        Ok(practitioner::get_practitioner(ctx.state(), actor, &id)
-            .await?
-            .map(Practitioner))
+        Ok(
+            practitioner::get_practitioner(ctx.state(), actor, parse_id("id", &id)?)
+                .await?
+                .map(Practitioner),
+        )
     }
 
     /// Every agency, by name.
@@ -98,7 +100,8 @@ impl AccountMutation {
 
     async fn deactivate_practitioner(&self, ctx: &Context<'_>, id: ID) -> Result<Practitioner> {
         let actor = ctx.actor()?;
-        practitioner::deactivate_practitioner(ctx.state(), actor, ctx.meta(), &id)
+        let id = parse_id("id", &id)?;
+        practitioner::deactivate_practitioner(ctx.state(), actor, ctx.meta(), id)
             .await
             .map(Practitioner)
             .map_err(Into::into)

@@ -12,6 +12,7 @@ use crate::graphql::scalars::Timestamp;
 use crate::graphql::types::Agency;
 use crate::service::api_client::{self, CreateApiClientInput as NewClient};
 use crate::service::error::ServiceError;
+use crate::service::parse_id;
 
 /// A vendor's system, acting as its agency through `POST /oauth/token` and `/api/v1`.
 pub struct ApiClient(pub ApiClientRow);
@@ -134,7 +135,8 @@ impl ApiClientMutation {
     async fn revoke_api_client(&self, ctx: &Context<'_>, id: ID) -> Result<ApiClient> {
         let actor = ctx.actor()?;
         Ok(ApiClient(
-            api_client::revoke_api_client(ctx.state(), actor, ctx.meta(), &id).await?,
+            api_client::revoke_api_client(ctx.state(), actor, ctx.meta(), parse_id("id", &id)?)
+                .await?,
         ))
     }
 }

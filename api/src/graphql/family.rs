@@ -12,6 +12,7 @@ use crate::graphql::scalars::Timestamp;
 use crate::graphql::team::Child;
 use crate::service::family::{self as service, EdgeKind, NodeKind};
 use crate::service::involvement::TeamMember;
+use crate::service::parse_id;
 
 fn id(uuid: uuid::Uuid) -> ID {
     ID(uuid.to_string())
@@ -211,11 +212,12 @@ impl FamilyMutation {
         input: LinkSiblingsInput,
     ) -> Result<FamilyMember> {
         let reader = reader(ctx)?;
-        let input = service::LinkSiblingsInput {
+        let input = service::LinkSiblings::try_from(service::LinkSiblingsInput {
             child_id: input.child_id.0,
             sibling_id: input.sibling_id.0,
             description: input.description,
-        };
+        })
+        .map_err(|e| e.within("input"))?;
         service::link_siblings(ctx.state(), reader, ctx.meta(), input)
             .await
             .map(FamilyMember)
@@ -225,12 +227,13 @@ impl FamilyMutation {
     /// Records a parent or carer of a child whose record the caller may read.
     async fn add_carer(&self, ctx: &Context<'_>, input: AddCarerInput) -> Result<FamilyMember> {
         let reader = reader(ctx)?;
-        let input = service::AddCarerInput {
+        let input = service::AddCarer::try_from(service::AddCarerInput {
             child_id: input.child_id.0,
             relation: input.relation.into(),
             name: input.name,
             description: input.description,
-        };
+        })
+        .map_err(|e| e.within("input"))?;
         service::add_carer(ctx.state(), reader, ctx.meta(), input)
             .await
             .map(FamilyMember)
@@ -240,7 +243,7 @@ impl FamilyMutation {
     /// Removes a family link the caller sees.
     async fn remove_family_link(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
         let reader = reader(ctx)?;
-        service::remove_link(ctx.state(), reader, ctx.meta(), &id.0).await?;
+        service::remove_link(ctx.state(), reader, ctx.meta(), parse_id("id", &id)?).await?;
         Ok(true)
     }
 }

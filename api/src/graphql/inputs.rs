@@ -1,9 +1,13 @@
-//! The input objects of the contract, each translated into its service's plain input.
+//! The input objects of the contract, each translated into its service's plain input; where
+//! the service takes a parsed input (IDs and dates as values), the translation parses it here,
+//! at the edge, naming each field at fault.
 
 use async_graphql::{InputObject, ID};
 
 use crate::graphql::enums::*;
 use crate::graphql::scalars::{Date, Timestamp};
+use crate::service::error::ServiceError;
+use crate::service::parse_id;
 use crate::service::{
     agency, child, contact, involvement, notification, practitioner, sharing, task,
 };
@@ -46,14 +50,16 @@ pub struct RecordContactInput {
     pub at: Timestamp,
 }
 
-impl From<RecordContactInput> for contact::RecordContactInput {
-    fn from(input: RecordContactInput) -> Self {
-        contact::RecordContactInput {
-            involvement_id: input.involvement_id.0,
+impl TryFrom<RecordContactInput> for contact::RecordContactInput {
+    type Error = ServiceError;
+
+    fn try_from(input: RecordContactInput) -> Result<Self, ServiceError> {
+        Ok(contact::RecordContactInput {
+            involvement_id: parse_id("involvementId", &input.involvement_id)?,
             kind: input.kind.into(),
             outcome: input.outcome.into(),
             at: input.at.into(),
-        }
+        })
     }
 }
 
@@ -142,15 +148,17 @@ pub struct CreateTaskInput {
     pub due_on: Option<Date>,
 }
 
-impl From<CreateTaskInput> for task::CreateTaskInput {
-    fn from(input: CreateTaskInput) -> Self {
-        task::CreateTaskInput {
+impl TryFrom<CreateTaskInput> for task::CreateTask {
+    type Error = ServiceError;
+
+    fn try_from(input: CreateTaskInput) -> Result<Self, ServiceError> {
+        task::CreateTask::try_from(task::CreateTaskInput {
             child_id: input.child_id.0,
             title: input.title,
             description: input.description,
             assignee_id: input.assignee_id.map(|id| id.0),
             due_on: input.due_on.map(Into::into),
-        }
+        })
     }
 }
 
@@ -166,9 +174,11 @@ pub struct UpdateTaskInput {
     pub status: Option<TaskStatus>,
 }
 
-impl From<UpdateTaskInput> for task::UpdateTaskInput {
-    fn from(input: UpdateTaskInput) -> Self {
-        task::UpdateTaskInput {
+impl TryFrom<UpdateTaskInput> for task::UpdateTask {
+    type Error = ServiceError;
+
+    fn try_from(input: UpdateTaskInput) -> Result<Self, ServiceError> {
+        task::UpdateTask::try_from(task::UpdateTaskInput {
             id: input.id.0,
             expected_version: input.expected_version,
             title: input.title,
@@ -176,7 +186,7 @@ impl From<UpdateTaskInput> for task::UpdateTaskInput {
             assignee_id: input.assignee_id.map(|id| id.0),
             due_on: input.due_on.map(Into::into),
             status: input.status.map(Into::into),
-        }
+        })
     }
 }
 
@@ -191,15 +201,17 @@ pub struct JoinTeamInput {
     pub reason: String,
 }
 
-impl From<JoinTeamInput> for involvement::JoinTeamInput {
-    fn from(input: JoinTeamInput) -> Self {
-        involvement::JoinTeamInput {
+impl TryFrom<JoinTeamInput> for involvement::JoinTeam {
+    type Error = ServiceError;
+
+    fn try_from(input: JoinTeamInput) -> Result<Self, ServiceError> {
+        involvement::JoinTeam::try_from(involvement::JoinTeamInput {
             child_id: input.child_id.0,
             role: input.role,
             sensitivity: input.sensitivity.map(Into::into),
             lawful_basis: input.lawful_basis.map(Into::into),
             reason: input.reason,
-        }
+        })
     }
 }
 
@@ -216,9 +228,11 @@ pub struct UpdateInvolvementInput {
     pub next_contact_at: Option<Timestamp>,
 }
 
-impl From<UpdateInvolvementInput> for involvement::UpdateInvolvementInput {
-    fn from(input: UpdateInvolvementInput) -> Self {
-        involvement::UpdateInvolvementInput {
+impl TryFrom<UpdateInvolvementInput> for involvement::UpdateInvolvement {
+    type Error = ServiceError;
+
+    fn try_from(input: UpdateInvolvementInput) -> Result<Self, ServiceError> {
+        involvement::UpdateInvolvement::try_from(involvement::UpdateInvolvementInput {
             id: input.id.0,
             expected_version: input.expected_version,
             role: input.role,
@@ -227,7 +241,7 @@ impl From<UpdateInvolvementInput> for involvement::UpdateInvolvementInput {
             lawful_basis: input.lawful_basis.map(Into::into),
             is_lead: input.is_lead,
             next_contact_at: input.next_contact_at.map(Into::into),
-        }
+        })
     }
 }
 

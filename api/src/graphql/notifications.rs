@@ -11,6 +11,7 @@ use crate::graphql::scalars::Timestamp;
 use crate::graphql::types::{AuthPayload, Practitioner};
 use crate::service::error::ServiceError;
 use crate::service::notification::{self, FailedRow};
+use crate::service::parse_id;
 
 /// How one kind of notification reaches the caller.
 #[derive(SimpleObject)]
@@ -114,10 +115,8 @@ impl NotificationMutation {
         message: String,
     ) -> Result<i32> {
         let reader = reader(ctx)?;
-        Ok(
-            notification::raise_attention(ctx.state(), reader, ctx.meta(), &child_id, message)
-                .await?,
-        )
+        let attention = notification::Attention::parse(&child_id, &message)?;
+        Ok(notification::raise_attention(ctx.state(), reader, ctx.meta(), attention).await?)
     }
 
     /// Changes how the listed kinds reach the caller; answers every kind.
@@ -155,7 +154,7 @@ impl NotificationMutation {
     async fn retry_notification(&self, ctx: &Context<'_>, id: ID) -> Result<FailedNotification> {
         let actor = ctx.actor()?;
         Ok(FailedNotification(
-            notification::retry(ctx.state(), actor, ctx.meta(), &id).await?,
+            notification::retry(ctx.state(), actor, ctx.meta(), parse_id("id", &id)?).await?,
         ))
     }
 }

@@ -674,7 +674,8 @@ impl TeamMutation {
         input: inputs::JoinTeamInput,
     ) -> Result<Involvement> {
         let reader = reader(ctx)?;
-        involvement::join_team(ctx.state(), reader, ctx.meta(), input.into())
+        let input = involvement::JoinTeam::try_from(input).map_err(|e| e.within("input"))?;
+        involvement::join_team(ctx.state(), reader, ctx.meta(), input)
             .await
             .map(Involvement)
             .map_err(|e| e.within("input").into())
@@ -686,7 +687,9 @@ impl TeamMutation {
         input: inputs::UpdateInvolvementInput,
     ) -> Result<Involvement> {
         let reader = reader(ctx)?;
-        involvement::update_involvement(ctx.state(), reader, ctx.meta(), input.into())
+        let input =
+            involvement::UpdateInvolvement::try_from(input).map_err(|e| e.within("input"))?;
+        involvement::update_involvement(ctx.state(), reader, ctx.meta(), input)
             .await
             .map(Involvement)
             .map_err(|e| e.within("input").into())
@@ -705,7 +708,7 @@ impl TeamMutation {
                 ctx.state(),
                 reader,
                 ctx.meta(),
-                &id,
+                parse_id("id", &id)?,
                 expected_version,
                 reason,
             )
@@ -719,7 +722,8 @@ impl TeamMutation {
         input: inputs::RecordContactInput,
     ) -> Result<Contact> {
         let reader = reader(ctx)?;
-        contact::record_contact(ctx.state(), reader, ctx.meta(), input.into())
+        let input = contact::RecordContactInput::try_from(input).map_err(|e| e.within("input"))?;
+        contact::record_contact(ctx.state(), reader, ctx.meta(), input)
             .await
             .map(Contact)
             .map_err(|e| e.within("input").into())
@@ -727,7 +731,8 @@ impl TeamMutation {
 
     async fn create_task(&self, ctx: &Context<'_>, input: inputs::CreateTaskInput) -> Result<Task> {
         let reader = reader(ctx)?;
-        task::create_task(ctx.state(), reader, ctx.meta(), input.into())
+        let input = task::CreateTask::try_from(input).map_err(|e| e.within("input"))?;
+        task::create_task(ctx.state(), reader, ctx.meta(), input)
             .await
             .map(Task)
             .map_err(|e| e.within("input").into())
@@ -735,7 +740,8 @@ impl TeamMutation {
 
     async fn update_task(&self, ctx: &Context<'_>, input: inputs::UpdateTaskInput) -> Result<Task> {
         let reader = reader(ctx)?;
-        task::update_task(ctx.state(), reader, ctx.meta(), input.into())
+        let input = task::UpdateTask::try_from(input).map_err(|e| e.within("input"))?;
+        task::update_task(ctx.state(), reader, ctx.meta(), input)
             .await
             .map(Task)
             .map_err(|e| e.within("input").into())
@@ -761,7 +767,8 @@ impl TeamMutation {
     ) -> Result<SharingAgreement> {
         let actor = ctx.actor()?;
         Ok(SharingAgreement(
-            sharing::revoke_sharing_agreement(ctx.state(), actor, ctx.meta(), &id).await?,
+            sharing::revoke_sharing_agreement(ctx.state(), actor, ctx.meta(), parse_id("id", &id)?)
+                .await?,
         ))
     }
 }

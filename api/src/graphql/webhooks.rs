@@ -7,6 +7,7 @@ use crate::db::webhooks::{DeliveryRow, SubscriptionRow};
 use crate::graphql::context::ContextExt;
 use crate::graphql::error::Result;
 use crate::graphql::scalars::Timestamp;
+use crate::service::parse_id;
 use crate::service::webhook::{self, Change, NewWebhook};
 
 /// An agency's endpoint, and what it is sent.
@@ -180,7 +181,7 @@ impl WebhookMutation {
             ctx.state(),
             actor,
             ctx.meta(),
-            &id,
+            parse_id("id", &id)?,
             Change::RotateSecret,
             None,
         )
@@ -209,8 +210,8 @@ impl WebhookMutation {
             ctx.state(),
             actor,
             ctx.meta(),
-            &subscription_id,
-            &delivery_id,
+            parse_id("subscriptionId", &subscription_id)?,
+            parse_id("deliveryId", &delivery_id)?,
             None,
         )
         .await?
@@ -221,6 +222,7 @@ impl WebhookMutation {
 
 async fn changed(ctx: &Context<'_>, id: &str, what: Change) -> Result<WebhookSubscription> {
     let actor = ctx.actor()?;
+    let id = parse_id("id", id)?;
     let (row, _) = webhook::change(ctx.state(), actor, ctx.meta(), id, what, None)
         .await?
         .done()?;

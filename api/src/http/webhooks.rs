@@ -13,6 +13,7 @@ use crate::http::graphql::meta_of;
 use crate::http::rest::{answer, caller, idempotency_key, IDEMPOTENCY_KEY};
 use crate::service::error::{FieldError, ServiceError};
 use crate::service::idempotency::{Outcome, Retry};
+use crate::service::parse_id;
 use crate::service::webhook::{self, Change, NewWebhook, WithSecret};
 use crate::state::AppState;
 
@@ -223,7 +224,7 @@ async fn patch(
             &state,
             call.reader.actor,
             &meta_of(&req, &state),
-            &id,
+            parse_id("id", &id)?,
             what,
             None,
         )
@@ -249,7 +250,7 @@ async fn delete(
             &state,
             call.reader.actor,
             &meta_of(&req, &state),
-            &id,
+            parse_id("id", &id)?,
             Change::Delete,
             None,
         )
@@ -280,7 +281,7 @@ async fn rotate(
             &state,
             call.reader.actor,
             &meta_of(&req, &state),
-            &id,
+            parse_id("id", &id)?,
             Change::RotateSecret,
             Some(Retry {
                 field: IDEMPOTENCY_KEY,
@@ -340,8 +341,8 @@ async fn replay(
             &state,
             call.reader.actor,
             &meta_of(&req, &state),
-            &subscription,
-            &delivery,
+            parse_id("subscriptionId", &subscription)?,
+            parse_id("deliveryId", &delivery)?,
             Some(Retry {
                 field: IDEMPOTENCY_KEY,
                 key: key?,

@@ -15,7 +15,7 @@ use crate::domain::{ApiScope, AuditAction, Role};
 use crate::policy::{self, Reader};
 use crate::service::audit::{self, AuditEvent};
 use crate::service::error::{FieldError, ServiceError, ServiceResult};
-use crate::service::{parse_id, rate};
+use crate::service::rate;
 use crate::state::AppState;
 
 /// A client to register.
@@ -144,10 +144,9 @@ pub async fn revoke_api_client(
     state: &AppState,
     actor: Actor,
     meta: &RequestMeta,
-    id: &str,
+    id: Uuid,
 ) -> ServiceResult<ApiClientRow> {
     policy::ensure_manages_api_clients(&actor)?;
-    let id = parse_id("id", id)?;
     let meta = meta.clone();
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {

@@ -27,7 +27,9 @@ use crate::service::contact::{self, Contact};
 use crate::service::error::{FieldError, ServiceError, ServiceResult};
 use crate::service::events;
 use crate::service::idempotency::{self, Answer, IdempotencyKey};
-use crate::service::involvement::{self as involvement_service, UpdateInvolvementInput};
+use crate::service::involvement::{
+    self as involvement_service, UpdateInvolvement, UpdateInvolvementInput,
+};
 use crate::state::AppState;
 
 /// Whether an upsert made the record or found it.
@@ -657,7 +659,7 @@ async fn update_allocation(
             state,
             reader.clone(),
             meta,
-            UpdateInvolvementInput {
+            UpdateInvolvement::try_from(UpdateInvolvementInput {
                 id: inv.id.to_string(),
                 expected_version: inv.version,
                 role: role_changed.then(|| record.role.clone()),
@@ -666,7 +668,7 @@ async fn update_allocation(
                 lawful_basis: record.lawful_basis.filter(|_| lawful_changed),
                 is_lead: None,
                 next_contact_at: None,
-            },
+            })?,
         )
         .await?;
         outcome = Upsert::Updated;
@@ -676,7 +678,7 @@ async fn update_allocation(
             state,
             reader,
             meta,
-            &inv.id.to_string(),
+            inv.id,
             inv.version,
             Some("ended in the agency's case-management system".to_owned()),
         )

@@ -18,14 +18,13 @@ use crate::policy::{self, Reader};
 use crate::service::audit::{self, AuditEvent};
 use crate::service::error::{ServiceError, ServiceResult};
 use crate::service::events;
-use crate::service::parse_id;
 use crate::state::AppState;
 
 /// One contact to record.
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RecordContactInput {
-    pub involvement_id: String,
+    pub involvement_id: Uuid,
     pub kind: ContactKind,
     pub outcome: ContactOutcome,
     pub at: Timestamp,
@@ -43,7 +42,7 @@ pub async fn record_contact(
     meta: &RequestMeta,
     input: RecordContactInput,
 ) -> ServiceResult<ContactRow> {
-    let involvement_id = parse_id("involvementId", &input.involvement_id)?;
+    let involvement_id = input.involvement_id;
     let contact = Contact {
         kind: input.kind,
         outcome: input.outcome,

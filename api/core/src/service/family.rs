@@ -16,7 +16,7 @@ use crate::service::audit::{self, AuditEvent};
 use crate::service::child::{self, invalid_unless_empty};
 use crate::service::error::{validate_not_blank, FieldError, ServiceError, ServiceResult};
 use crate::service::involvement::{self, TeamMember};
-use crate::service::{parse_id, trimmed};
+use crate::service::{parse_id_noting, trimmed};
 use crate::state::AppState;
 
 /// One family member of a child, as a reader sees them.
@@ -63,6 +63,66 @@ pub struct AddCarerInput {
     pub name: String,
     #[validate(length(max = 200))]
     pub description: Option<String>,
+}
+
+/// Two children to record as siblings, their IDs parsed: what [`link_siblings`] acts on.
+#[derive(Debug, Clone)]
+pub struct LinkSiblings {
+    pub child_id: Uuid,
+    pub sibling_id: Uuid,
+    pub description: Option<String>,
+}
+
+impl TryFrom<LinkSiblingsInput> for LinkSiblings {
+    type Error = ServiceError;
+
+    /// Every field's problems in one answer.
+    fn try_from(input: LinkSiblingsInput) -> ServiceResult<LinkSiblings> {
+        let mut problems = Vec::new();
+        let child_id = parse_id_noting(&mut problems, "childId", &input.child_id);
+        let sibling_id = parse_id_noting(&mut problems, "siblingId", &input.sibling_id);
+        if problems.is_empty() && child_id == sibling_id {
+            problems.push(FieldError::new("siblingId", "is the child itself"));
+        }
+        invalid_unless_empty(input.validate(), problems)?;
+        Ok(LinkSiblings {
+            child_id,
+            sibling_id,
+            description: input.description,
+        })
+    }
+}
+
+/// A child's parent or carer, the child's ID parsed: what [`add_carer`] acts on.
+#[derive(Debug, Clone)]
+pub struct AddCarer {
+    pub child_id: Uuid,
+    pub relation: FamilyRelation,
+    pub name: String,
+    pub description: Option<String>,
+}
+
+impl TryFrom<AddCarerInput> for AddCarer {
+    type Error = ServiceError;
+
+    /// Every field's problems in one answer.
+    fn try_from(input: AddCarerInput) -> ServiceResult<AddCarer> {
+        let mut problems = Vec::new();
+        let child_id = parse_id_noting(&mut problems, "childId", &input.child_id);
+        if input.relation == FamilyRelation::Sibling {
+            problems.push(FieldError::new(
+                "relation",
+                "must be PARENT or CARER (siblings are linked with linkSiblings)",
+            ));
+        }
+        invalid_unless_empty(input.validate(), problems)?;
+        Ok(AddCarer {
+            child_id,
+            relation: input.relation,
+            name: input.name,
+            description: input.description,
+        })
+    }
 }
 
 /// The family of `child` as the reader sees it, on a connection the caller holds: siblings
@@ -216,20 +276,9 @@ pub async fn link_siblings(
     state: &AppState,
     reader: Reader,
     meta: &RequestMeta,
-    input: LinkSiblingsInput,
+    input: LinkSiblings,
 ) -> ServiceResult<FamilyMember> {
-    let mut extra = Vec::new();
-    let child = parse_id("childId", &input.child_id)
-        .map_err(|_| extra.push(FieldError::new("childId", "is not a valid ID")))
-        .ok();
-    let sibling = parse_id("siblingId", &input.sibling_id)
-        .map_err(|_| extra.push(FieldError::new("siblingId", "is not a valid ID")))
-        .ok();
-    if child.is_some() && child == sibling {
-        extra.push(FieldError::new("siblingId", "is the child itself"));
-    }
-    invalid_unless_empty(input.validate(), extra)?;
-    let (child, sibling) = (child.expect("checked"), sibling.expect("checked"));
+    let (child, sibling) = (input.child_id, input.sibling_id);
     let meta = meta.clone();
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
@@ -268,20 +317,9 @@ pub async fn add_carer(
     state: &AppState,
     reader: Reader,
     meta: &RequestMeta,
-    input: AddCarerInput,
+    input: AddCarer,
 ) -> ServiceResult<FamilyMember> {
-    let mut extra = Vec::new();
-    let child = parse_id("childId", &input.child_id)
-        .map_err(|_| extra.push(FieldError::new("childId", "is not a valid ID")))
-        .ok();
-    if input.relation == FamilyRelation::Sibling {
-        extra.push(FieldError::new(
-            "relation",
-            "must be PARENT or CARER (siblings are linked with linkSiblings)",
-        ));
-    }
-    invalid_unless_empty(input.validate(), extra)?;
-    let child = child.expect("checked");
+    let child = input.child_id;
     let meta = meta.clone();
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
@@ -308,9 +346,8 @@ pub async fn remove_link(
     state: &AppState,
     reader: Reader,
     meta: &RequestMeta,
-    id: &str,
+    id: Uuid,
 ) -> ServiceResult<()> {
-    let id = parse_id("id", id)?;
     let meta = meta.clone();
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {

@@ -23,7 +23,7 @@ use crate::service::audit::{self, AuditEvent};
 use crate::service::child::invalid_unless_empty;
 use crate::service::error::{validate_not_blank, FieldError, ServiceError, ServiceResult};
 use crate::service::events;
-use crate::service::parse_id;
+use crate::service::parse_id_noting;
 use crate::state::AppState;
 
 /// Joining a child's team.
@@ -53,6 +53,74 @@ pub struct UpdateInvolvementInput {
     pub lawful_basis: Option<LawfulBasis>,
     pub is_lead: Option<bool>,
     pub next_contact_at: Option<Timestamp>,
+}
+
+/// Joining a child's team, the child's ID parsed: what [`join_team`] acts on.
+#[derive(Debug, Clone)]
+pub struct JoinTeam {
+    pub child_id: Uuid,
+    pub role: String,
+    pub sensitivity: Option<Sensitivity>,
+    pub lawful_basis: Option<LawfulBasis>,
+    pub reason: String,
+}
+
+impl TryFrom<JoinTeamInput> for JoinTeam {
+    type Error = ServiceError;
+
+    /// Every field's problems in one answer.
+    fn try_from(input: JoinTeamInput) -> ServiceResult<JoinTeam> {
+        let mut problems = Vec::new();
+        let child_id = parse_id_noting(&mut problems, "childId", &input.child_id);
+        invalid_unless_empty(input.validate(), problems)?;
+        Ok(JoinTeam {
+            child_id,
+            role: input.role,
+            sensitivity: input.sensitivity,
+            lawful_basis: input.lawful_basis,
+            reason: input.reason,
+        })
+    }
+}
+
+/// Changes to an involvement, its ID parsed: what [`update_involvement`] acts on.
+#[derive(Debug, Clone)]
+pub struct UpdateInvolvement {
+    pub id: Uuid,
+    pub expected_version: i32,
+    pub role: Option<String>,
+    pub sensitivity: Option<Sensitivity>,
+    pub consent: Option<ConsentStatus>,
+    pub lawful_basis: Option<LawfulBasis>,
+    pub is_lead: Option<bool>,
+    pub next_contact_at: Option<Timestamp>,
+}
+
+impl TryFrom<UpdateInvolvementInput> for UpdateInvolvement {
+    type Error = ServiceError;
+
+    /// Every field's problems in one answer.
+    fn try_from(input: UpdateInvolvementInput) -> ServiceResult<UpdateInvolvement> {
+        let mut problems = Vec::new();
+        let id = parse_id_noting(&mut problems, "id", &input.id);
+        if input.consent == Some(ConsentStatus::NotRecorded) {
+            problems.push(FieldError::new(
+                "consent",
+                "cannot be set back to NOT_RECORDED",
+            ));
+        }
+        invalid_unless_empty(input.validate(), problems)?;
+        Ok(UpdateInvolvement {
+            id,
+            expected_version: input.expected_version,
+            role: input.role,
+            sensitivity: input.sensitivity,
+            consent: input.consent,
+            lawful_basis: input.lawful_basis,
+            is_lead: input.is_lead,
+            next_contact_at: input.next_contact_at,
+        })
+    }
 }
 
 /// Inserts the reader's own new involvement with a child.
@@ -90,18 +158,9 @@ pub async fn join_team(
     state: &AppState,
     reader: Reader,
     meta: &RequestMeta,
-    input: JoinTeamInput,
+    input: JoinTeam,
 ) -> ServiceResult<InvolvementRow> {
-    let mut extra = Vec::new();
-    let child_id = match parse_id("childId", &input.child_id) {
-        Ok(id) => Some(id),
-        Err(_) => {
-            extra.push(FieldError::new("childId", "is not a valid ID"));
-            None
-        }
-    };
-    invalid_unless_empty(input.validate(), extra)?;
-    let child_id = child_id.expect("checked above");
+    let child_id = input.child_id;
     let meta = meta.clone();
     let links = Links::of(&state.config);
     crate::db::run(&state.pool, move |conn| {
@@ -200,24 +259,9 @@ pub async fn update_involvement(
     state: &AppState,
     reader: Reader,
     meta: &RequestMeta,
-    input: UpdateInvolvementInput,
+    input: UpdateInvolvement,
 ) -> ServiceResult<InvolvementRow> {
-    let mut extra = Vec::new();
-    let id = match parse_id("id", &input.id) {
-        Ok(id) => Some(id),
-        Err(_) => {
-            extra.push(FieldError::new("id", "is not a valid ID"));
-            None
-        }
-    };
-    if input.consent == Some(ConsentStatus::NotRecorded) {
-        extra.push(FieldError::new(
-            "consent",
-            "cannot be set back to NOT_RECORDED",
-        ));
-    }
-    invalid_unless_empty(input.validate(), extra)?;
-    let id = id.expect("checked above");
+    let id = input.id;
     let meta = meta.clone();
     let links = Links::of(&state.config);
     crate::db::run(&state.pool, move |conn| {
@@ -369,11 +413,10 @@ pub async fn end_involvement(
     state: &AppState,
     reader: Reader,
     meta: &RequestMeta,
-    id: &str,
+    id: Uuid,
     expected_version: i32,
     reason: Option<String>,
 ) -> ServiceResult<InvolvementRow> {
-    let id = parse_id("id", id)?;
     let reason = reason
         .map(|r| r.trim().to_owned())
         .filter(|r| !r.is_empty());

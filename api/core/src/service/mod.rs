@@ -32,11 +32,21 @@ pub mod webhook;
 
 use uuid::Uuid;
 
-use error::{ServiceError, ServiceResult};
+use error::{FieldError, ServiceError, ServiceResult};
 
 /// Parses an ID argument, naming the field when it is not a UUID.
 pub fn parse_id(field: &str, id: &str) -> ServiceResult<Uuid> {
     Uuid::parse_str(id.trim()).map_err(|_| ServiceError::invalid(field, "is not a valid ID"))
+}
+
+/// Parses an ID that is one field of an input checked as a whole: a malformed one is added to
+/// `problems`, and the nil UUID stands in for it. The caller refuses the input when `problems`
+/// is not empty, so the stand-in never reaches a query.
+pub fn parse_id_noting(problems: &mut Vec<FieldError>, field: &str, id: &str) -> Uuid {
+    parse_id(field, id).unwrap_or_else(|_| {
+        problems.push(FieldError::new(field, "is not a valid ID"));
+        Uuid::nil()
+    })
 }
 
 /// Trims optional text; blank becomes absent.

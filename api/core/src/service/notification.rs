@@ -20,12 +20,42 @@ use crate::policy::{self, Reader};
 use crate::service::audit::{self, AuditEvent};
 use crate::service::error::{FieldError, ServiceError, ServiceResult};
 use crate::service::events;
-use crate::service::parse_id;
+use crate::service::parse_id_noting;
 use crate::service::session::{self, Session};
 use crate::state::AppState;
 
 /// The longest message `raiseAttention` carries.
 pub const MAX_MESSAGE: usize = 1000;
+
+/// A message to a child's team, parsed: what [`raise_attention`] acts on.
+#[derive(Debug, Clone)]
+pub struct Attention {
+    pub child_id: Uuid,
+    /// Trimmed; 1 to [`MAX_MESSAGE`] characters.
+    pub message: String,
+}
+
+impl Attention {
+    /// Every field's problems in one answer.
+    pub fn parse(child_id: &str, message: &str) -> ServiceResult<Attention> {
+        let mut fields = Vec::new();
+        let child_id = parse_id_noting(&mut fields, "childId", child_id);
+        let message = message.trim().to_owned();
+        let length = message.chars().count();
+        if length == 0 {
+            fields.push(FieldError::new("message", "must not be blank"));
+        } else if length > MAX_MESSAGE {
+            fields.push(FieldError::new(
+                "message",
+                "must be at most 1000 characters",
+            ));
+        }
+        if !fields.is_empty() {
+            return Err(ServiceError::Invalid(fields));
+        }
+        Ok(Attention { child_id, message })
+    }
+}
 
 /// Emails a short message to every other team member who may see the caller's involvement.
 /// Answers how many of them the caller may see, so the answer reveals nobody.
@@ -33,28 +63,12 @@ pub async fn raise_attention(
     state: &AppState,
     reader: Reader,
     meta: &RequestMeta,
-    child: &str,
-    message: String,
+    attention: Attention,
 ) -> ServiceResult<i32> {
-    let mut fields = Vec::new();
-    let child = parse_id("childId", child).ok();
-    if child.is_none() {
-        fields.push(FieldError::new("childId", "is not a valid ID"));
-    }
-    let message = message.trim().to_owned();
-    let length = message.chars().count();
-    if length == 0 {
-        fields.push(FieldError::new("message", "must not be blank"));
-    } else if length > MAX_MESSAGE {
-        fields.push(FieldError::new(
-            "message",
-            "must be at most 1000 characters",
-        ));
-    }
-    if !fields.is_empty() {
-        return Err(ServiceError::Invalid(fields));
-    }
-    let child = child.expect("checked above");
+    let Attention {
+        child_id: child,
+        message,
+    } = attention;
     let links = Links::of(&state.config);
     let meta = meta.clone();
     crate::db::run(&state.pool, move |conn| {
@@ -322,10 +336,9 @@ pub async fn retry(
     state: &AppState,
     actor: Actor,
     meta: &RequestMeta,
-    id: &str,
+    id: Uuid,
 ) -> ServiceResult<FailedRow> {
     policy::ensure_system_admin(&actor)?;
-    let id = parse_id("id", id)?;
     let meta = meta.clone();
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {

@@ -157,10 +157,9 @@ pub async fn deactivate_practitioner(
     state: &AppState,
     actor: Actor,
     meta: &RequestMeta,
-    id: &str,
+    id: Uuid,
 ) -> ServiceResult<PractitionerRow> {
     policy::ensure_manages_accounts(&actor)?;
-    let id = parse_id("id", id)?;
     let meta = meta.clone();
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
@@ -191,9 +190,8 @@ pub async fn deactivate_practitioner(
 pub async fn get_practitioner(
     state: &AppState,
     actor: Actor,
-    id: &str,
+    id: Uuid,
 ) -> ServiceResult<Option<PractitionerRow>> {
-    let id = parse_id("id", id)?;
     if !policy::may_read_profiles(&actor) {
         return Ok(None);
     }

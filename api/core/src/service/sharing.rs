@@ -4,6 +4,7 @@
 
 use chrono::NaiveDate;
 use diesel::Connection;
+use uuid::Uuid;
 use validator::Validate;
 
 use crate::auth::{Actor, RequestMeta};
@@ -97,9 +98,8 @@ pub async fn revoke_sharing_agreement(
     state: &AppState,
     actor: Actor,
     meta: &RequestMeta,
-    id: &str,
+    id: Uuid,
 ) -> ServiceResult<SharingAgreementRow> {
-    let id = parse_id("id", id)?;
     let meta = meta.clone();
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {

@@ -22,7 +22,7 @@ use crate::service::child::invalid_unless_empty;
 use crate::service::error::{validate_not_blank, FieldError, ServiceError, ServiceResult};
 use crate::service::events;
 use crate::service::page::{self, Page, PageRequest, Slice};
-use crate::service::{parse_id, trimmed};
+use crate::service::{parse_id_noting, trimmed};
 use crate::state::AppState;
 
 /// A new task on a child.
@@ -51,6 +51,78 @@ pub struct UpdateTaskInput {
     pub assignee_id: Option<String>,
     pub due_on: Option<Date>,
     pub status: Option<TaskStatus>,
+}
+
+/// A new task, its IDs and dates parsed: what [`create_task`] acts on.
+#[derive(Debug, Clone)]
+pub struct CreateTask {
+    pub child_id: Uuid,
+    pub title: String,
+    pub description: Option<String>,
+    pub assignee_id: Option<Uuid>,
+    pub due_on: Option<NaiveDate>,
+}
+
+impl TryFrom<CreateTaskInput> for CreateTask {
+    type Error = ServiceError;
+
+    /// Every field's problems in one answer.
+    fn try_from(input: CreateTaskInput) -> ServiceResult<CreateTask> {
+        let mut problems = Vec::new();
+        let child_id = parse_id_noting(&mut problems, "childId", &input.child_id);
+        let assignee_id = input
+            .assignee_id
+            .as_deref()
+            .map(|a| parse_id_noting(&mut problems, "assigneeId", a));
+        let due_on = input.due_on.map(|d| d.0);
+        check_due("dueOn", due_on, &mut problems);
+        invalid_unless_empty(input.validate(), problems)?;
+        Ok(CreateTask {
+            child_id,
+            title: input.title,
+            description: input.description,
+            assignee_id,
+            due_on,
+        })
+    }
+}
+
+/// Changes to a task, its IDs and dates parsed: what [`update_task`] acts on.
+#[derive(Debug, Clone)]
+pub struct UpdateTask {
+    pub id: Uuid,
+    pub expected_version: i32,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub assignee_id: Option<Uuid>,
+    pub due_on: Option<NaiveDate>,
+    pub status: Option<TaskStatus>,
+}
+
+impl TryFrom<UpdateTaskInput> for UpdateTask {
+    type Error = ServiceError;
+
+    /// Every field's problems in one answer.
+    fn try_from(input: UpdateTaskInput) -> ServiceResult<UpdateTask> {
+        let mut problems = Vec::new();
+        let id = parse_id_noting(&mut problems, "id", &input.id);
+        let assignee_id = input
+            .assignee_id
+            .as_deref()
+            .map(|a| parse_id_noting(&mut problems, "assigneeId", a));
+        let due_on = input.due_on.map(|d| d.0);
+        check_due("dueOn", due_on, &mut problems);
+        invalid_unless_empty(input.validate(), problems)?;
+        Ok(UpdateTask {
+            id,
+            expected_version: input.expected_version,
+            title: input.title,
+            description: input.description,
+            assignee_id,
+            due_on,
+            status: input.status,
+        })
+    }
 }
 
 /// Whether `practitioner` is an active team member of `child` whose involvement the reader
@@ -161,26 +233,10 @@ pub async fn create_task(
     state: &AppState,
     reader: Reader,
     meta: &RequestMeta,
-    input: CreateTaskInput,
+    input: CreateTask,
 ) -> ServiceResult<TaskRow> {
-    let mut extra = Vec::new();
-    let child_id = parse_id("childId", &input.child_id).ok();
-    if child_id.is_none() {
-        extra.push(FieldError::new("childId", "is not a valid ID"));
-    }
-    let assignee = match &input.assignee_id {
-        None => None,
-        Some(a) => match parse_id("assigneeId", a) {
-            Ok(id) => Some(id),
-            Err(_) => {
-                extra.push(FieldError::new("assigneeId", "is not a valid ID"));
-                None
-            }
-        },
-    };
-    check_due("dueOn", input.due_on.map(|d| d.0), &mut extra);
-    invalid_unless_empty(input.validate(), extra)?;
-    let child_id = child_id.expect("checked above");
+    let child_id = input.child_id;
+    let assignee = input.assignee_id;
     let meta = meta.clone();
     let links = Links::of(&state.config);
     crate::db::run(&state.pool, move |conn| {
@@ -200,7 +256,7 @@ pub async fn create_task(
                     description: trimmed(input.description.as_deref()),
                     assignee,
                     created_by: me,
-                    due_on: input.due_on.map(|d| d.0),
+                    due_on: input.due_on,
                 },
             )?;
             let id = task.id;
@@ -244,26 +300,10 @@ pub async fn update_task(
     state: &AppState,
     reader: Reader,
     meta: &RequestMeta,
-    input: UpdateTaskInput,
+    input: UpdateTask,
 ) -> ServiceResult<TaskRow> {
-    let mut extra = Vec::new();
-    let id = parse_id("id", &input.id).ok();
-    if id.is_none() {
-        extra.push(FieldError::new("id", "is not a valid ID"));
-    }
-    let assignee = match &input.assignee_id {
-        None => None,
-        Some(a) => match parse_id("assigneeId", a) {
-            Ok(id) => Some(id),
-            Err(_) => {
-                extra.push(FieldError::new("assigneeId", "is not a valid ID"));
-                None
-            }
-        },
-    };
-    check_due("dueOn", input.due_on.map(|d| d.0), &mut extra);
-    invalid_unless_empty(input.validate(), extra)?;
-    let id = id.expect("checked above");
+    let id = input.id;
+    let assignee = input.assignee_id;
     let meta = meta.clone();
     let links = Links::of(&state.config);
     crate::db::run(&state.pool, move |conn| {
@@ -304,7 +344,7 @@ pub async fn update_task(
                         None => row.description.clone(),
                     },
                     assignee: assignee.or(row.assignee_id),
-                    due_on: input.due_on.map(|d| d.0).or(row.due_on),
+                    due_on: input.due_on.or(row.due_on),
                     status,
                     closed_at,
                     closed_by,

@@ -15,7 +15,7 @@ use crate::policy;
 use crate::service::audit::{self, AuditEvent};
 use crate::service::error::{FieldError, ServiceError, ServiceResult};
 use crate::service::idempotency::{maybe_once, Outcome, Retry};
-use crate::service::{events, parse_id, readers};
+use crate::service::{events, readers};
 use crate::state::AppState;
 use crate::webhook::{self as out, Guard};
 
@@ -159,12 +159,11 @@ pub async fn change(
     state: &AppState,
     actor: Actor,
     meta: &RequestMeta,
-    id: &str,
+    id: Uuid,
     what: Change,
     retry: Option<Retry<(SubscriptionRow, Option<String>)>>,
 ) -> ServiceResult<Outcome<(SubscriptionRow, Option<String>)>> {
     policy::ensure_manages_webhooks(&actor)?;
-    let id = parse_id("id", id)?;
     let meta = meta.clone();
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
@@ -234,13 +233,11 @@ pub async fn replay(
     state: &AppState,
     actor: Actor,
     meta: &RequestMeta,
-    subscription: &str,
-    delivery: &str,
+    subscription: Uuid,
+    delivery: Uuid,
     retry: Option<Retry<()>>,
 ) -> ServiceResult<Outcome<()>> {
     policy::ensure_manages_webhooks(&actor)?;
-    let subscription = parse_id("subscriptionId", subscription)?;
-    let delivery = parse_id("deliveryId", delivery)?;
     let meta = meta.clone();
     crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
