@@ -70,12 +70,8 @@ impl TryFrom<CreateTaskInput> for CreateTask {
     fn try_from(input: CreateTaskInput) -> ServiceResult<CreateTask> {
         let mut problems = Vec::new();
         let child_id = parse_id_noting(&mut problems, "childId", &input.child_id);
-        let assignee_id = input
-            .assignee_id
-            .as_deref()
-            .map(|a| parse_id_noting(&mut problems, "assigneeId", a));
-        let due_on = input.due_on.map(|d| d.0);
-        check_due("dueOn", due_on, &mut problems);
+        let (assignee_id, due_on) =
+            assignee_and_due(&mut problems, input.assignee_id.as_deref(), input.due_on);
         invalid_unless_empty(input.validate(), problems)?;
         Ok(CreateTask {
             child_id,
@@ -85,6 +81,18 @@ impl TryFrom<CreateTaskInput> for CreateTask {
             due_on,
         })
     }
+}
+
+/// The assignee and due date that new tasks and changes to one both carry, parsed.
+fn assignee_and_due(
+    problems: &mut Vec<FieldError>,
+    assignee: Option<&str>,
+    due: Option<Date>,
+) -> (Option<Uuid>, Option<NaiveDate>) {
+    let assignee = assignee.map(|a| parse_id_noting(problems, "assigneeId", a));
+    let due = due.map(|d| d.0);
+    check_due("dueOn", due, problems);
+    (assignee, due)
 }
 
 /// Changes to a task, its IDs and dates parsed: what [`update_task`] acts on.
@@ -106,12 +114,8 @@ impl TryFrom<UpdateTaskInput> for UpdateTask {
     fn try_from(input: UpdateTaskInput) -> ServiceResult<UpdateTask> {
         let mut problems = Vec::new();
         let id = parse_id_noting(&mut problems, "id", &input.id);
-        let assignee_id = input
-            .assignee_id
-            .as_deref()
-            .map(|a| parse_id_noting(&mut problems, "assigneeId", a));
-        let due_on = input.due_on.map(|d| d.0);
-        check_due("dueOn", due_on, &mut problems);
+        let (assignee_id, due_on) =
+            assignee_and_due(&mut problems, input.assignee_id.as_deref(), input.due_on);
         invalid_unless_empty(input.validate(), problems)?;
         Ok(UpdateTask {
             id,
