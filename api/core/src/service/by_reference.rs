@@ -27,9 +27,7 @@ use crate::service::contact::{self, Contact};
 use crate::service::error::{FieldError, ServiceError, ServiceResult};
 use crate::service::events;
 use crate::service::idempotency::{self, Answer, IdempotencyKey};
-use crate::service::involvement::{
-    self as involvement_service, UpdateInvolvement, UpdateInvolvementInput,
-};
+use crate::service::involvement::{self as involvement_service, UpdateInvolvement};
 use crate::state::AppState;
 
 /// Whether an upsert made the record or found it.
@@ -659,8 +657,8 @@ async fn update_allocation(
             state,
             reader.clone(),
             meta,
-            UpdateInvolvement::try_from(UpdateInvolvementInput {
-                id: inv.id.to_string(),
+            UpdateInvolvement {
+                id: inv.id,
                 expected_version: inv.version,
                 role: role_changed.then(|| record.role.clone()),
                 sensitivity: record.sensitivity.filter(|_| sensitivity_changed),
@@ -668,7 +666,7 @@ async fn update_allocation(
                 lawful_basis: record.lawful_basis.filter(|_| lawful_changed),
                 is_lead: None,
                 next_contact_at: None,
-            })?,
+            },
         )
         .await?;
         outcome = Upsert::Updated;
