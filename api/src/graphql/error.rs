@@ -3,7 +3,9 @@
 
 use async_graphql::{ErrorExtensions, Value};
 
-use crate::service::error::ServiceError;
+use crate::service::error::{
+    LimitedError, LoginError, RecordOnceError, ServiceError, VersionedError,
+};
 
 /// The codes of the public contract.
 pub mod code {
@@ -37,6 +39,62 @@ impl From<ServiceError> for ResolverError {
     }
 }
 
+impl From<LoginError> for ResolverError {
+    fn from(err: LoginError) -> ResolverError {
+        ResolverError(match err {
+            LoginError::WrongCredentials => {
+                coded("email or password is wrong", code::UNAUTHENTICATED)
+            }
+            LoginError::RateLimited { retry_after } => rate_limited(retry_after),
+            LoginError::Refused(e) => refusal(e),
+        })
+    }
+}
+
+impl From<LimitedError> for ResolverError {
+    fn from(err: LimitedError) -> ResolverError {
+        ResolverError(match err {
+            LimitedError::RateLimited { retry_after } => rate_limited(retry_after),
+            LimitedError::Refused(e) => refusal(e),
+        })
+    }
+}
+
+impl From<VersionedError> for ResolverError {
+    fn from(err: VersionedError) -> ResolverError {
+        ResolverError(match err {
+            VersionedError::Stale { current_version } => {
+                async_graphql::Error::new("this was changed by someone else; reload and try again")
+                    .extend_with(|_, e| {
+                        e.set("code", code::CONFLICT);
+                        e.set("currentVersion", current_version);
+                    })
+            }
+            VersionedError::Refused(e) => refusal(e),
+        })
+    }
+}
+
+impl From<RecordOnceError> for ResolverError {
+    fn from(err: RecordOnceError) -> ResolverError {
+        ResolverError(match err {
+            RecordOnceError::RecordedOtherwise => coded(
+                "this was recorded before with other details, and does not change",
+                code::CONFLICT,
+            ),
+            RecordOnceError::Refused(e) => refusal(e),
+        })
+    }
+}
+
+fn rate_limited(retry_after: u64) -> async_graphql::Error {
+    async_graphql::Error::new(format!("too many attempts; try again in {retry_after} s"))
+        .extend_with(move |_, e| {
+            e.set("code", code::RATE_LIMITED);
+            e.set("retryAfter", retry_after);
+        })
+}
+
 impl From<async_graphql::Error> for ResolverError {
     fn from(err: async_graphql::Error) -> ResolverError {
         ResolverError(err)
@@ -57,29 +115,8 @@ pub fn refusal(err: ServiceError) -> async_graphql::Error {
             "not signed in, or the session has ended",
             code::UNAUTHENTICATED,
         ),
-        ServiceError::WrongCredentials => {
-            coded("email or password is wrong", code::UNAUTHENTICATED)
-        }
         ServiceError::Forbidden => coded("your role may not do this", code::FORBIDDEN),
         ServiceError::NotFound => coded("not found", code::NOT_FOUND),
-        ServiceError::RateLimited { retry_after } => {
-            async_graphql::Error::new(format!("too many attempts; try again in {retry_after} s"))
-                .extend_with(move |_, e| {
-                    e.set("code", code::RATE_LIMITED);
-                    e.set("retryAfter", retry_after);
-                })
-        }
-        ServiceError::Conflict { current_version } => {
-            async_graphql::Error::new("this was changed by someone else; reload and try again")
-                .extend_with(|_, e| {
-                    e.set("code", code::CONFLICT);
-                    e.set("currentVersion", current_version);
-                })
-        }
-        ServiceError::RecordedOtherwise => coded(
-            "this was recorded before with other details, and does not change",
-            code::CONFLICT,
-        ),
         ServiceError::Invalid(fields) => {
             let summary = fields
                 .iter()

@@ -68,17 +68,12 @@ fn refusal(err: ServiceError) -> HttpResponse {
                 .collect::<Vec<_>>()
                 .join("; "),
         ),
-        ServiceError::RateLimited { .. } => outcome(
-            StatusCode::TOO_MANY_REQUESTS,
-            "throttled",
-            "too many requests",
-        ),
         ServiceError::Unavailable(_) => outcome(
             StatusCode::SERVICE_UNAVAILABLE,
             "transient",
             "the service is busy; try again shortly",
         ),
-        ServiceError::Unauthenticated | ServiceError::WrongCredentials => unauthenticated(),
+        ServiceError::Unauthenticated => unauthenticated(),
         ServiceError::Forbidden => outcome(StatusCode::FORBIDDEN, "forbidden", "not allowed"),
         other => {
             tracing::error!(error = ?other, "FHIR: internal error");
@@ -126,9 +121,11 @@ async fn caller(req: &HttpRequest, state: &AppState) -> Result<Reader, HttpRespo
             "forbidden",
             "this call needs the scope teams:read",
         )),
-        Ok(CallAuth::Limited(rate)) => Err(refusal(ServiceError::RateLimited {
-            retry_after: rate.reset,
-        })),
+        Ok(CallAuth::Limited(_)) => Err(outcome(
+            StatusCode::TOO_MANY_REQUESTS,
+            "throttled",
+            "too many requests",
+        )),
         Ok(CallAuth::Refused) => Err(unauthenticated()),
         Err(e) => Err(refusal(e)),
     }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::http::graphql::{credentials, meta_of};
 use crate::service::api_client::{self, ClientProof, TokenRequest};
-use crate::service::error::ServiceError;
+use crate::service::error::{LimitedError, ServiceError};
 use crate::state::AppState;
 
 /// The assertion type RFC 7523 names for `private_key_jwt`.
@@ -118,18 +118,18 @@ pub async fn token(
                     "scope": scope,
                 }))
         }
-        Err(ServiceError::Unauthenticated) => error(
+        Err(LimitedError::Refused(ServiceError::Unauthenticated)) => error(
             actix_web::http::StatusCode::UNAUTHORIZED,
             "invalid_client",
             "client authentication failed",
         ),
-        Err(ServiceError::Invalid(fields)) => bad_request(
+        Err(LimitedError::Refused(ServiceError::Invalid(fields))) => bad_request(
             "invalid_scope",
             &fields
                 .first()
                 .map_or_else(String::new, |f| f.message.clone()),
         ),
-        Err(ServiceError::RateLimited { retry_after }) => HttpResponse::TooManyRequests()
+        Err(LimitedError::RateLimited { retry_after }) => HttpResponse::TooManyRequests()
             .insert_header((header::RETRY_AFTER, retry_after.to_string()))
             .json(serde_json::json!({
                 "error": "slow_down",

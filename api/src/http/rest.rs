@@ -19,7 +19,9 @@ use crate::service::by_reference::{
     self, Allocation, ContactRecord, InvolvementRecord, PractitionerRef, Upsert,
 };
 use crate::service::contact::Contact;
-use crate::service::error::{FieldError, ServiceError};
+use crate::service::error::{
+    FieldError, LimitedError, LoginError, RecordOnceError, ServiceError, VersionedError,
+};
 use crate::service::idempotency::IdempotencyKey;
 use crate::service::involvement::{self, TeamMember};
 use crate::service::{child, parse_id};
@@ -156,73 +158,120 @@ pub(crate) fn problem(
         .body(body.to_string())
 }
 
+/// An operation's error as the vendor API answers it.
+pub(crate) trait Refusal {
+    fn response(self) -> HttpResponse;
+}
+
 /// The answer for a service error: the one place the vendor API maps errors to statuses.
-pub(crate) fn refusal(err: ServiceError) -> HttpResponse {
-    match err {
-        ServiceError::Unauthenticated | ServiceError::WrongCredentials => unauthenticated(),
-        ServiceError::Forbidden => problem(
-            StatusCode::FORBIDDEN,
-            code::FORBIDDEN,
-            "this client may not do this",
-            serde_json::Value::Null,
-        ),
-        ServiceError::NotFound => not_found(),
-        ServiceError::Invalid(fields) => problem(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            code::BAD_USER_INPUT,
-            &fields
-                .iter()
-                .map(|f| format!("{}: {}", f.field, f.message))
-                .collect::<Vec<_>>()
-                .join("; "),
-            serde_json::Value::Array(
-                fields
-                    .iter()
-                    .map(|f| serde_json::json!({ "field": f.field, "message": f.message }))
-                    .collect(),
+pub(crate) fn refusal(err: impl Refusal) -> HttpResponse {
+    err.response()
+}
+
+impl Refusal for LoginError {
+    fn response(self) -> HttpResponse {
+        match self {
+            LoginError::WrongCredentials => unauthenticated(),
+            LoginError::RateLimited { retry_after } => rate_limited(retry_after),
+            LoginError::Refused(e) => e.response(),
+        }
+    }
+}
+
+impl Refusal for LimitedError {
+    fn response(self) -> HttpResponse {
+        match self {
+            LimitedError::RateLimited { retry_after } => rate_limited(retry_after),
+            LimitedError::Refused(e) => e.response(),
+        }
+    }
+}
+
+impl Refusal for VersionedError {
+    fn response(self) -> HttpResponse {
+        match self {
+            VersionedError::Stale { current_version } => problem(
+                StatusCode::CONFLICT,
+                code::CONFLICT,
+                &format!("changed since it was read; the current version is {current_version}"),
+                serde_json::Value::Null,
             ),
-        ),
-        ServiceError::Conflict { current_version } => problem(
-            StatusCode::CONFLICT,
-            code::CONFLICT,
-            &format!("changed since it was read; the current version is {current_version}"),
-            serde_json::Value::Null,
-        ),
-        ServiceError::RecordedOtherwise => problem(
-            StatusCode::CONFLICT,
-            code::CONFLICT,
-            "this reference names a record made with other details; once recorded it does not change",
-            serde_json::Value::Null,
-        ),
-        ServiceError::RateLimited { retry_after } => {
-            let mut res = problem(
-                StatusCode::TOO_MANY_REQUESTS,
-                code::RATE_LIMITED,
-                "too many requests; try again later",
+            VersionedError::Refused(e) => e.response(),
+        }
+    }
+}
+
+impl Refusal for RecordOnceError {
+    fn response(self) -> HttpResponse {
+        match self {
+            RecordOnceError::RecordedOtherwise => problem(
+                StatusCode::CONFLICT,
+                code::CONFLICT,
+                "this reference names a record made with other details; once recorded it does not change",
                 serde_json::Value::Null,
-            );
-            if let Ok(v) = header::HeaderValue::from_str(&retry_after.to_string()) {
-                res.headers_mut().insert(header::RETRY_AFTER, v);
+            ),
+            RecordOnceError::Refused(e) => e.response(),
+        }
+    }
+}
+
+fn rate_limited(retry_after: u64) -> HttpResponse {
+    let mut res = problem(
+        StatusCode::TOO_MANY_REQUESTS,
+        code::RATE_LIMITED,
+        "too many requests; try again later",
+        serde_json::Value::Null,
+    );
+    if let Ok(v) = header::HeaderValue::from_str(&retry_after.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
+}
+
+impl Refusal for ServiceError {
+    fn response(self) -> HttpResponse {
+        match self {
+            ServiceError::Unauthenticated => unauthenticated(),
+            ServiceError::Forbidden => problem(
+                StatusCode::FORBIDDEN,
+                code::FORBIDDEN,
+                "this client may not do this",
+                serde_json::Value::Null,
+            ),
+            ServiceError::NotFound => not_found(),
+            ServiceError::Invalid(fields) => problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                code::BAD_USER_INPUT,
+                &fields
+                    .iter()
+                    .map(|f| format!("{}: {}", f.field, f.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                serde_json::Value::Array(
+                    fields
+                        .iter()
+                        .map(|f| serde_json::json!({ "field": f.field, "message": f.message }))
+                        .collect(),
+                ),
+            ),
+            ServiceError::Unavailable(cause) => {
+                tracing::warn!(error = ?cause, "vendor API: unavailable");
+                problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    code::INTERNAL,
+                    "the service is busy; try again shortly",
+                    serde_json::Value::Null,
+                )
             }
-            res
-        }
-        ServiceError::Unavailable(cause) => {
-            tracing::warn!(error = ?cause, "vendor API: unavailable");
-            problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                code::INTERNAL,
-                "the service is busy; try again shortly",
-                serde_json::Value::Null,
-            )
-        }
-        ServiceError::Internal(cause) => {
-            tracing::error!(error = ?cause, "vendor API: internal error");
-            problem(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                code::INTERNAL,
-                "internal error",
-                serde_json::Value::Null,
-            )
+            ServiceError::Internal(cause) => {
+                tracing::error!(error = ?cause, "vendor API: internal error");
+                problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    code::INTERNAL,
+                    "internal error",
+                    serde_json::Value::Null,
+                )
+            }
         }
     }
 }
@@ -298,9 +347,7 @@ pub(crate) async fn caller(
             Err(with_rate(res, call.rate))
         }
         Ok(CallAuth::Limited(rate)) => {
-            let res = refusal(ServiceError::RateLimited {
-                retry_after: rate.reset,
-            });
+            let res = rate_limited(rate.reset);
             Err(with_rate(res, rate))
         }
         Ok(CallAuth::Refused) => Err(unauthenticated()),
@@ -628,6 +675,15 @@ pub(crate) async fn answer<F>(call: &ClientCall, work: F) -> HttpResponse
 where
     F: std::future::Future<Output = Result<HttpResponse, ServiceError>>,
 {
+    answer_refusing(call, work).await
+}
+
+/// [`answer`] for an operation whose error enum is its own.
+pub(crate) async fn answer_refusing<F, E>(call: &ClientCall, work: F) -> HttpResponse
+where
+    F: std::future::Future<Output = Result<HttpResponse, E>>,
+    E: Refusal,
+{
     let res = match work.await {
         Ok(res) => res,
         Err(e) => refusal(e),
@@ -753,7 +809,7 @@ async fn put_involvement(
         Ok(call) => call,
         Err(res) => return res,
     };
-    answer(&call, async {
+    answer_refusing::<_, VersionedError>(&call, async {
         let mut b = Body::parse(&body)?;
         let child_ref = b.text("childRef");
         b.required("practitioner");
@@ -931,7 +987,7 @@ async fn put_contact(
         Ok(call) => call,
         Err(res) => return res,
     };
-    answer(&call, async {
+    answer_refusing::<_, RecordOnceError>(&call, async {
         let mut b = Body::parse(&body)?;
         let involvement_ref = b.text("involvementRef");
         let record = contact_of(&mut b).map(|contact| ContactRecord {

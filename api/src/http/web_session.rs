@@ -19,7 +19,7 @@ use serde::Deserialize;
 use crate::graphql::error::code;
 use crate::http::graphql::meta_of;
 use crate::http::rest::{problem, refusal};
-use crate::service::error::{FieldError, ServiceError};
+use crate::service::error::{FieldError, LoginError, ServiceError};
 use crate::service::session::{self, Session};
 use crate::state::AppState;
 
@@ -81,7 +81,7 @@ fn opened(state: &AppState, session: Session) -> HttpResponse {
 /// A refusal; a refused session also loses its cookie.
 fn refused(err: ServiceError) -> HttpResponse {
     let mut res = match err {
-        ServiceError::WrongCredentials | ServiceError::Unauthenticated => problem(
+        ServiceError::Unauthenticated => problem(
             StatusCode::UNAUTHORIZED,
             code::UNAUTHENTICATED,
             "wrong email or password, or the session has ended; sign in again",
@@ -114,7 +114,9 @@ async fn sign_in(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes)
     .await
     {
         Ok(session) => opened(&state, session),
-        Err(e) => refused(e),
+        Err(LoginError::WrongCredentials) => refused(ServiceError::Unauthenticated),
+        Err(LoginError::Refused(e)) => refused(e),
+        Err(limited) => refusal(limited),
     }
 }
 

@@ -14,7 +14,7 @@ use crate::db::api_clients::{self, ApiClientRow, NewApiClient};
 use crate::domain::{ApiScope, AuditAction, Role};
 use crate::policy::{self, Reader};
 use crate::service::audit::{self, AuditEvent};
-use crate::service::error::{FieldError, ServiceError, ServiceResult};
+use crate::service::error::{FieldError, LimitedError, ServiceError, ServiceResult};
 use crate::service::rate;
 use crate::state::AppState;
 
@@ -204,7 +204,7 @@ pub async fn token(
     state: &AppState,
     meta: &RequestMeta,
     request: TokenRequest,
-) -> ServiceResult<ClientToken> {
+) -> Result<ClientToken, LimitedError> {
     let client_id = Uuid::parse_str(request.client_id.trim()).ok();
     let limit = state.config.api_limit;
     let audience = format!(
@@ -228,7 +228,7 @@ pub async fn token(
                         ..AuditEvent::of(AuditAction::ApiClientRefused)
                     },
                 )?;
-                Ok(Err(ServiceError::Unauthenticated))
+                Ok(Err(ServiceError::Unauthenticated.into()))
             };
             let Some(id) = client_id else {
                 return refuse(conn, "unknown client");
@@ -236,7 +236,7 @@ pub async fn token(
             // Counted before the proof is checked, like sign-in attempts.
             let hits = rate::hit(conn, &format!("client:{id}"), limit.window, Utc::now())?;
             if hits > limit.per_window as i32 {
-                return Ok(Err(ServiceError::RateLimited {
+                return Ok(Err(LimitedError::RateLimited {
                     retry_after: rate::seconds_left(Utc::now(), limit.window),
                 }));
             }
@@ -273,7 +273,8 @@ pub async fn token(
                                         "{} is not a scope this client holds",
                                         word.chars().take(64).collect::<String>()
                                     ),
-                                )))
+                                )
+                                .into()))
                             }
                         }
                     }

@@ -24,7 +24,9 @@ use crate::policy::{self, Reader};
 use crate::service::audit::{self, AuditEvent};
 use crate::service::child::{check_date_of_birth, tidy_postcode, validate_postcode};
 use crate::service::contact::{self, Contact};
-use crate::service::error::{FieldError, ServiceError, ServiceResult};
+use crate::service::error::{
+    FieldError, RecordOnceError, ServiceError, ServiceResult, VersionedError,
+};
 use crate::service::events;
 use crate::service::idempotency::{self, Answer, IdempotencyKey};
 use crate::service::involvement::{self as involvement_service, UpdateInvolvement};
@@ -386,7 +388,7 @@ pub async fn put_involvement(
     meta: &RequestMeta,
     reference: String,
     record: InvolvementRecord,
-) -> ServiceResult<(Allocation, Upsert)> {
+) -> Result<(Allocation, Upsert), VersionedError> {
     check_reference("ref", &reference)?;
     let record = check_involvement(&record)?;
     let agency = reader.actor.agency_id;
@@ -404,7 +406,8 @@ pub async fn put_involvement(
                 return Err(ServiceError::invalid(
                     "endedOn",
                     "an allocation not yet made cannot be ended",
-                ));
+                )
+                .into());
             }
             match allocate(
                 state,
@@ -611,7 +614,7 @@ async fn update_allocation(
     reference: String,
     id: Uuid,
     record: InvolvementRecord,
-) -> ServiceResult<(Allocation, Upsert)> {
+) -> Result<(Allocation, Upsert), VersionedError> {
     let agency = reader.actor.agency_id;
     let (inv, practitioner, child_ref) = {
         let who = record.practitioner.clone();
@@ -633,10 +636,7 @@ async fn update_allocation(
         .await?
     };
     if child_ref != record.child_ref {
-        return Err(ServiceError::invalid(
-            "childRef",
-            "an allocation keeps its child",
-        ));
+        return Err(ServiceError::invalid("childRef", "an allocation keeps its child").into());
     }
     let current: Sensitivity = inv.sensitivity.parse().map_err(anyhow::Error::from)?;
     let lawful = inv
@@ -648,7 +648,7 @@ async fn update_allocation(
     let lawful_changed = record.lawful_basis.is_some() && record.lawful_basis != lawful;
     let ending = record.ended_on.is_some() && inv.ended_on.is_none();
     if inv.ended_on.is_some() && (role_changed || sensitivity_changed || lawful_changed) {
-        return Err(ServiceError::invalid("ref", "this involvement has ended"));
+        return Err(ServiceError::invalid("ref", "this involvement has ended").into());
     }
     let mut inv = inv;
     let mut outcome = Upsert::Unchanged;
@@ -755,7 +755,7 @@ pub async fn put_contact(
     meta: &RequestMeta,
     reference: String,
     record: ContactRecord,
-) -> ServiceResult<(ContactRow, String, Upsert)> {
+) -> Result<(ContactRow, String, Upsert), RecordOnceError> {
     check_reference("ref", &reference)?;
     check_reference("involvementRef", &record.involvement_ref)?;
     let mut record = record;
@@ -772,7 +772,8 @@ pub async fn put_contact(
                 return Err(ServiceError::invalid(
                     "involvementRef",
                     "no allocation has this reference",
-                ));
+                )
+                .into());
             };
             // Calls about one allocation take turns.
             involvements::lock(conn, involvement)?;
@@ -785,7 +786,7 @@ pub async fn put_contact(
                 return if same {
                     Ok((row, record.involvement_ref, Upsert::Unchanged))
                 } else {
-                    Err(ServiceError::RecordedOtherwise)
+                    Err(RecordOnceError::RecordedOtherwise)
                 };
             }
             let row = contact::record_in(

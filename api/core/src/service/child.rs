@@ -21,7 +21,7 @@ use crate::policy::{self, Reader};
 use crate::service::audit::{self, AuditEvent};
 use crate::service::audit_batch::ReadEvent;
 use crate::service::error::{
-    from_validation, validate_not_blank, FieldError, ServiceError, ServiceResult,
+    from_validation, validate_not_blank, FieldError, LimitedError, ServiceError, ServiceResult,
 };
 use crate::service::events;
 use crate::service::involvement::TeamMember;
@@ -392,7 +392,7 @@ pub async fn search_children(
     reader: Reader,
     meta: &RequestMeta,
     criteria: SearchCriteria,
-) -> ServiceResult<Vec<ChildMatch>> {
+) -> Result<Vec<ChildMatch>, LimitedError> {
     let mut fields = Vec::new();
     if criteria.family_name.trim().is_empty() {
         fields.push(FieldError::new("familyName", "must not be blank"));
@@ -420,7 +420,7 @@ pub async fn search_children(
         fields.push(FieldError::new("postcode", "must be at most 10 characters"));
     }
     if !fields.is_empty() {
-        return Err(ServiceError::Invalid(fields));
+        return Err(ServiceError::Invalid(fields).into());
     }
     let meta = meta.clone();
     let limit = state.config.search_limit;
@@ -497,7 +497,7 @@ pub async fn search_children(
     })
     .await?;
     // The refusal's audit event has committed; only now is the caller told.
-    found.ok_or(ServiceError::RateLimited {
+    found.ok_or(LimitedError::RateLimited {
         retry_after: rate::seconds_left(Utc::now(), limit.window),
     })
 }

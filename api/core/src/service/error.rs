@@ -19,28 +19,20 @@ impl FieldError {
     }
 }
 
-/// Why an operation did not happen.
+/// Why an operation did not happen: the refusals every operation may answer.
+///
+/// An operation that can also fail in its own way returns its own enum (`LoginError`,
+/// `VersionedError`, `RecordOnceError`, `LimitedError`), which holds these as `Refused`; so a
+/// transport handles a stale version or a rate limit exactly where one can occur.
 ///
 /// Deliberately without `Display`: GraphQL converts any displayable error into a code-less
 /// error, so this type converts only through the edge's explicit mapping.
 #[derive(Debug)]
 pub enum ServiceError {
     Unauthenticated,
-    /// A sign-in whose email or password is wrong (the same for an unknown email).
-    WrongCredentials,
     Forbidden,
     NotFound,
     Invalid(Vec<FieldError>),
-    /// A stale `expectedVersion`.
-    Conflict {
-        current_version: i32,
-    },
-    /// A record that does not change, asked for again with other details.
-    RecordedOtherwise,
-    /// Over a limit; `retry_after` seconds until its window resets.
-    RateLimited {
-        retry_after: u64,
-    },
     /// No database connection could be had in time.
     Unavailable(anyhow::Error),
     Internal(anyhow::Error),
@@ -53,6 +45,97 @@ impl From<anyhow::Error> for ServiceError {
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// Signing in: the common refusals, a wrong email or password (the same for an unknown
+/// email), or too many attempts.
+#[derive(Debug)]
+pub enum LoginError {
+    WrongCredentials,
+    /// `retry_after` seconds until the window resets.
+    RateLimited {
+        retry_after: u64,
+    },
+    Refused(ServiceError),
+}
+
+/// A change to a versioned record: the common refusals, or a stale `expectedVersion`.
+#[derive(Debug)]
+pub enum VersionedError {
+    Stale { current_version: i32 },
+    Refused(ServiceError),
+}
+
+/// A record that never changes once made: the common refusals, or the same reference asked
+/// for again with other details.
+#[derive(Debug)]
+pub enum RecordOnceError {
+    RecordedOtherwise,
+    Refused(ServiceError),
+}
+
+/// An operation with a rate limit of its own: the common refusals, or over the limit.
+#[derive(Debug)]
+pub enum LimitedError {
+    /// `retry_after` seconds until the window resets.
+    RateLimited {
+        retry_after: u64,
+    },
+    Refused(ServiceError),
+}
+
+/// The conversions that let an operation's own error enum take the common refusals (and the
+/// data layer's failures) with `?`, and run its work through `db::run`.
+macro_rules! beside_refusals {
+    ($($name:ident),+) => {$(
+        impl From<ServiceError> for $name {
+            fn from(err: ServiceError) -> $name {
+                $name::Refused(err)
+            }
+        }
+
+        impl From<anyhow::Error> for $name {
+            fn from(err: anyhow::Error) -> $name {
+                $name::Refused(err.into())
+            }
+        }
+
+        impl From<diesel::result::Error> for $name {
+            fn from(err: diesel::result::Error) -> $name {
+                $name::Refused(err.into())
+            }
+        }
+
+        impl From<crate::db::DbUnavailable> for $name {
+            fn from(err: crate::db::DbUnavailable) -> $name {
+                $name::Refused(err.into())
+            }
+        }
+
+        impl From<crate::db::DbTaskFailed> for $name {
+            fn from(err: crate::db::DbTaskFailed) -> $name {
+                $name::Refused(err.into())
+            }
+        }
+
+        impl $name {
+            /// Prefixes every field path of a refusal for bad input.
+            pub fn within(self, prefix: &str) -> $name {
+                match self {
+                    $name::Refused(e) => $name::Refused(e.within(prefix)),
+                    other => other,
+                }
+            }
+        }
+
+        impl crate::db::RunError for $name {
+            fn may_be_connection_failure(&self) -> bool {
+                matches!(self, $name::Refused(e) if e.may_be_connection_failure())
+            }
+        }
+    )+};
+}
+
+beside_refusals!(LoginError, VersionedError, RecordOnceError, LimitedError);
 
 impl ServiceError {
     /// A single field at fault.

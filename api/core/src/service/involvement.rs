@@ -21,7 +21,9 @@ use crate::mail::notify;
 use crate::policy::{self, Reader};
 use crate::service::audit::{self, AuditEvent};
 use crate::service::child::invalid_unless_empty;
-use crate::service::error::{validate_not_blank, FieldError, ServiceError, ServiceResult};
+use crate::service::error::{
+    validate_not_blank, FieldError, ServiceError, ServiceResult, VersionedError,
+};
 use crate::service::events;
 use crate::service::parse_id_noting;
 use crate::state::AppState;
@@ -245,9 +247,9 @@ pub fn lock_for_change(
     Ok(row)
 }
 
-fn check_version(row: &InvolvementRow, expected: i32) -> ServiceResult<()> {
+fn check_version(row: &InvolvementRow, expected: i32) -> Result<(), VersionedError> {
     if row.version != expected {
-        return Err(ServiceError::Conflict {
+        return Err(VersionedError::Stale {
             current_version: row.version,
         });
     }
@@ -260,7 +262,7 @@ pub async fn update_involvement(
     reader: Reader,
     meta: &RequestMeta,
     input: UpdateInvolvement,
-) -> ServiceResult<InvolvementRow> {
+) -> Result<InvolvementRow, VersionedError> {
     let id = input.id;
     let meta = meta.clone();
     let links = Links::of(&state.config);
@@ -269,7 +271,7 @@ pub async fn update_involvement(
             let row = lock_for_change(conn, &reader, id, policy::may_change_involvement)?;
             check_version(&row, input.expected_version)?;
             if row.ended_on.is_some() {
-                return Err(ServiceError::invalid("id", "this involvement has ended"));
+                return Err(ServiceError::invalid("id", "this involvement has ended").into());
             }
             let now = Utc::now();
             let current: Sensitivity = row.sensitivity.parse().map_err(anyhow::Error::from)?;
@@ -290,7 +292,7 @@ pub async fn update_involvement(
                     return Err(ServiceError::invalid(
                         "sensitivity",
                         "a sensitive service's involvement cannot stay STANDARD once consent is REFUSED",
-                    ));
+                    ).into());
                 }
                 sensitivity = Sensitivity::Restricted;
                 if input.is_lead.is_none() {
@@ -305,16 +307,16 @@ pub async fn update_involvement(
                 return Err(ServiceError::invalid(
                     "sensitivity",
                     "a sensitive service's involvement can be made STANDARD only once consent is GIVEN",
-                ));
+                ).into());
             }
             // Rule 6: only a standard involvement may lead.
             if is_lead && sensitivity != Sensitivity::Standard {
                 let field = if input.is_lead == Some(true) { "isLead" } else { "sensitivity" };
-                return Err(ServiceError::invalid(field, "only a STANDARD involvement can be the lead professional"));
+                return Err(ServiceError::invalid(field, "only a STANDARD involvement can be the lead professional").into());
             }
             if let Some(Timestamp(next)) = input.next_contact_at {
                 if next < now - chrono::Duration::days(1) {
-                    return Err(ServiceError::invalid("nextContactAt", "must not be in the past"));
+                    return Err(ServiceError::invalid("nextContactAt", "must not be in the past").into());
                 }
             }
 
@@ -416,15 +418,12 @@ pub async fn end_involvement(
     id: Uuid,
     expected_version: i32,
     reason: Option<String>,
-) -> ServiceResult<InvolvementRow> {
+) -> Result<InvolvementRow, VersionedError> {
     let reason = reason
         .map(|r| r.trim().to_owned())
         .filter(|r| !r.is_empty());
     if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
-        return Err(ServiceError::invalid(
-            "reason",
-            "must be at most 500 characters",
-        ));
+        return Err(ServiceError::invalid("reason", "must be at most 500 characters").into());
     }
     let meta = meta.clone();
     let links = Links::of(&state.config);
@@ -433,10 +432,9 @@ pub async fn end_involvement(
             let row = lock_for_change(conn, &reader, id, policy::may_change_involvement)?;
             check_version(&row, expected_version)?;
             if row.ended_on.is_some() {
-                return Err(ServiceError::invalid(
-                    "id",
-                    "this involvement has already ended",
-                ));
+                return Err(
+                    ServiceError::invalid("id", "this involvement has already ended").into(),
+                );
             }
             let ended_on = reader.today.max(row.started_on);
             let updated = involvements::end(conn, id, ended_on, reason.as_deref(), Utc::now())?;

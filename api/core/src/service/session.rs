@@ -14,7 +14,7 @@ use crate::db::{login_failures, practitioners, refresh_tokens};
 use crate::domain::AuditAction;
 use crate::policy::Reader;
 use crate::service::audit::{self, AuditEvent};
-use crate::service::error::{ServiceError, ServiceResult};
+use crate::service::error::{LoginError, ServiceError, ServiceResult};
 use crate::service::rate::window_start;
 use crate::state::AppState;
 use sha2::{Digest, Sha256};
@@ -76,7 +76,7 @@ pub async fn login(
     meta: &RequestMeta,
     email: String,
     password: String,
-) -> ServiceResult<Session> {
+) -> Result<Session, LoginError> {
     let email = normalise_email(&email);
     let limits = state.config.login_limits.clone();
     let now = Utc::now();
@@ -104,7 +104,7 @@ pub async fn login(
                     ..AuditEvent::of(AuditAction::LoginRateLimited)
                 },
             )?;
-            return Err(ServiceError::RateLimited {
+            return Err(LoginError::RateLimited {
                 retry_after: crate::service::rate::seconds_left(now, limits.window),
             });
         }
@@ -126,29 +126,27 @@ pub async fn login(
     let meta = meta.clone();
     let state_c = state.clone();
     match (row, verified) {
-        (Some(row), true) => {
-            crate::db::run(&state.pool, move |conn| {
-                conn.transaction(|conn| {
-                    login_failures::clear(conn, &account_bucket(&email))?;
-                    if let Some(a) = &address {
-                        login_failures::give_back(conn, &address_bucket(a), window)?;
-                    }
-                    let actor = actor_of(&row)?;
-                    audit::record(
-                        conn,
-                        Some(&actor),
-                        &meta,
-                        AuditEvent {
-                            subject_type: Some("practitioner"),
-                            subject_id: Some(row.id),
-                            ..AuditEvent::of(AuditAction::LoginSucceeded)
-                        },
-                    )?;
-                    open_session(conn, &state_c, row, Uuid::new_v4(), new_refresh_token())
-                })
+        (Some(row), true) => Ok(crate::db::run(&state.pool, move |conn| {
+            conn.transaction(|conn| {
+                login_failures::clear(conn, &account_bucket(&email))?;
+                if let Some(a) = &address {
+                    login_failures::give_back(conn, &address_bucket(a), window)?;
+                }
+                let actor = actor_of(&row)?;
+                audit::record(
+                    conn,
+                    Some(&actor),
+                    &meta,
+                    AuditEvent {
+                        subject_type: Some("practitioner"),
+                        subject_id: Some(row.id),
+                        ..AuditEvent::of(AuditAction::LoginSucceeded)
+                    },
+                )?;
+                open_session(conn, &state_c, row, Uuid::new_v4(), new_refresh_token())
             })
-            .await
-        }
+        })
+        .await?),
         _ => {
             crate::db::run(&state.pool, move |conn| {
                 audit::record(
@@ -162,7 +160,7 @@ pub async fn login(
                 )
             })
             .await?;
-            Err(ServiceError::WrongCredentials)
+            Err(LoginError::WrongCredentials)
         }
     }
 }

@@ -19,7 +19,9 @@ use crate::mail::notify;
 use crate::policy::{self, Reader};
 use crate::service::audit::{self, AuditEvent};
 use crate::service::child::invalid_unless_empty;
-use crate::service::error::{validate_not_blank, FieldError, ServiceError, ServiceResult};
+use crate::service::error::{
+    validate_not_blank, FieldError, ServiceError, ServiceResult, VersionedError,
+};
 use crate::service::events;
 use crate::service::page::{self, Page, PageRequest, Slice};
 use crate::service::{parse_id_noting, trimmed};
@@ -305,7 +307,7 @@ pub async fn update_task(
     reader: Reader,
     meta: &RequestMeta,
     input: UpdateTask,
-) -> ServiceResult<TaskRow> {
+) -> Result<TaskRow, VersionedError> {
     let id = input.id;
     let assignee = input.assignee_id;
     let meta = meta.clone();
@@ -315,10 +317,10 @@ pub async fn update_task(
             let row = tasks::lock(conn, id, policy::task_readable_sql(&reader, "tasks"))?
                 .ok_or(ServiceError::NotFound)?;
             if !policy::may_update_task(&reader.actor, &row) {
-                return Err(ServiceError::Forbidden);
+                return Err(ServiceError::Forbidden.into());
             }
             if row.version != input.expected_version {
-                return Err(ServiceError::Conflict {
+                return Err(VersionedError::Stale {
                     current_version: row.version,
                 });
             }
