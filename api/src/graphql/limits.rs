@@ -7,11 +7,7 @@
 //! (`schema.graphql` is how clients learn the schema).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
-};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{ErrorExtensionValues, Request, ServerError, ServerResult, Variables};
 use async_graphql_value::{ConstValue, Value};
@@ -38,23 +34,6 @@ pub const MAX_STRING_CHARS: usize = 10_000;
 /// password it cannot accept exactly as a wrong password (UNAUTHENTICATED), and a refusal
 /// naming the argument would tell them apart. Sign-in checks its own input.
 const SIGN_IN: &str = "login";
-
-/// The extension's settings; one per schema.
-pub struct DocumentLimits {
-    pub introspection: bool,
-}
-
-impl ExtensionFactory for DocumentLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Limits {
-            introspection: self.introspection,
-        })
-    }
-}
-
-struct Limits {
-    introspection: bool,
-}
 
 /// What is wrong with a text argument.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -281,27 +260,23 @@ fn refused(message: String) -> ServerError {
     error
 }
 
-#[async_trait::async_trait]
-impl Extension for Limits {
-    /// Runs before the engine parses: the nesting bound, then the parse (kept on the request,
-    /// so the engine does not parse again) and the spread size.
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        mut request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        // The HTTP door checks this too, with a 400; this covers every door into the schema.
-        if nesting::exceeds(&request.query, MAX_NESTING) {
-            return Err(refused(format!(
-                "the document nests deeper than {MAX_NESTING} levels"
-            )));
-        }
-        if let Some(doc) = parsed::get(&request.query) {
-            // Parsed and measured before: the same text is the same document.
-            request.set_parsed_query(doc);
-            return next.run(ctx, request).await;
-        }
+/// Admits a request to the engine, or refuses it: the nesting bound before the parser
+/// recurses, then the parse (kept on the request, so the engine does not parse again; a text
+/// parsed before is not parsed again), the spread size, and the checks on aliases, text
+/// arguments and introspection. Every door into the schema calls it (through
+/// [`super::PatchworkSchema`]) rather than the engine running it as an extension: an engine
+/// with any extension wraps the resolution of every field in work of its own.
+pub fn admit(mut request: Request, introspection: bool) -> ServerResult<Request> {
+    // The HTTP door checks this too, with a 400; this covers every door into the schema.
+    if nesting::exceeds(&request.query, MAX_NESTING) {
+        return Err(refused(format!(
+            "the document nests deeper than {MAX_NESTING} levels"
+        )));
+    }
+    if let Some(doc) = parsed::get(&request.query) {
+        // Parsed and measured before: the same text is the same document.
+        request.set_parsed_query(doc);
+    } else {
         match spread_size(request.parsed_query()?) {
             Ok(_) if parsed::keeps(&request.query) => {
                 let doc = request.parsed_query()?.clone();
@@ -322,46 +297,69 @@ impl Extension for Limits {
                 return Err(refused(format!("the fragment {name} spreads itself")))
             }
         }
-        next.run(ctx, request).await
     }
+    let variables = std::mem::take(&mut request.variables);
+    let doc = request.parsed_query()?;
+    let tally = (!engine_refuses(doc)).then(|| tally(doc, &variables));
+    request.variables = variables;
+    let Some(tally) = tally else {
+        return Ok(request);
+    };
+    if let Some((field, fault)) = tally.bad_argument {
+        let message = fault.message();
+        let mut error = ServerError::new(format!("{field} {message}"), None);
+        let mut ext = ErrorExtensionValues::default();
+        ext.set("code", code::BAD_USER_INPUT);
+        ext.set(
+            "fields",
+            ConstValue::from_json(serde_json::json!([
+                { "field": field, "message": message }
+            ]))
+            .unwrap_or(ConstValue::Null),
+        );
+        error.extensions = Some(ext);
+        return Err(error);
+    }
+    if tally.aliases > MAX_ALIASES {
+        return Err(refused(format!(
+            "the document uses {} aliases; at most {MAX_ALIASES} are allowed",
+            tally.aliases
+        )));
+    }
+    if tally.introspects && !introspection {
+        return Err(refused(
+            "introspection is off; the schema is published at /schema.graphql".to_owned(),
+        ));
+    }
+    Ok(request)
+}
 
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
-        let tally = tally(&doc, variables);
-        if let Some((field, fault)) = tally.bad_argument {
-            let message = fault.message();
-            let mut error = ServerError::new(format!("{field} {message}"), None);
-            let mut ext = ErrorExtensionValues::default();
-            ext.set("code", code::BAD_USER_INPUT);
-            ext.set(
-                "fields",
-                ConstValue::from_json(serde_json::json!([
-                    { "field": field, "message": message }
-                ]))
-                .unwrap_or(ConstValue::Null),
-            );
-            error.extensions = Some(ext);
-            return Err(error);
+/// The engine's own checks on a parsed document (recursion depth, directives per field),
+/// which it applies before anything else: a document they refuse is left to the engine, so
+/// that it gets the engine's answer, as when these checks ran after the engine's parse.
+/// [`spread_size`] has already refused cycles and spreads too large, so the walk ends.
+fn engine_refuses(doc: &ExecutableDocument) -> bool {
+    const RECURSIVE_DEPTH: usize = 32;
+    fn walk(doc: &ExecutableDocument, set: &SelectionSet, depth: usize) -> bool {
+        if depth > RECURSIVE_DEPTH {
+            return true;
         }
-        if tally.aliases > MAX_ALIASES {
-            return Err(refused(format!(
-                "the document uses {} aliases; at most {MAX_ALIASES} are allowed",
-                tally.aliases
-            )));
-        }
-        if tally.introspects && !self.introspection {
-            return Err(refused(
-                "introspection is off; the schema is published at /schema.graphql".to_owned(),
-            ));
-        }
-        Ok(doc)
+        set.items.iter().any(|item| match &item.node {
+            Selection::Field(f) => {
+                f.node.directives.len() > super::MAX_DIRECTIVES
+                    || (!f.node.selection_set.node.items.is_empty()
+                        && walk(doc, &f.node.selection_set.node, depth + 1))
+            }
+            Selection::FragmentSpread(s) => doc
+                .fragments
+                .get(&s.node.fragment_name.node)
+                .is_some_and(|f| walk(doc, &f.node.selection_set.node, depth + 1)),
+            Selection::InlineFragment(i) => walk(doc, &i.node.selection_set.node, depth + 1),
+        })
     }
+    doc.operations
+        .iter()
+        .any(|(_, op)| walk(doc, &op.node.selection_set.node, 0))
 }
 
 #[cfg(test)]
@@ -373,6 +371,21 @@ mod tests {
             &async_graphql::parser::parse_query(query).unwrap(),
             &Variables::default(),
         )
+    }
+
+    /// A request through [`admit`], then the engine, as every door runs it.
+    async fn admitted<Q: async_graphql::ObjectType + 'static>(
+        schema: &async_graphql::Schema<
+            Q,
+            async_graphql::EmptyMutation,
+            async_graphql::EmptySubscription,
+        >,
+        request: impl Into<Request>,
+    ) -> async_graphql::Response {
+        match admit(request.into(), false) {
+            Ok(request) => schema.execute(request).await,
+            Err(refused) => async_graphql::Response::from_errors(vec![refused]),
+        }
     }
 
     fn bad(t: Tally) -> Option<(String, Fault)> {
@@ -456,16 +469,13 @@ mod tests {
             async_graphql::EmptyMutation,
             async_graphql::EmptySubscription,
         )
-        .extension(DocumentLimits {
-            introspection: false,
-        })
         .finish();
         let deep = format!(
             "{{ echo(value: {}1{}) }}",
             "{a:".repeat(2_000),
             "}".repeat(2_000)
         );
-        let response = schema.execute(deep).await;
+        let response = admitted(&schema, deep).await;
         let error = &response.errors[0];
         assert!(error.message.contains("nests deeper than"), "{error:?}");
         let code = error.extensions.as_ref().and_then(|e| e.get("code"));
@@ -473,7 +483,7 @@ mod tests {
             code,
             Some(&ConstValue::from(code::GRAPHQL_VALIDATION_FAILED))
         );
-        let shallow = schema.execute("{ echo(value: {a: [{b: null}]}) }").await;
+        let shallow = admitted(&schema, "{ echo(value: {a: [{b: null}]}) }").await;
         assert!(shallow.errors.is_empty(), "{:?}", shallow.errors);
     }
 
@@ -493,25 +503,22 @@ mod tests {
             async_graphql::EmptyMutation,
             async_graphql::EmptySubscription,
         )
-        .extension(DocumentLimits {
-            introspection: false,
-        })
         .finish();
         let doc = "query($v: String!) { echo(value: $v) }";
         let with = |v: String| {
             async_graphql::Request::new(doc)
                 .variables(Variables::from_json(serde_json::json!({ "v": v })))
         };
-        let first = schema.execute(with("short".into())).await;
+        let first = admitted(&schema, with("short".into())).await;
         assert!(first.errors.is_empty(), "{:?}", first.errors);
         assert!(parsed::get(doc).is_some(), "kept after its first request");
-        let long = schema.execute(with("x".repeat(MAX_STRING_CHARS + 1))).await;
+        let long = admitted(&schema, with("x".repeat(MAX_STRING_CHARS + 1))).await;
         let code = long.errors[0]
             .extensions
             .as_ref()
             .and_then(|e| e.get("code"));
         assert_eq!(code, Some(&ConstValue::from(code::BAD_USER_INPUT)));
-        let again = schema.execute(with("again".into())).await;
+        let again = admitted(&schema, with("again".into())).await;
         assert_eq!(again.data.into_json().unwrap()["echo"], 5);
     }
 
@@ -581,6 +588,30 @@ mod tests {
             )
             .await;
         assert!(fine.errors.is_empty(), "{:?}", fine.errors);
+    }
+
+    /// The engine's checks at parse (directives per field, recursion depth) still answer
+    /// first, as when these checks ran after its parse.
+    #[tokio::test]
+    async fn the_engines_own_parse_checks_answer_first() {
+        let schema = crate::graphql::checking_schema();
+        let skips = " @skip(if: false)".repeat(crate::graphql::MAX_DIRECTIVES + 1);
+        let response = schema
+            .execute(format!(r#"{{ child(id: "a\u0000b"){skips} {{ id }} }}"#))
+            .await;
+        assert!(
+            response.errors[0].message.contains("number of directives"),
+            "{:?}",
+            response.errors
+        );
+        let fine = schema
+            .execute(r#"{ child(id: "a\u0000b") @skip(if: false) { id } }"#)
+            .await;
+        let code = fine.errors[0]
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("code"));
+        assert_eq!(code, Some(&ConstValue::from(code::BAD_USER_INPUT)));
     }
 
     #[test]

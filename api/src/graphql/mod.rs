@@ -23,7 +23,11 @@ pub mod webhooks;
 use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
-use async_graphql::{MergedObject, Response, Schema, SchemaBuilder};
+use async_graphql::{
+    BatchRequest, BatchResponse, Data, Executor, MergedObject, Request, Response, Schema,
+    SchemaBuilder,
+};
+use futures_util::stream::{BoxStream, StreamExt};
 
 use crate::state::AppState;
 
@@ -49,7 +53,60 @@ pub struct Mutation(
     webhooks::WebhookMutation,
 );
 
-pub type PatchworkSchema = Schema<Query, Mutation, live::SubscriptionRoot>;
+type Engine = Schema<Query, Mutation, live::SubscriptionRoot>;
+
+/// The schema as every door runs it: [`limits::admit`] first, then the engine. The engine
+/// itself has no extension of ours, since an engine with any extension wraps the resolution
+/// of every field in work of its own; and it is reachable only through these methods, so no
+/// door can skip the checks.
+#[derive(Clone)]
+pub struct PatchworkSchema {
+    engine: Engine,
+    introspection: bool,
+}
+
+impl PatchworkSchema {
+    pub async fn execute(&self, request: impl Into<Request>) -> Response {
+        match limits::admit(request.into(), self.introspection) {
+            Ok(request) => self.engine.execute(request).await,
+            Err(refused) => Response::from_errors(vec![refused]),
+        }
+    }
+
+    /// Each operation of a batch, concurrently, answered in order.
+    pub async fn execute_batch(&self, batch: BatchRequest) -> BatchResponse {
+        match batch {
+            BatchRequest::Single(request) => BatchResponse::Single(self.execute(request).await),
+            BatchRequest::Batch(requests) => BatchResponse::Batch(
+                futures_util::future::join_all(requests.into_iter().map(|r| self.execute(r))).await,
+            ),
+        }
+    }
+
+    pub fn sdl(&self) -> String {
+        self.engine.sdl()
+    }
+}
+
+impl Executor for PatchworkSchema {
+    async fn execute(&self, request: Request) -> Response {
+        PatchworkSchema::execute(self, request).await
+    }
+
+    fn execute_stream(
+        &self,
+        request: Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        match limits::admit(request, self.introspection) {
+            Ok(request) => Executor::execute_stream(&self.engine, request, session_data),
+            Err(refused) => {
+                futures_util::stream::once(async move { Response::from_errors(vec![refused]) })
+                    .boxed()
+            }
+        }
+    }
+}
 
 /// Limits sized for the contract's real screens: the team screen nests six levels deep.
 pub const MAX_DEPTH: usize = 12;
@@ -71,12 +128,11 @@ fn builder() -> SchemaBuilder<Query, Mutation, live::SubscriptionRoot> {
     .limit_directives(MAX_DIRECTIVES)
 }
 
-/// The schema a server runs, before its state is attached: every limit and check. Outside
-/// development, introspection and "did you mean" field suggestions are off.
+/// The schema a server runs, before its state is attached: every limit of the engine (the
+/// checks of [`limits::admit`] are [`PatchworkSchema`]'s). Outside development, introspection
+/// and "did you mean" field suggestions are off.
 fn configured(development: bool) -> SchemaBuilder<Query, Mutation, live::SubscriptionRoot> {
-    let builder = builder().extension(limits::DocumentLimits {
-        introspection: development,
-    });
+    let builder = builder();
     if development {
         builder.limit_depth(MAX_DEPTH_DEVELOPMENT)
     } else {
@@ -86,16 +142,21 @@ fn configured(development: bool) -> SchemaBuilder<Query, Mutation, live::Subscri
 
 /// The schema a server runs.
 pub fn build_schema(state: AppState) -> PatchworkSchema {
-    configured(state.config.is_development())
-        .data(state)
-        .finish()
+    let development = state.config.is_development();
+    PatchworkSchema {
+        engine: configured(development).data(state).finish(),
+        introspection: development,
+    }
 }
 
 /// The production schema with every check a request meets before it runs (parse, depth,
-/// complexity, validation, [`limits::DocumentLimits`]), that then stops: no resolver runs, so
-/// it needs no state or database. The fuzz target drives the request path through it.
+/// complexity, validation, [`limits::admit`]), that then stops: no resolver runs, so it needs
+/// no state or database. The fuzz target drives the request path through it.
 pub fn checking_schema() -> PatchworkSchema {
-    configured(false).extension(StopBeforeExecution).finish()
+    PatchworkSchema {
+        engine: configured(false).extension(StopBeforeExecution).finish(),
+        introspection: false,
+    }
 }
 
 /// The SDL the server serves; `schema.graphql` must equal it.
