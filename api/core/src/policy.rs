@@ -296,13 +296,15 @@ pub fn child_findable_sql(reader: &Reader, child_alias: &str) -> BoundSql {
     .sql(")")
 }
 
-/// The practitioner `practitioner_expr` has no involvement with the child `child_expr` that
-/// the reader may not see. A task or timeline event that names such a practitioner would
-/// betray the hidden involvement.
-fn names_nobody_hidden(reader: &Reader, child_expr: &str, practitioner_expr: &str) -> BoundSql {
+/// None of the practitioners `practitioner_exprs` (columns; a NULL one names nobody) has an
+/// involvement with the child `child_expr` that the reader may not see. A task or timeline
+/// event that names such a practitioner would betray the hidden involvement. One look at the
+/// child's involvements for all of them: a task's creator and assignee cost one subquery.
+fn names_nobody_hidden(reader: &Reader, child_expr: &str, practitioner_exprs: &[&str]) -> BoundSql {
     BoundSql::new(format!(
         "NOT EXISTS (SELECT 1 FROM involvements h WHERE h.child_id = {child_expr} \
-         AND h.practitioner_id = {practitioner_expr} AND NOT "
+         AND h.practitioner_id IN ({}) AND NOT ",
+        practitioner_exprs.join(", ")
     ))
     .append(involvement_visible_sql(reader, "h"))
     .sql(")")
@@ -332,7 +334,7 @@ pub fn family_link_visible_sql(reader: &Reader) -> BoundSql {
         .append(names_nobody_hidden(
             reader,
             "family_links.child_id",
-            "family_links.recorded_by",
+            &["family_links.recorded_by"],
         ))
         .sql(format!(" AND ({sibling} IS NULL OR ("))
         .append(child_readable_sql(reader, sibling))
@@ -340,27 +342,23 @@ pub fn family_link_visible_sql(reader: &Reader) -> BoundSql {
         .append(names_nobody_hidden(
             reader,
             sibling,
-            "family_links.recorded_by",
+            &["family_links.recorded_by"],
         ))
         .sql(")))")
 }
 
 /// Rule 6: a task is visible only to readers who may see every practitioner it names.
 pub fn task_visible_sql(reader: &Reader, alias: &str) -> BoundSql {
-    let child = format!("{alias}.child_id");
     BoundSql::new("(")
         .append(names_nobody_hidden(
             reader,
-            &child,
-            &format!("{alias}.created_by"),
+            &format!("{alias}.child_id"),
+            &[
+                &format!("{alias}.created_by"),
+                &format!("{alias}.assignee_id"),
+            ],
         ))
-        .sql(format!(" AND ({alias}.assignee_id IS NULL OR "))
-        .append(names_nobody_hidden(
-            reader,
-            &child,
-            &format!("{alias}.assignee_id"),
-        ))
-        .sql("))")
+        .sql(")")
 }
 
 /// Rules 1 and 6 together: the task `alias` is of a child whose record the reader may read, and
@@ -386,7 +384,7 @@ pub fn activity_visible_sql(reader: &Reader, alias: &str) -> BoundSql {
     .append(names_nobody_hidden(
         reader,
         &format!("{alias}.child_id"),
-        &format!("{alias}.actor_id"),
+        &[&format!("{alias}.actor_id")],
     ))
     .sql("))")
 }
