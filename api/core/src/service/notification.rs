@@ -13,7 +13,7 @@ use crate::db::{invitations, involvements, notifications, practitioners};
 
 pub use crate::db::notifications::FailedRow;
 use crate::domain::{ActivityKind, AuditAction};
-use crate::domain::{Delivery, NotificationKind, Role};
+use crate::domain::{Delivery, NotificationKind};
 use crate::mail::compose::{self, Links};
 use crate::mail::{notify, outbox};
 use crate::policy::{self, Reader};
@@ -294,11 +294,7 @@ pub async fn set_password(
                 ServiceError::invalid("token", "is not valid, or has expired or been used")
             })?;
             invitations::use_all(conn, practitioner)?;
-            let actor = Actor {
-                practitioner_id: row.id,
-                agency_id: row.agency_id,
-                role: row.role.parse::<Role>().map_err(anyhow::Error::from)?,
-            };
+            let actor = crate::service::session::actor_of(&row)?;
             audit::record(
                 conn,
                 Some(&actor),
