@@ -274,12 +274,16 @@ pub fn admit(mut request: Request, introspection: bool) -> ServerResult<Request>
         )));
     }
     if let Some(doc) = parsed::get(&request.query) {
-        // Parsed and measured before: the same text is the same document.
+        // Parsed and measured before: the same text is the same document, and only a
+        // document the engine's own parse checks accept is kept.
         request.set_parsed_query(doc);
     } else {
-        match spread_size(request.parsed_query()?) {
-            Ok(_) if parsed::keeps(&request.query) => {
-                let doc = request.parsed_query()?.clone();
+        let keeps = parsed::keeps(&request.query);
+        let doc = request.parsed_query()?;
+        match spread_size(doc) {
+            Ok(_) if engine_refuses(doc) => return Ok(request),
+            Ok(_) if keeps => {
+                let doc = doc.clone();
                 parsed::put(&request.query, doc);
             }
             Ok(_) => {}
@@ -299,12 +303,8 @@ pub fn admit(mut request: Request, introspection: bool) -> ServerResult<Request>
         }
     }
     let variables = std::mem::take(&mut request.variables);
-    let doc = request.parsed_query()?;
-    let tally = (!engine_refuses(doc)).then(|| tally(doc, &variables));
+    let tally = tally(request.parsed_query()?, &variables);
     request.variables = variables;
-    let Some(tally) = tally else {
-        return Ok(request);
-    };
     if let Some((field, fault)) = tally.bad_argument {
         let message = fault.message();
         let mut error = ServerError::new(format!("{field} {message}"), None);
