@@ -219,6 +219,32 @@ async fn tasks_naming_a_practitioner_the_reader_may_not_see_are_invisible() {
     }
 }
 
+/// Rule 6 through the assignee alone: a task made by a practitioner every reader may see,
+/// assigned to the IDVA, is seen only by those who may see the IDVA's involvement.
+#[tokio::test]
+async fn a_task_assigned_to_a_hidden_practitioner_is_invisible_to_those_who_may_not_see_them() {
+    let w = World::build().await;
+    let task = task(
+        &w.app,
+        &w.officer,
+        &w.child,
+        "Call the IDVA back",
+        Some(&w.idva.id),
+        None,
+    )
+    .await;
+    for seat in w.seats().into_iter().filter(|s| s.reads) {
+        let child = child_as(&w.app, seat.user, &w.child).await;
+        let got = ids(&child["tasks"], None);
+        assert_eq!(
+            got.contains(&task),
+            seat.sees_da,
+            "{}: {child:#}",
+            seat.label
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_timeline_shows_no_event_of_an_involvement_the_reader_may_not_see() {
     let w = World::build().await;
