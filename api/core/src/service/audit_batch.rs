@@ -1,5 +1,5 @@
-//! Group commit of read events. A read hands its audit event to this process's appenders and
-//! answers only once the event is committed; the appenders insert every event waiting at that
+//! Group commit of read events. A read hands its audit event to this process's appender and
+//! answers only once the event is committed; the appender inserts every event waiting at that
 //! moment in one statement and one commit. Under load, many reads share one commit instead of
 //! paying one each; a lone read waits for its own insert and nothing else (there is no timer).
 //!
@@ -22,8 +22,10 @@ use crate::service::error::{ServiceError, ServiceResult};
 /// At most this many events in one statement.
 const MAX_BATCH: usize = 64;
 
-/// Threads inserting batches: while one commits, the next collects what arrives meanwhile.
-const APPENDERS: usize = 2;
+/// Threads inserting batches. With one, every event that arrives during a commit joins the
+/// next batch: at 32 connections batches of 4 instead of 3 with two threads, a quarter fewer
+/// commits per screen for the same throughput and tail (docs/performance.md).
+const APPENDERS: usize = 1;
 
 /// One read to record: who read, through which request, what.
 #[derive(Debug)]
