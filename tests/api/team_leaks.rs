@@ -442,6 +442,66 @@ async fn my_children_my_tasks_and_search_answer_alike_for_both_families() {
     assert_eq!(va, vb);
 }
 
+/// Documents refused before they run, by the document checks every door applies (aliases, a
+/// text argument) or by the engine's own (directives per field, a wrong variable), answer
+/// alike, byte for byte bar the request id, about a child with or without a hidden service.
+#[tokio::test]
+async fn refused_documents_about_either_family_answer_alike() {
+    let (app, p, a, b) = two_families().await;
+    let aliases: String = (0..=16)
+        .map(|n| format!("a{n}: child(id: $id) {{ id }} "))
+        .collect();
+    let skips = " @skip(if: false)".repeat(5);
+    let cases = [
+        (
+            "too many aliases",
+            format!("query($id: ID!) {{ {aliases}}}"),
+            json!({ "id": "<ID>" }),
+            "at most 15 are allowed",
+        ),
+        (
+            "a NUL in a text argument",
+            "query($id: ID!, $t: String!) { child(id: $id) { id } searchChildren(familyName: $t, dateOfBirth: \"2015-01-01\") { id } }"
+                .to_owned(),
+            json!({ "id": "<ID>", "t": "a\u{0}b" }),
+            "must not contain NUL characters",
+        ),
+        (
+            "too many directives",
+            format!("query($id: ID!) {{ child(id: $id){skips} {{ id givenName }} }}"),
+            json!({ "id": "<ID>" }),
+            "number of directives",
+        ),
+        (
+            "a variable of the wrong type",
+            "query($id: ID!) { child(id: $id) { id team { id } } }".to_owned(),
+            json!({ "id": { "child": "<ID>" } }),
+            "expected type",
+        ),
+    ];
+    for (user, label) in [(&p.teacher, "a team member"), (&p.outsider, "a non-member")] {
+        for (what, query, template, refusal) in &cases {
+            let ask = |f: &Family| {
+                let vars: Value = patchwork_tests::serde_json::from_str(
+                    &template.to_string().replace("<ID>", &f.child),
+                )
+                .unwrap();
+                let (app, token, query, child) =
+                    (&app, user.token.clone(), query.clone(), f.child.clone());
+                async move {
+                    raw(app, &token, &query, vars)
+                        .await
+                        .replace(&child, "<child>")
+                }
+            };
+            let (on_a, on_b) = (ask(&a).await, ask(&b).await);
+            assert!(on_a.contains(refusal), "{label}, {what}: {on_a}");
+            assert!(!on_a.contains("\"child\":{"), "{label}, {what}: {on_a}");
+            assert_eq!(on_a, on_b, "{label}, {what}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_hidden_involvements_id_answers_like_an_id_that_does_not_exist() {
     let (app, p, a, b) = two_families().await;
