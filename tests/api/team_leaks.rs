@@ -502,6 +502,56 @@ async fn refused_documents_about_either_family_answer_alike() {
     }
 }
 
+/// The same over the WebSocket door: subscriptions refused by the document checks (aliases)
+/// or by the engine (directives per field, a wrong variable) answer alike about either child.
+#[tokio::test]
+async fn refused_subscriptions_about_either_family_answer_alike() {
+    let (app, p, a, b) = two_families().await;
+    let aliases: String = (0..=16)
+        .map(|n| format!("a{n}: teamChanged(childId: $id) {{ type }} "))
+        .collect();
+    let skips = " @skip(if: false)".repeat(5);
+    let cases = [
+        (
+            format!("subscription($id: ID!) {{ {aliases}}}"),
+            json!({ "id": "<ID>" }),
+            "at most 15 are allowed",
+        ),
+        (
+            format!("subscription($id: ID!) {{ teamChanged(childId: $id){skips} {{ type }} }}"),
+            json!({ "id": "<ID>" }),
+            "number of directives",
+        ),
+        (
+            "subscription($id: ID!) { teamChanged(childId: $id) { type childId } }".to_owned(),
+            json!({ "id": { "child": "<ID>" } }),
+            "expected type",
+        ),
+    ];
+    for (user, label) in [(&p.teacher, "a team member"), (&p.outsider, "a non-member")] {
+        let mut ws = patchwork_tests::ws::connected(app.port, &user.token).await;
+        for (n, (query, template, refusal)) in cases.iter().enumerate() {
+            let mut answers = Vec::new();
+            for f in [&a, &b] {
+                let variables: Value = patchwork_tests::serde_json::from_str(
+                    &template.to_string().replace("<ID>", &f.child),
+                )
+                .unwrap();
+                let id = format!("s{n}");
+                let subscribe = json!({ "id": id, "type": "subscribe",
+                                        "payload": { "query": query, "variables": variables } });
+                patchwork_tests::ws::send(&mut ws, subscribe).await;
+                let refused = patchwork_tests::ws::receive(&mut ws).await.unwrap();
+                let complete = patchwork_tests::ws::receive(&mut ws).await.unwrap();
+                assert_eq!(complete, json!({ "type": "complete", "id": id }), "{label}");
+                answers.push(refused.to_string().replace(&f.child, "<child>"));
+            }
+            assert!(answers[0].contains(refusal), "{label}: {}", answers[0]);
+            assert_eq!(answers[0], answers[1], "{label}: {query}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_hidden_involvements_id_answers_like_an_id_that_does_not_exist() {
     let (app, p, a, b) = two_families().await;
