@@ -95,6 +95,18 @@ async fn the_server_runs_as_a_role_that_cannot_alter_the_schema_or_the_audit_tra
         )
         .await;
     assert_eq!(found["searchChildren"][0]["id"], child.as_str());
+    // The child's kept team was written by the triggers, which run as the schema's owner.
+    let screen = app
+        .gql_ok(
+            Some(&teacher.token),
+            "query($id: ID!) { child(id: $id) { team { practitioner { id } } } }",
+            json!({ "id": child }),
+        )
+        .await;
+    assert_eq!(
+        screen["child"]["team"][0]["practitioner"]["id"],
+        teacher.id.as_str()
+    );
 
     // (`app` has a database of its own too, unused: the server was pointed at the owner's.)
     assert_eq!(owner.count("audit_events", "action = 'CHILD_SEARCHED'"), 1);
@@ -107,6 +119,11 @@ async fn the_server_runs_as_a_role_that_cannot_alter_the_schema_or_the_audit_tra
             "UPDATE audit_events SET reason = 'x'",
         ),
         ("delete the audit trail", "DELETE FROM audit_events"),
+        (
+            "rewrite a kept team",
+            "UPDATE child_teams SET members = '{}'",
+        ),
+        ("delete a kept team", "DELETE FROM child_teams"),
         ("truncate the audit trail", "TRUNCATE audit_events"),
         ("truncate data", "TRUNCATE children CASCADE"),
         ("drop a table", "DROP TABLE tasks"),

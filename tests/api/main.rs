@@ -20,6 +20,7 @@ mod fhir;
 mod graphiql;
 mod hostile_input;
 mod http;
+mod kept_teams;
 mod mail;
 mod mail_delivery;
 mod mail_leaks;

@@ -296,18 +296,26 @@ pub fn child_findable_sql(reader: &Reader, child_alias: &str) -> BoundSql {
     .sql(")")
 }
 
+/// None of the involvements `h` that `from_where` yields (`FROM ... h WHERE ...`) is one the
+/// reader may not see: rule 6's one test, over the tables or over a kept task's namers.
+fn hides_none_of(reader: &Reader, from_where: String) -> BoundSql {
+    BoundSql::new(format!("NOT EXISTS (SELECT 1 {from_where} AND NOT "))
+        .append(involvement_visible_sql(reader, "h"))
+        .sql(")")
+}
+
 /// None of the practitioners `practitioner_exprs` (columns; a NULL one names nobody) has an
 /// involvement with the child `child_expr` that the reader may not see. A task or timeline
 /// event that names such a practitioner would betray the hidden involvement. One look at the
 /// child's involvements for all of them: a task's creator and assignee cost one subquery.
 fn names_nobody_hidden(reader: &Reader, child_expr: &str, practitioner_exprs: &[&str]) -> BoundSql {
-    BoundSql::new(format!(
-        "NOT EXISTS (SELECT 1 FROM involvements h WHERE h.child_id = {child_expr} \
-         AND h.practitioner_id IN ({}) AND NOT ",
-        practitioner_exprs.join(", ")
-    ))
-    .append(involvement_visible_sql(reader, "h"))
-    .sql(")")
+    hides_none_of(
+        reader,
+        format!(
+            "FROM involvements h WHERE h.child_id = {child_expr} AND h.practitioner_id IN ({})",
+            practitioner_exprs.join(", ")
+        ),
+    )
 }
 
 /// Rule 6: none of `practitioners` has an involvement with the child `child` that the reader
@@ -357,6 +365,18 @@ pub fn task_visible_sql(reader: &Reader, alias: &str) -> BoundSql {
                 &format!("{alias}.created_by"),
                 &format!("{alias}.assignee_id"),
             ],
+        ))
+        .sql(")")
+}
+
+/// Rule 6 over a child's kept tasks (migration `kept_teams`): `namers` (an array of
+/// `kept_namer`) holds every involvement, active or ended, that the task's creator and
+/// assignee have with its child, as [`task_visible_sql`] finds them in the tables.
+pub fn kept_task_visible_sql(reader: &Reader, namers: &str) -> BoundSql {
+    BoundSql::new("(")
+        .append(hides_none_of(
+            reader,
+            format!("FROM unnest({namers}) h WHERE TRUE"),
         ))
         .sql(")")
 }

@@ -267,65 +267,21 @@ pub fn with_nhs_number_seen(
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
-// The columns of `InvolvementRow`, `PractitionerRow`, `AgencyRow` and `TaskRow` in their
-// fields' order, over the tables' own names: a record built from them decodes into the row
-// (checked against the rows' `Selectable` columns by a test below).
-macro_rules! involvement_columns {
-    () => {
-        "involvements.id, involvements.child_id, involvements.practitioner_id, \
-         involvements.agency_id, involvements.role, involvements.sensitivity, \
-         involvements.consent, involvements.lawful_basis, involvements.is_lead, \
-         involvements.started_on, involvements.ended_on, involvements.last_contact_at, \
-         involvements.next_contact_at, involvements.version, involvements.created_at"
-    };
-}
-macro_rules! practitioner_columns {
-    () => {
-        "practitioners.id, practitioners.agency_id, practitioners.display_name, \
-         practitioners.email, practitioners.job_title, practitioners.phone, \
-         practitioners.mobile, practitioners.role, practitioners.active, practitioners.version"
-    };
-}
-macro_rules! agency_columns {
-    () => {
-        "agencies.id, agencies.name, agencies.kind, agencies.sensitive, agencies.email, \
-         agencies.phone, agencies.version"
-    };
-}
-macro_rules! task_columns {
-    () => {
-        "tasks.id, tasks.child_id, tasks.title, tasks.description, tasks.assignee_id, \
-         tasks.created_by, tasks.due_on, tasks.status, tasks.version, tasks.created_at"
-    };
-}
+/// The child's active team from its kept row `k` (migration `kept_teams`), in the order kept
+/// (see [`crate::involvements::teams`]), as an array of (involvement, practitioner, agency)
+/// records: the visibility filter, over the involvement `(member.involvement)`, and `)` follow.
+const TEAM_OF_K: &str = "(SELECT array_agg(ROW(member.involvement, member.practitioner, \
+     member.agency) ORDER BY member.n) \
+     FROM unnest(k.members) WITH ORDINALITY AS member(involvement, practitioner, agency, n) \
+     WHERE ";
 
-/// The child's active team (see [`crate::involvements::teams`] for the order) as an array of
-/// (involvement, practitioner, agency) records; the visibility filter and `)` follow.
-const TEAM_OF_C: &str = concat!(
-    "(SELECT array_agg(ROW(ROW(",
-    involvement_columns!(),
-    "), ROW(",
-    practitioner_columns!(),
-    "), ROW(",
-    agency_columns!(),
-    ")) ORDER BY involvements.is_lead DESC, involvements.started_on, involvements.id) \
-     FROM involvements \
-     JOIN practitioners ON practitioners.id = involvements.practitioner_id \
-     JOIN agencies ON agencies.id = involvements.agency_id \
-     WHERE involvements.child_id = c.id AND involvements.ended_on IS NULL AND "
-);
-
-/// The child's tasks (see [`crate::tasks::of_children`] for the order) as an array of (task,
-/// assignee or NULL) records; the visibility filter and `)` follow.
-const TASKS_OF_C: &str = concat!(
-    "(SELECT array_agg(ROW(ROW(",
-    task_columns!(),
-    "), CASE WHEN practitioners.id IS NULL THEN NULL ELSE ROW(",
-    practitioner_columns!(),
-    ") END) ORDER BY tasks.due_on NULLS LAST, tasks.created_at, tasks.id) \
-     FROM tasks LEFT JOIN practitioners ON practitioners.id = tasks.assignee_id \
-     WHERE tasks.child_id = c.id AND "
-);
+/// The child's tasks from its kept row `k`, in the order kept (see
+/// [`crate::tasks::of_children`]), as an array of (task, assignee or NULL) records: the
+/// visibility filter, over the task `(entry.task)` and the involvements it names
+/// `entry.namers`, and `)` follow.
+const TASKS_OF_K: &str = "(SELECT array_agg(ROW(entry.task, entry.assignee) ORDER BY entry.n) \
+     FROM unnest(k.tasks) WITH ORDINALITY AS entry(task, assignee, namers, n) \
+     WHERE ";
 
 type SqlTypeOf<Row> = <<Row as Selectable<Pg>>::SelectExpression as Expression>::SqlType;
 type TupleOf<Row> = <Row as Queryable<SqlTypeOf<Row>, Pg>>::Row;
@@ -386,8 +342,9 @@ pub struct TeamScreen {
 }
 
 /// The team screen in one statement: the child `id` as `seen` shows it (a query over
-/// `children`) if it passes `filter` (over `children`); and for that child only, its active
-/// involvements passing `team` (over `involvements`) and its tasks passing `tasks` (over `tasks`), in the orders of
+/// `children`) if it passes `filter` (over `children`); and for that child only, from its
+/// kept row, its active involvements passing `team` (over `(member.involvement)`) and its
+/// tasks passing `tasks` (over `(entry.task)` and `entry.namers`), in the orders of
 /// [`crate::involvements::teams`] and [`crate::tasks::of_children`]. A `None` filter leaves
 /// that part out. Nothing is read beyond a child that does not pass.
 pub fn team_screen(
@@ -408,14 +365,14 @@ pub fn team_screen(
         .sql(") SELECT c.*, ");
     query = match team {
         None => query.sql("NULL AS team, "),
-        Some(visible) => query.sql(TEAM_OF_C).append(visible).sql(") AS team, "),
+        Some(visible) => query.sql(TEAM_OF_K).append(visible).sql(") AS team, "),
     };
     query = match tasks {
         None => query.sql("NULL AS tasks"),
-        Some(visible) => query.sql(TASKS_OF_C).append(visible).sql(") AS tasks"),
+        Some(visible) => query.sql(TASKS_OF_K).append(visible).sql(") AS tasks"),
     };
     let Some(row) = query
-        .sql(" FROM c")
+        .sql(" FROM c JOIN child_teams k ON k.child_id = c.id")
         .query()
         .get_result::<TeamScreenRow>(conn)
         .optional()?
@@ -431,39 +388,4 @@ pub fn team_screen(
             Ok((build(t)?, p.map(build).transpose()?))
         })?,
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::schema::{agencies, involvements, practitioners, tasks};
-
-    /// The columns `Selectable` reads for a row, as `table.column, ...`.
-    fn selected<Q: diesel::query_builder::QueryFragment<Pg>>(query: Q) -> String {
-        let text = diesel::debug_query::<Pg, _>(&query)
-            .to_string()
-            .replace('"', "");
-        let columns = text.strip_prefix("SELECT ").expect("a SELECT");
-        columns[..columns.find(" FROM ").expect("a FROM")].to_owned()
-    }
-
-    #[test]
-    fn the_records_hold_the_rows_columns_in_their_order() {
-        assert_eq!(
-            involvement_columns!(),
-            selected(involvements::table.select(InvolvementRow::as_select()))
-        );
-        assert_eq!(
-            practitioner_columns!(),
-            selected(practitioners::table.select(PractitionerRow::as_select()))
-        );
-        assert_eq!(
-            agency_columns!(),
-            selected(agencies::table.select(AgencyRow::as_select()))
-        );
-        assert_eq!(
-            task_columns!(),
-            selected(tasks::table.select(TaskRow::as_select()))
-        );
-    }
 }

@@ -104,6 +104,7 @@ pub fn prepare_runtime_role(owner_url: &str, runtime_url: &str) -> anyhow::Resul
              GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {runtime};
              REVOKE UPDATE, DELETE ON audit_events FROM {runtime};
              REVOKE UPDATE, DELETE ON audit_seals FROM {runtime};
+             REVOKE INSERT, UPDATE, DELETE ON child_teams FROM {runtime};
              REVOKE INSERT, UPDATE, DELETE ON __diesel_schema_migrations FROM {runtime};
              GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {runtime};"
         ))

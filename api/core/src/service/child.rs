@@ -295,8 +295,9 @@ pub async fn team_screen(
 ) -> ServiceResult<Option<TeamScreen>> {
     let seen = policy::child_as_seen_sql(&reader);
     let readable = policy::child_readable_sql(&reader, "children.id");
-    let team = with_team.then(|| policy::involvement_visible_sql(&reader, "involvements"));
-    let tasks = with_tasks.then(|| policy::task_visible_sql(&reader, "tasks"));
+    // Over the child's kept row (children::team_screen names its parts).
+    let team = with_team.then(|| policy::involvement_visible_sql(&reader, "(member.involvement)"));
+    let tasks = with_tasks.then(|| policy::kept_task_visible_sql(&reader, "entry.namers"));
     let screen = crate::db::run(&state.pool, move |conn| -> ServiceResult<_> {
         Ok(children::team_screen(
             conn, seen, id, readable, team, tasks,
