@@ -6,7 +6,7 @@
 -- tables (api/core/src/policy.rs).
 
 -- The records, in the columns (and their order) of the rows the server decodes: InvolvementRow,
--- PractitionerRow, AgencyRow and TaskRow (checked by tests/tests/kept_teams.rs).
+-- PractitionerRow, AgencyRow and TaskRow (checked by tests/api/kept_teams.rs).
 CREATE TYPE kept_involvement AS (
     id uuid, child_id uuid, practitioner_id uuid, agency_id uuid, role text, sensitivity text,
     consent text, lawful_basis text, is_lead boolean, started_on date, ended_on date,
