@@ -297,9 +297,12 @@ pub fn child_findable_sql(reader: &Reader, child_alias: &str) -> BoundSql {
 }
 
 /// None of the involvements `h` that `from_where` yields (`FROM ... h WHERE ...`) is one the
-/// reader may not see: rule 6's one test, over the tables or over a kept task's namers.
-fn hides_none_of(reader: &Reader, from_where: String) -> BoundSql {
-    BoundSql::new(format!("NOT EXISTS (SELECT 1 {from_where} AND NOT "))
+/// reader may not see: the one test of rules 6 and 9, over the tables or over a kept task's
+/// namers.
+fn hides_none_of(reader: &Reader, from_where: BoundSql) -> BoundSql {
+    BoundSql::new("NOT EXISTS (SELECT 1 ")
+        .append(from_where)
+        .sql(" AND NOT ")
         .append(involvement_visible_sql(reader, "h"))
         .sql(")")
 }
@@ -311,23 +314,24 @@ fn hides_none_of(reader: &Reader, from_where: String) -> BoundSql {
 fn names_nobody_hidden(reader: &Reader, child_expr: &str, practitioner_exprs: &[&str]) -> BoundSql {
     hides_none_of(
         reader,
-        format!(
+        BoundSql::new(format!(
             "FROM involvements h WHERE h.child_id = {child_expr} AND h.practitioner_id IN ({})",
             practitioner_exprs.join(", ")
-        ),
+        )),
     )
 }
 
 /// Rule 6: none of `practitioners` has an involvement with the child `child` that the reader
 /// may not see. Everyone a task names and the person changing it must pass this for each other.
 pub fn sees_all_of_sql(reader: &Reader, child: Uuid, practitioners: Vec<Uuid>) -> BoundSql {
-    BoundSql::new("NOT EXISTS (SELECT 1 FROM involvements h WHERE h.child_id = ")
-        .uuid(child)
-        .sql(" AND h.practitioner_id = ANY(")
-        .uuids(practitioners)
-        .sql(") AND NOT ")
-        .append(involvement_visible_sql(reader, "h"))
-        .sql(")")
+    hides_none_of(
+        reader,
+        BoundSql::new("FROM involvements h WHERE h.child_id = ")
+            .uuid(child)
+            .sql(" AND h.practitioner_id = ANY(")
+            .uuids(practitioners)
+            .sql(")"),
+    )
 }
 
 /// Rule 11: a family link in force (the row `family_links`) is seen by a reader who may read
@@ -376,7 +380,7 @@ pub fn kept_task_visible_sql(reader: &Reader, namers: &str) -> BoundSql {
     BoundSql::new("(")
         .append(hides_none_of(
             reader,
-            format!("FROM unnest({namers}) h WHERE TRUE"),
+            BoundSql::new(format!("FROM unnest({namers}) h WHERE TRUE")),
         ))
         .sql(")")
 }
@@ -549,12 +553,13 @@ pub fn may_read_sealed_audit(actor: &Actor) -> bool {
 /// no involvement of the viewer's agency with that child is hidden from the reader; listing it
 /// would betray that involvement.
 pub fn view_listable_sql(reader: &Reader, alias: &str) -> BoundSql {
-    BoundSql::new(format!(
-        "NOT EXISTS (SELECT 1 FROM involvements h WHERE h.child_id = {alias}.child_id \
-         AND h.agency_id = {alias}.actor_agency_id AND NOT "
-    ))
-    .append(involvement_visible_sql(reader, "h"))
-    .sql(")")
+    hides_none_of(
+        reader,
+        BoundSql::new(format!(
+            "FROM involvements h WHERE h.child_id = {alias}.child_id \
+             AND h.agency_id = {alias}.actor_agency_id"
+        )),
+    )
 }
 
 #[cfg(test)]
